@@ -1,0 +1,95 @@
+//! What importing a module in the embedded free-threaded interpreter showed.
+
+use serde::{Deserialize, Serialize};
+
+/// How the dynamic probe was run (one per report).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DynamicRun {
+    pub interpreter: EmbeddedInterpreter,
+    pub workers: usize,
+    pub timeout_seconds: f64,
+    pub memory_limit_mb: Option<u64>,
+    pub subinterpreters: bool,
+    /// Interpreter-altering variables removed from the workers' environment.
+    pub environment_removed: Vec<String>,
+    /// Worker processes started in all (restarts after crashes and hangs included).
+    pub worker_processes: usize,
+    pub elapsed_seconds: f64,
+}
+
+/// Facts the worker reads from the interpreter it embeds, before importing anything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddedInterpreter {
+    /// `sys.version` first word, e.g. "3.13.5".
+    pub version: String,
+    /// `sys.abiflags`, e.g. "t".
+    pub abiflags: String,
+    /// `sysconfig.get_config_var("Py_GIL_DISABLED") == 1`.
+    pub py_gil_disabled: bool,
+    /// `sys._is_gil_enabled()` at start-up, before any import.
+    pub gil_enabled_at_startup: bool,
+    /// `sysconfig.get_config_var("EXT_SUFFIX")`.
+    pub ext_suffix: String,
+    /// `sys.implementation.cache_tag`, e.g. "cpython-313".
+    pub cache_tag: String,
+    /// Where the embedded interpreter's standard library lives (`sys.base_prefix`).
+    pub base_prefix: String,
+}
+
+/// The probe's result for one extension module.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DynamicFacts {
+    /// Dotted name imported.
+    pub module: String,
+    pub import: ImportOutcome,
+    /// Whether CPython judged *this* module to need the GIL when it loaded it
+    /// (`_PyImport_CheckGILForModule`), regardless of what other modules did before it.
+    /// None when the module never loaded.
+    pub requires_gil: Option<bool>,
+    /// `sys._is_gil_enabled()` right after the import.
+    pub gil_enabled_after: Option<bool>,
+    /// The RuntimeWarning CPython issued, if it issued one during this import.
+    pub gil_warning: Option<String>,
+    pub import_seconds: Option<f64>,
+    /// Other extension modules that this import loaded.
+    pub pulled_in: Vec<String>,
+    /// When the module was already loaded as a side effect of importing another module.
+    pub loaded_by: Option<String>,
+    /// Text the module wrote to stdout/stderr (Python or straight to fd 1/2), truncated.
+    pub output: Option<String>,
+    /// Import in a fresh isolated subinterpreter (own GIL, check_multi_interp_extensions).
+    pub isolated_subinterpreter: Option<ImportOutcome>,
+    /// Import in a fresh legacy (shared-GIL) subinterpreter.
+    pub legacy_subinterpreter: Option<ImportOutcome>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ImportOutcome {
+    Ok,
+    /// The import raised.
+    Error { exception: String, message: String },
+    /// The worker died: a signal (segfault, abort) or an unexpected exit.
+    Crashed { signal: Option<i32>, description: String },
+    TimedOut { seconds: f64 },
+    MemoryLimit { limit_mb: u64 },
+    /// Not tried, and why (e.g. the main import failed, so subinterpreters were not tried).
+    NotAttempted { reason: String },
+}
+
+impl ImportOutcome {
+    pub fn is_ok(&self) -> bool {
+        matches!(self, ImportOutcome::Ok)
+    }
+
+    /// Crash, hang or memory limit: the probe contained a failure that would take a process down.
+    pub fn is_contained_failure(&self) -> bool {
+        matches!(
+            self,
+            ImportOutcome::Crashed { .. } | ImportOutcome::TimedOut { .. } | ImportOutcome::MemoryLimit { .. }
+        )
+    }
+}

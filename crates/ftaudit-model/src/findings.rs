@@ -1,0 +1,97 @@
+//! Findings: everything ftaudit has to tell about a file, with stable codes that a CI gate,
+//! an allowlist or a baseline can name.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    pub code: FindingCode,
+    pub severity: Severity,
+    /// Dotted module name the finding is about, when it is about one module of the file.
+    pub module: Option<String>,
+    pub message: String,
+    /// What the package's maintainers can do about it.
+    pub fix: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Note,
+    Warning,
+    Error,
+}
+
+/// Stable finding codes. Never renumber or rename one: allowlists and baselines refer to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingCode {
+    // -- could not check --
+    /// The file could not be read or parsed.
+    UnreadableBinary,
+    /// A module whose declaration cannot be decided from the binary.
+    GilUndeterminable,
+    // -- static declarations --
+    /// The module does not declare Py_MOD_GIL_NOT_USED: importing it re-enables the GIL.
+    GilRequired,
+    /// A Py_mod_gil value other than 0 or 1 (3.15 reads it as "used").
+    GilSlotUnusualValue,
+    /// The module cannot be imported in any subinterpreter (single-phase or NOT_SUPPORTED).
+    SubinterpretersNotSupported,
+    /// Shared-GIL subinterpreters only: isolated (own-GIL) interpreters refuse it.
+    PerInterpreterGilNotSupported,
+    // -- ABI --
+    /// Built for another interpreter than the scanned environment's.
+    AbiMismatch,
+    /// The file name says one ABI and the binary another.
+    SuffixContradictsBinary,
+    // -- package metadata --
+    /// A Free Threading classifier that the package's modules contradict.
+    ClassifierContradicted,
+    /// A native file that no RECORD claims.
+    UnownedFile,
+    // -- dynamic --
+    /// Importing the module raised.
+    ImportFailed,
+    /// The import crashed the process (signal or abnormal exit).
+    ImportCrashed,
+    /// The import did not finish within the timeout.
+    ImportTimedOut,
+    /// The import exceeded the memory limit.
+    ImportMemoryLimit,
+    /// CPython re-enabled the GIL to load this module.
+    GilReenabled,
+    /// The import failed in an isolated (own-GIL) subinterpreter.
+    IsolatedSubinterpreterFailed,
+    /// The import failed in a legacy (shared-GIL) subinterpreter.
+    LegacySubinterpreterFailed,
+    /// What the binary declares and what the import did disagree.
+    StaticDynamicMismatch,
+}
+
+impl FindingCode {
+    /// The kebab-case name used in JSON, allowlists and the table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingCode::UnreadableBinary => "unreadable-binary",
+            FindingCode::GilUndeterminable => "gil-undeterminable",
+            FindingCode::GilRequired => "gil-required",
+            FindingCode::GilSlotUnusualValue => "gil-slot-unusual-value",
+            FindingCode::SubinterpretersNotSupported => "subinterpreters-not-supported",
+            FindingCode::PerInterpreterGilNotSupported => "per-interpreter-gil-not-supported",
+            FindingCode::AbiMismatch => "abi-mismatch",
+            FindingCode::SuffixContradictsBinary => "suffix-contradicts-binary",
+            FindingCode::ClassifierContradicted => "classifier-contradicted",
+            FindingCode::UnownedFile => "unowned-file",
+            FindingCode::ImportFailed => "import-failed",
+            FindingCode::ImportCrashed => "import-crashed",
+            FindingCode::ImportTimedOut => "import-timed-out",
+            FindingCode::ImportMemoryLimit => "import-memory-limit",
+            FindingCode::GilReenabled => "gil-reenabled",
+            FindingCode::IsolatedSubinterpreterFailed => "isolated-subinterpreter-failed",
+            FindingCode::LegacySubinterpreterFailed => "legacy-subinterpreter-failed",
+            FindingCode::StaticDynamicMismatch => "static-dynamic-mismatch",
+        }
+    }
+}

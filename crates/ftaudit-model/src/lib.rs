@@ -1,0 +1,21 @@
+//! The report model. These types *are* ftaudit's JSON contract: every output format (table,
+//! JSON, HTML, the CI gate) renders from a [`Report`], and a report written by one version can
+//! be read back into the same types (see `tests/roundtrip.rs`).
+//!
+//! Stages fill disjoint parts of the model: discovery fills [`NativeFile`] paths and
+//! distributions, the static pass fills [`StaticFacts`], the dynamic probe fills
+//! [`DynamicFacts`], and later stages (stress, gate) get fields of their own beside them.
+
+pub mod findings;
+pub mod protocol;
+pub mod report;
+pub mod static_facts;
+pub mod dynamic_facts;
+
+pub use findings::*;
+pub use report::*;
+pub use static_facts::*;
+pub use dynamic_facts::*;
+
+/// Bumped on any change a consumer could notice; additive changes bump the minor part.
+pub const SCHEMA_VERSION: &str = "1.0";

@@ -1,0 +1,162 @@
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{DynamicFacts, DynamicRun, Finding, StaticFacts};
+
+/// One scan of one target. Serialised as-is for `--format json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    pub schema_version: String,
+    pub tool: ToolInfo,
+    pub target: Target,
+    /// Distributions found (installed dist-info folders, or the wheels scanned).
+    pub distributions: Vec<Distribution>,
+    /// Every native file found, extension module or bundled library, sorted by path.
+    pub files: Vec<NativeFile>,
+    /// Which stages ran, and with what.
+    pub stages: Stages,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    Venv,
+    SitePackages,
+    Wheel,
+    WheelDirectory,
+    /// A single native file or an arbitrary folder of them.
+    Files,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    pub path: PathBuf,
+    pub kind: TargetKind,
+    /// site-packages folders scanned (venv / site-packages targets).
+    pub site_packages: Vec<PathBuf>,
+    /// The interpreter the target was made for, where the target says (pyvenv.cfg, lib/pythonX.Yt).
+    pub interpreter: Option<TargetInterpreter>,
+}
+
+/// What the scanned environment says about its own interpreter, without running it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetInterpreter {
+    /// "3.13.5"; at least major.minor.
+    pub version: String,
+    pub free_threaded: bool,
+    /// Executable named by pyvenv.cfg, if any.
+    pub executable: Option<PathBuf>,
+    /// Where each fact came from ("pyvenv.cfg version_info", "lib/python3.13t folder name").
+    pub evidence: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Distribution {
+    pub name: String,
+    pub version: String,
+    /// Wheel tags (`cp313-cp313t-manylinux_2_17_x86_64`) from WHEEL or the file name.
+    pub wheel_tags: Vec<String>,
+    /// `Programming Language :: Python :: Free Threading :: ...` level, if declared.
+    pub free_threading_classifier: Option<FreeThreadingClassifier>,
+    /// The dist-info folder, or the wheel file.
+    pub source: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FreeThreadingClassifier {
+    /// "1 - Unstable"
+    Unstable,
+    /// "2 - Beta"
+    Beta,
+    /// "3 - Stable"
+    Stable,
+    /// "4 - Resilient"
+    Resilient,
+}
+
+/// A native file (ELF, Mach-O, PE) found in the target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NativeFile {
+    /// Path relative to the site-packages folder or the wheel root (`numpy/_core/_multiarray_umath.cpython-313t-x86_64-linux-gnu.so`).
+    pub path: String,
+    /// Where it was read: the file on disk, or `wheel.whl!member`.
+    pub location: String,
+    /// Name of the owning distribution (matches `Distribution::name`); None = no RECORD claims it.
+    pub distribution: Option<String>,
+    pub size: u64,
+    /// Dotted module name derived from the path, for files whose name is a module file name.
+    pub module_name: Option<String>,
+    /// Static pass result; `Err` when the file could not be read or parsed.
+    pub static_facts: Option<Result<StaticFacts, FileProblem>>,
+    /// Dynamic probe result for this file's module, when the probe ran.
+    pub dynamic: Option<DynamicFacts>,
+    /// Everything worth telling about this file, with stable codes.
+    pub findings: Vec<Finding>,
+}
+
+/// Why a file could not be checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileProblem {
+    pub kind: FileProblemKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileProblemKind {
+    /// Could not be opened or read (permissions, I/O, bad zip member).
+    Unreadable,
+    /// Recognised format but the contents are cut short.
+    Truncated,
+    /// Recognised format but the structures are inconsistent.
+    Malformed,
+    /// Not ELF, Mach-O or PE.
+    UnknownFormat,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stages {
+    pub static_analysis: bool,
+    pub dynamic: Option<DynamicRun>,
+    /// Why the dynamic probe did not run, when it did not.
+    pub dynamic_skipped: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    pub native_files: usize,
+    pub extension_modules: usize,
+    pub bundled_libraries: usize,
+    /// Files that could not be read or parsed.
+    pub unchecked_files: usize,
+    pub static_gil_not_used: usize,
+    pub static_gil_used: usize,
+    pub static_gil_undeterminable: usize,
+    /// Modules whose import re-enabled the GIL (dynamic).
+    pub dynamic_gil_required: usize,
+    pub dynamic_import_failed: usize,
+    /// Crashed, timed out, hit the memory limit.
+    pub dynamic_contained: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    /// True when anything the user asked for could not be checked (exit status 2).
+    pub incomplete: bool,
+}
