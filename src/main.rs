@@ -1,1 +1,171 @@
-fn main() {}
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use ftaudit::exit;
+use ftaudit::scan::{scan, NoProgress, ProbeOptions, Progress, ScanOptions};
+use ftaudit_render::TableOptions;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Audits native Python extension modules for free-threaded CPython and subinterpreters.
+#[derive(Parser)]
+#[command(name = "ftaudit", version, about)]
+#[command(after_help = "Exit status: 0 clean, 1 error-level findings, 2 something could not be checked, 3 the scan could not run.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan a venv, a site-packages folder, a wheel, or a folder of wheels.
+    Scan(ScanArgs),
+}
+
+#[derive(clap::Args)]
+struct ScanArgs {
+    /// venv, site-packages folder, .whl file, folder of .whl files, or native files.
+    path: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write the report here instead of stdout.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Read the binaries only; do not import anything.
+    #[arg(long)]
+    static_only: bool,
+    /// Worker processes for the import probe.
+    #[arg(long, short, default_value_t = default_jobs())]
+    jobs: usize,
+    /// Seconds one module's import may take before it is reported as hung.
+    #[arg(long, default_value_t = 60.0)]
+    timeout: f64,
+    /// Memory limit per worker process, in MiB (0 = none).
+    #[arg(long, default_value_t = 8192)]
+    memory_limit: u64,
+    /// Skip the subinterpreter imports.
+    #[arg(long)]
+    no_subinterpreters: bool,
+    /// The worker binary (default: ftaudit-worker next to ftaudit, or $FTAUDIT_WORKER).
+    #[arg(long)]
+    worker: Option<PathBuf>,
+    /// List note-level findings in the table too.
+    #[arg(long)]
+    notes: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { exit::FATAL } else { exit::CLEAN });
+        }
+    };
+    match cli.command {
+        Command::Scan(args) => run_scan(args),
+    }
+}
+
+fn run_scan(args: ScanArgs) -> ExitCode {
+    let options = ScanOptions {
+        path: args.path.clone(),
+        static_only: args.static_only,
+        probe: ProbeOptions {
+            worker: args.worker.clone(),
+            jobs: args.jobs,
+            timeout: Duration::from_secs_f64(args.timeout.max(0.1)),
+            memory_limit_mb: (args.memory_limit > 0).then_some(args.memory_limit),
+            subinterpreters: !args.no_subinterpreters,
+        },
+    };
+    let report = if std::io::stderr().is_terminal() {
+        scan(&options, &BarProgress::default())
+    } else {
+        scan(&options, &NoProgress)
+    };
+    let report = match report {
+        Ok(report) => report,
+        Err(err) => {
+            eprintln!("ftaudit: error: {err}");
+            return ExitCode::from(exit::FATAL);
+        }
+    };
+    let text = match args.format {
+        Format::Json => ftaudit_render::json(&report),
+        Format::Table => {
+            let width = if args.output.is_none() && std::io::stdout().is_terminal() {
+                terminal_width()
+            } else {
+                None
+            };
+            ftaudit_render::table(&report, &TableOptions { width, show_notes: args.notes })
+        }
+    };
+    let written = match &args.output {
+        Some(path) => std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display())),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+                // A closed pipe (`ftaudit scan . | head`) is the reader's choice, not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other.map_err(|e| e.to_string()),
+            }
+        }
+    };
+    if let Err(err) = written {
+        eprintln!("ftaudit: error: cannot write the report: {err}");
+        return ExitCode::from(exit::FATAL);
+    }
+    ExitCode::from(exit::for_report(&report))
+}
+
+fn terminal_width() -> Option<u16> {
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).or(Some(160))
+}
+
+/// Progress on stderr, only when stderr is a terminal.
+#[derive(Default)]
+struct BarProgress {
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl Progress for BarProgress {
+    fn stage(&self, name: &str, total: usize) {
+        let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>15} [{bar:30}] {pos}/{len} {elapsed} {wide_msg}")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(name.to_string());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        *self.bar.lock().expect("progress lock") = Some(bar);
+    }
+
+    fn advance(&self, item: &str) {
+        if let Some(bar) = self.bar.lock().expect("progress lock").as_ref() {
+            bar.set_message(item.to_string());
+            bar.inc(1);
+        }
+    }
+
+    fn finish_stage(&self) {
+        if let Some(bar) = self.bar.lock().expect("progress lock").take() {
+            bar.finish_and_clear();
+        }
+    }
+}

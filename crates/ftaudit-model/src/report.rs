@@ -101,8 +101,10 @@ pub struct NativeFile {
     pub size: u64,
     /// Dotted module name derived from the path, for files whose name is a module file name.
     pub module_name: Option<String>,
-    /// Static pass result; `Err` when the file could not be read or parsed.
-    pub static_facts: Option<Result<StaticFacts, FileProblem>>,
+    /// What the static pass read out of the file; None when it could not (see `problem`).
+    pub static_facts: Option<StaticFacts>,
+    /// Why the file could not be read or parsed.
+    pub problem: Option<FileProblem>,
     /// Dynamic probe result for this file's module, when the probe ran.
     pub dynamic: Option<DynamicFacts>,
     /// Everything worth telling about this file, with stable codes.

@@ -1,0 +1,137 @@
+//! Wheels, read in place: the central directory lists the members, `*.dist-info/` gives the
+//! metadata, and every member is owned by the wheel's distribution.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use ftaudit_model::{Distribution, Target};
+
+use crate::metadata::{parse_metadata, parse_wheel_tags};
+use crate::names::{is_native_file_name, module_name_for};
+use crate::read::{open_wheel, WheelArchive};
+use crate::{DiscoverError, DiscoveredFile, Discovery, DiscoveryProblem, Location, Sources};
+
+pub(crate) fn discover(target: Target, wheels: &[PathBuf]) -> Result<Discovery, DiscoverError> {
+    let mut sources = Sources::default();
+    let mut distributions = Vec::new();
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for path in wheels {
+        let wheel = match open_wheel(path) {
+            Ok(wheel) => wheel,
+            Err(message) => {
+                problems.push(DiscoveryProblem { path: path.clone(), message });
+                continue;
+            }
+        };
+        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let (name_from_file, version_from_file, tags_from_file) = parse_wheel_file_name(&file_name);
+        let mut archive = wheel.archive.clone();
+        let dist_info = dist_info_prefix(&archive);
+        let meta = dist_info
+            .as_ref()
+            .and_then(|d| read_text(&mut archive, &format!("{d}METADATA")))
+            .map(|t| parse_metadata(&t))
+            .unwrap_or_default();
+        let wheel_tags = dist_info
+            .as_ref()
+            .and_then(|d| read_text(&mut archive, &format!("{d}WHEEL")))
+            .map(|t| parse_wheel_tags(&t))
+            .filter(|t| !t.is_empty())
+            .unwrap_or(tags_from_file);
+        let name = meta.name.unwrap_or(name_from_file);
+        let members: Vec<(usize, String, u64)> = (0..archive.len())
+            .filter_map(|i| {
+                let member = archive.by_index_raw(i).ok()?;
+                let member_name = member.name().to_string();
+                (member.is_file() && is_native_file_name(member_name.rsplit('/').next().unwrap_or("")))
+                    .then(|| (i, member_name, member.size()))
+            })
+            .collect();
+        let index = sources.add_wheel(wheel);
+        for (i, member_name, size) in members {
+            let relative = install_path(&member_name);
+            files.push(DiscoveredFile {
+                module_name: module_name_for(&relative),
+                path: relative,
+                location: Location::WheelMember { wheel: index, index: i, name: member_name },
+                distribution: Some(name.clone()),
+                size,
+            });
+        }
+        distributions.push(Distribution {
+            name,
+            version: meta.version.unwrap_or(version_from_file),
+            wheel_tags,
+            free_threading_classifier: meta.free_threading,
+            source: path.clone(),
+        });
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.distribution.cmp(&b.distribution)));
+    Ok(Discovery { target, distributions, files, problems, sources })
+}
+
+/// `{name}-{version}(-{build})?-{python}-{abi}-{platform}.whl`; compressed tag sets
+/// (`cp313-cp313t-manylinux_2_17_x86_64.manylinux2014_x86_64`) expand to every combination.
+fn parse_wheel_file_name(file_name: &str) -> (String, String, Vec<String>) {
+    let stem = file_name.trim_end_matches(".whl");
+    let parts: Vec<&str> = stem.split('-').collect();
+    if parts.len() < 5 {
+        return (stem.to_string(), String::new(), Vec::new());
+    }
+    let n = parts.len();
+    let mut tags = Vec::new();
+    for py in parts[n - 3].split('.') {
+        for abi in parts[n - 2].split('.') {
+            for plat in parts[n - 1].split('.') {
+                tags.push(format!("{py}-{abi}-{plat}"));
+            }
+        }
+    }
+    (parts[0].to_string(), parts[1].to_string(), tags)
+}
+
+fn dist_info_prefix(archive: &WheelArchive) -> Option<String> {
+    archive
+        .file_names()
+        .filter_map(|n| n.split_once(".dist-info/").map(|(d, _)| format!("{d}.dist-info/")))
+        .find(|d| !d.contains('/') || d.matches('/').count() == 1)
+}
+
+fn read_text(archive: &mut WheelArchive, name: &str) -> Option<String> {
+    let mut member = archive.by_name(name).ok()?;
+    let mut text = String::new();
+    member.read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+/// Where a member lands when installed: `x-1.0.data/platlib/a/b.so` -> `a/b.so`.
+fn install_path(member: &str) -> String {
+    if let Some((first, rest)) = member.split_once('/') {
+        if first.ends_with(".data") {
+            if let Some(rest) = rest.strip_prefix("platlib/").or_else(|| rest.strip_prefix("purelib/")) {
+                return rest.to_string();
+            }
+        }
+    }
+    member.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wheel_file_names_expand_compressed_tags() {
+        let (name, version, tags) =
+            parse_wheel_file_name("numpy-2.3.1-cp313-cp313t-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl");
+        assert_eq!((name.as_str(), version.as_str()), ("numpy", "2.3.1"));
+        assert_eq!(tags, ["cp313-cp313t-manylinux_2_27_x86_64", "cp313-cp313t-manylinux_2_28_x86_64"]);
+    }
+
+    #[test]
+    fn data_members_install_to_the_root() {
+        assert_eq!(install_path("x-1.0.data/platlib/x/_c.so"), "x/_c.so");
+        assert_eq!(install_path("x/_c.so"), "x/_c.so");
+    }
+}

@@ -1,0 +1,209 @@
+//! The report model is the JSON contract: everything it can hold must come back unchanged.
+
+use ftaudit_model::protocol::{ImportRecord, ProbeStage, WorkerEvent};
+use ftaudit_model::*;
+
+fn verdict<T>(value: T, evidence: &str) -> Verdict<T> {
+    Verdict { value, evidence: evidence.into() }
+}
+
+fn sample_report() -> Report {
+    let module = StaticModule {
+        entry_point: "PyInit__speedups".into(),
+        entry_kind: EntryPointKind::PyInit,
+        name: "_speedups".into(),
+        init_style: InitStyle::MultiPhase,
+        init_style_evidence: "imports PyModuleDef_Init".into(),
+        def: Some(ModuleDef {
+            address: 0x4020,
+            layout: DefLayout::FreeThreaded,
+            m_name: "markupsafe._speedups".into(),
+            m_size: 0,
+            slots_address: Some(0x40a0),
+            slots: vec![ModuleSlot { id: 4, name: "Py_mod_gil".into(), value: 1, address: 0x40b0 }],
+            slots_built_at_runtime: false,
+        }),
+        gil: verdict(GilDeclaration::NotUsed, "Py_mod_gil = 1"),
+        multiple_interpreters: verdict(MultiInterpDeclaration::Supported, "no slot: multi-phase default"),
+    };
+    let facts = StaticFacts {
+        format: BinaryFormat::Elf,
+        architectures: vec![Architecture::X86_64, Architecture::Other("riscv64".into())],
+        kind: FileKind::ExtensionModule,
+        abi: AbiFacts {
+            from_suffix: AbiTarget::FreeThreaded { version: "3.14".into() },
+            from_binary: AbiTarget::FreeThreaded { version: "3.14".into() },
+            binary_evidence: "def header layout".into(),
+            conclusion: AbiTarget::FreeThreaded { version: "3.14".into() },
+        },
+        generator: Some(GeneratorFacts { generator: Generator::PlainC, version: None, evidence: vec![] }),
+        modules: vec![module],
+    };
+    let dynamic = DynamicFacts {
+        module: "markupsafe._speedups".into(),
+        import: ImportOutcome::Ok,
+        requires_gil: Some(false),
+        gil_enabled_after: Some(false),
+        gil_warning: None,
+        import_seconds: Some(0.01),
+        pulled_in: vec![],
+        loaded_by: None,
+        output: None,
+        isolated_subinterpreter: Some(ImportOutcome::Error {
+            exception: "ImportError".into(),
+            message: "module markupsafe._speedups does not support loading in subinterpreters".into(),
+        }),
+        legacy_subinterpreter: Some(ImportOutcome::Crashed { signal: Some(11), description: "SIGSEGV".into() }),
+    };
+    Report {
+        schema_version: SCHEMA_VERSION.into(),
+        tool: ToolInfo { name: "ftaudit".into(), version: "0.1.0".into() },
+        target: Target {
+            path: "/venv".into(),
+            kind: TargetKind::Venv,
+            site_packages: vec!["/venv/lib/python3.14t/site-packages".into()],
+            interpreter: Some(TargetInterpreter {
+                version: "3.14.0".into(),
+                free_threaded: true,
+                executable: Some("/usr/bin/python3.14t".into()),
+                evidence: "pyvenv.cfg".into(),
+            }),
+        },
+        distributions: vec![Distribution {
+            name: "MarkupSafe".into(),
+            version: "3.0.2".into(),
+            wheel_tags: vec!["cp314-cp314t-manylinux_2_17_x86_64".into()],
+            free_threading_classifier: Some(FreeThreadingClassifier::Stable),
+            source: "/venv/lib/python3.14t/site-packages/markupsafe-3.0.2.dist-info".into(),
+        }],
+        files: vec![
+            NativeFile {
+                path: "markupsafe/_speedups.cpython-314t-x86_64-linux-gnu.so".into(),
+                location: "/venv/lib/python3.14t/site-packages/markupsafe/_speedups.cpython-314t-x86_64-linux-gnu.so".into(),
+                distribution: Some("MarkupSafe".into()),
+                size: 40_000,
+                module_name: Some("markupsafe._speedups".into()),
+                static_facts: Some(facts),
+                problem: None,
+                dynamic: Some(dynamic),
+                findings: vec![Finding {
+                    code: FindingCode::IsolatedSubinterpreterFailed,
+                    severity: Severity::Note,
+                    module: Some("markupsafe._speedups".into()),
+                    message: "ImportError".into(),
+                    fix: None,
+                }],
+            },
+            NativeFile {
+                path: "broken.so".into(),
+                location: "/venv/broken.so".into(),
+                distribution: None,
+                size: 3,
+                module_name: Some("broken".into()),
+                static_facts: None,
+                problem: Some(FileProblem { kind: FileProblemKind::Truncated, message: "cut short".into() }),
+                dynamic: Some(DynamicFacts {
+                    module: "broken".into(),
+                    import: ImportOutcome::TimedOut { seconds: 60.0 },
+                    requires_gil: None,
+                    gil_enabled_after: None,
+                    gil_warning: None,
+                    import_seconds: None,
+                    pulled_in: vec![],
+                    loaded_by: None,
+                    output: Some("noise".into()),
+                    isolated_subinterpreter: Some(ImportOutcome::NotAttempted { reason: "main import failed".into() }),
+                    legacy_subinterpreter: Some(ImportOutcome::MemoryLimit { limit_mb: 8192 }),
+                }),
+                findings: vec![],
+            },
+        ],
+        stages: Stages {
+            static_analysis: true,
+            dynamic: Some(DynamicRun {
+                interpreter: EmbeddedInterpreter {
+                    version: "3.14.0".into(),
+                    abiflags: "t".into(),
+                    py_gil_disabled: true,
+                    gil_enabled_at_startup: false,
+                    ext_suffix: ".cpython-314t-x86_64-linux-gnu.so".into(),
+                    cache_tag: "cpython-314".into(),
+                    base_prefix: "/usr".into(),
+                },
+                workers: 2,
+                timeout_seconds: 60.0,
+                memory_limit_mb: Some(8192),
+                subinterpreters: true,
+                environment_removed: vec!["PYTHON_GIL".into()],
+                worker_processes: 3,
+                elapsed_seconds: 1.5,
+            }),
+            dynamic_skipped: None,
+        },
+        summary: Summary { native_files: 2, extension_modules: 1, unchecked_files: 1, incomplete: true, ..Summary::default() },
+    }
+}
+
+#[test]
+fn report_round_trips_through_json() {
+    let report = sample_report();
+    let json = serde_json::to_string_pretty(&report).unwrap();
+    let back: Report = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, report);
+}
+
+#[test]
+fn json_field_names_are_the_documented_contract() {
+    let value = serde_json::to_value(sample_report()).unwrap();
+    assert_eq!(value["schema_version"], SCHEMA_VERSION);
+    let file = &value["files"][0];
+    assert_eq!(file["static_facts"]["modules"][0]["gil"]["value"], "not_used");
+    assert_eq!(file["static_facts"]["abi"]["conclusion"]["kind"], "free_threaded");
+    assert_eq!(file["dynamic"]["isolated_subinterpreter"]["status"], "error");
+    assert_eq!(file["findings"][0]["code"], "isolated-subinterpreter-failed");
+    assert_eq!(value["files"][1]["problem"]["kind"], "truncated");
+}
+
+#[test]
+fn unknown_fields_are_rejected_so_schema_drift_fails_loudly() {
+    let mut value = serde_json::to_value(sample_report()).unwrap();
+    value["surprise"] = serde_json::json!(1);
+    assert!(serde_json::from_value::<Report>(value).is_err());
+}
+
+#[test]
+fn finding_codes_serialise_as_their_documented_names() {
+    for code in [
+        FindingCode::UnreadableBinary,
+        FindingCode::GilRequired,
+        FindingCode::GilReenabled,
+        FindingCode::StaticDynamicMismatch,
+        FindingCode::PerInterpreterGilNotSupported,
+    ] {
+        assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+    }
+}
+
+#[test]
+fn worker_events_round_trip() {
+    let events = vec![
+        WorkerEvent::Begin { module: "a.b".into(), stage: ProbeStage::IsolatedSubinterpreter },
+        WorkerEvent::Imported(ImportRecord {
+            module: "a.b".into(),
+            outcome: ImportOutcome::Ok,
+            gil_enabled_after: true,
+            gil_warning: Some("RuntimeWarning: ...".into()),
+            import_seconds: 0.5,
+            pulled_in: vec!["a._c".into()],
+            gil_required_by: vec!["a._c".into()],
+            already_loaded: false,
+            python_output: None,
+        }),
+        WorkerEvent::Done,
+    ];
+    for event in events {
+        let line = serde_json::to_string(&event).unwrap();
+        assert!(!line.contains('\n'));
+        assert_eq!(serde_json::from_str::<WorkerEvent>(&line).unwrap(), event);
+    }
+}

@@ -1,0 +1,238 @@
+//! The terminal view: one row per extension module, grouped by distribution, then what could
+//! not be checked, the findings, and a summary.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use ftaudit_model::{FileKind, NativeFile, Report, Severity, StaticModule};
+
+use crate::cells;
+
+#[derive(Debug, Clone, Default)]
+pub struct TableOptions {
+    /// Wrap to this width (a terminal's); None = never wrap (pipes, files).
+    pub width: Option<u16>,
+    /// List note-level findings too, not only their count.
+    pub show_notes: bool,
+}
+
+pub fn table(report: &Report, options: &TableOptions) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "ftaudit {} — {} ({:?})", report.tool.version, report.target.path.display(), report.target.kind);
+    if let Some(interpreter) = &report.target.interpreter {
+        let build = if interpreter.free_threaded { "free-threaded" } else { "default (GIL) build" };
+        let _ = writeln!(out, "environment: Python {} {build} ({})", interpreter.version, interpreter.evidence);
+    }
+    if let Some(run) = &report.stages.dynamic {
+        let _ = writeln!(
+            out,
+            "import probe: embedded CPython {}{} (Py_GIL_DISABLED={}), {} worker(s), timeout {} s, {:.1} s",
+            run.interpreter.version,
+            run.interpreter.abiflags,
+            u8::from(run.interpreter.py_gil_disabled),
+            run.workers,
+            run.timeout_seconds,
+            run.elapsed_seconds
+        );
+    }
+    if let Some(reason) = &report.stages.dynamic_skipped {
+        let _ = writeln!(out, "import probe: NOT RUN: {reason}");
+    }
+    out.push('\n');
+    out.push_str(&module_table(report, options).to_string());
+    out.push('\n');
+    write_unchecked(report, &mut out);
+    write_findings(report, options, &mut out);
+    write_summary(report, &mut out);
+    out
+}
+
+fn module_table(report: &Report, options: &TableOptions) -> Table {
+    let dynamic = report.stages.dynamic.is_some();
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    match options.width {
+        Some(width) => {
+            table.set_content_arrangement(ContentArrangement::Dynamic).set_width(width);
+        }
+        None => {
+            table.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
+    let mut header = vec!["package", "module", "generator", "abi", "init", "gil (binary)", "subinterp (binary)"];
+    if dynamic {
+        header.extend(["import", "gil at import", "subinterp iso / legacy"]);
+    }
+    table.set_header(header);
+
+    for (dist, files) in group_by_distribution(report) {
+        let mut first = true;
+        for file in files {
+            for row in rows_for_file(file, dynamic) {
+                let mut cells = vec![if first { dist.clone() } else { String::new() }];
+                cells.extend(row);
+                table.add_row(cells);
+                first = false;
+            }
+        }
+    }
+    table
+}
+
+fn group_by_distribution(report: &Report) -> BTreeMap<String, Vec<&NativeFile>> {
+    let mut groups: BTreeMap<String, Vec<&NativeFile>> = BTreeMap::new();
+    for file in &report.files {
+        let shown = match &file.static_facts {
+            Some(facts) => facts.kind == FileKind::ExtensionModule || file.dynamic.is_some(),
+            None => true,
+        };
+        if !shown {
+            continue;
+        }
+        let key = match file.distribution.as_deref() {
+            Some(name) => {
+                let version = report.distributions.iter().find(|d| d.name == name).map(|d| d.version.as_str());
+                format!("{name} {}", version.unwrap_or(""))
+            }
+            None => "(no RECORD)".to_string(),
+        };
+        groups.entry(key).or_default().push(file);
+    }
+    groups
+}
+
+fn rows_for_file(file: &NativeFile, dynamic: bool) -> Vec<Vec<String>> {
+    let import_name = file.module_name.clone().unwrap_or_else(|| file.path.clone());
+    let dynamic_cells = |file: &NativeFile| -> Vec<String> {
+        match &file.dynamic {
+            Some(d) => vec![cells::outcome(&d.import), cells::gil_runtime(d).into(), cells::subinterpreters(d)],
+            None => vec!["-".into(), "-".into(), "-".into()],
+        }
+    };
+    let facts = match &file.static_facts {
+        Some(facts) => facts,
+        None => {
+            let mut row = vec![import_name, "-".into(), "-".into(), "-".into(), "UNREADABLE".into(), "-".into()];
+            if dynamic {
+                row.extend(dynamic_cells(file));
+            }
+            return vec![row];
+        }
+    };
+    let generator = facts
+        .generator
+        .as_ref()
+        .map(|g| match &g.version {
+            Some(v) => format!("{:?} {v}", g.generator),
+            None => format!("{:?}", g.generator),
+        })
+        .unwrap_or_else(|| "-".into());
+    let imported_last = import_name.rsplit('.').next().unwrap_or("").to_string();
+    let modules: Vec<Option<&StaticModule>> =
+        if facts.modules.is_empty() { vec![None] } else { facts.modules.iter().map(Some).collect() };
+    modules
+        .into_iter()
+        .map(|module| {
+            let is_imported = module.is_none_or(|m| m.name == imported_last);
+            let name = match module {
+                Some(m) if !is_imported => format!("{} (extra entry point in {})", m.name, imported_last),
+                _ => import_name.clone(),
+            };
+            let mut row = vec![
+                name,
+                generator.clone(),
+                cells::abi(&facts.abi.conclusion),
+                cells::init(module).into(),
+                cells::gil_declared(module).into(),
+                cells::interp_declared(module).into(),
+            ];
+            if dynamic {
+                if is_imported {
+                    row.extend(dynamic_cells(file));
+                } else {
+                    row.extend(["-".into(), "-".into(), "-".into()]);
+                }
+            }
+            row
+        })
+        .collect()
+}
+
+fn write_unchecked(report: &Report, out: &mut String) {
+    let unchecked: Vec<_> = report
+        .files
+        .iter()
+        .filter_map(|f| f.problem.as_ref().map(|problem| (f, problem)))
+        .collect();
+    if unchecked.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\ncould not check {} file(s):", unchecked.len());
+    for (file, problem) in unchecked {
+        let _ = writeln!(out, "  {} [{:?}]: {}", file.location, problem.kind, problem.message);
+    }
+}
+
+fn write_findings(report: &Report, options: &TableOptions, out: &mut String) {
+    let mut notes = 0;
+    let mut listed = Vec::new();
+    for file in &report.files {
+        for finding in &file.findings {
+            if finding.severity == Severity::Note && !options.show_notes {
+                notes += 1;
+            } else {
+                listed.push((file, finding));
+            }
+        }
+    }
+    listed.sort_by(|a, b| b.1.severity.cmp(&a.1.severity).then(a.1.code.cmp(&b.1.code)));
+    if !listed.is_empty() {
+        let _ = writeln!(out, "\nfindings:");
+    }
+    for (file, finding) in listed {
+        let severity = match finding.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        };
+        let subject = finding.module.clone().unwrap_or_else(|| file.path.clone());
+        let _ = writeln!(out, "  {severity}[{}] {subject}: {}", finding.code.as_str(), finding.message);
+        if let Some(fix) = &finding.fix {
+            let _ = writeln!(out, "      fix: {fix}");
+        }
+    }
+    if notes > 0 {
+        let _ = writeln!(out, "\n{notes} note(s) not listed (--notes lists them; --format json has everything)");
+    }
+}
+
+fn write_summary(report: &Report, out: &mut String) {
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "\nsummary: {} native file(s): {} extension module(s), {} bundled librar(y/ies), {} could not be checked",
+        s.native_files, s.extension_modules, s.bundled_libraries, s.unchecked_files
+    );
+    let _ = writeln!(
+        out,
+        "  declared in the binary: {} GIL-free, {} need the GIL, {} undecidable",
+        s.static_gil_not_used, s.static_gil_used, s.static_gil_undeterminable
+    );
+    if report.stages.dynamic.is_some() {
+        let _ = writeln!(
+            out,
+            "  at import: {} re-enabled the GIL, {} failed to import, {} crashed/hung (contained)",
+            s.dynamic_gil_required, s.dynamic_import_failed, s.dynamic_contained
+        );
+    }
+    let verdict = if s.incomplete {
+        "INCOMPLETE: some things could not be checked (see above)"
+    } else if s.errors > 0 {
+        "NOT READY for free-threading"
+    } else {
+        "ready: nothing found at error level"
+    };
+    let _ = writeln!(out, "  {} error(s), {} warning(s): {verdict}", s.errors, s.warnings);
+}

@@ -1,0 +1,23 @@
+//! Exit statuses, one place, so CI users can rely on them.
+
+use ftaudit_model::Report;
+
+/// Everything was checked and nothing at error level was found.
+pub const CLEAN: u8 = 0;
+/// Everything was checked; at least one error-level finding.
+pub const FINDINGS: u8 = 1;
+/// Something could not be checked (unreadable files, the probe could not run, ...): the report
+/// is incomplete, whatever else it found.
+pub const INCOMPLETE: u8 = 2;
+/// The scan could not run at all (bad arguments, target missing).
+pub const FATAL: u8 = 3;
+
+pub fn for_report(report: &Report) -> u8 {
+    if report.summary.incomplete {
+        INCOMPLETE
+    } else if report.summary.errors > 0 {
+        FINDINGS
+    } else {
+        CLEAN
+    }
+}

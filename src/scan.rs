@@ -1,0 +1,183 @@
+//! One scan: discover -> static analysis -> dynamic probe -> assessment -> [`Report`]. Each
+//! stage takes plain data and returns plain data; this module only sequences them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ftaudit_discover::{discover, DiscoverError, Discovery};
+use ftaudit_model::{
+    DynamicFacts, DynamicRun, NativeFile, Report, Stages, Target, TargetKind, ToolInfo, SCHEMA_VERSION,
+};
+use ftaudit_probe::{ProbeConfig, ProbePlan, ProbeProgress};
+use rayon::prelude::*;
+
+use crate::assess;
+
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub path: PathBuf,
+    /// Skip the import probe even where it could run.
+    pub static_only: bool,
+    pub probe: ProbeOptions,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProbeOptions {
+    /// The worker binary; None = look next to this executable.
+    pub worker: Option<PathBuf>,
+    pub jobs: usize,
+    pub timeout: Duration,
+    pub memory_limit_mb: Option<u64>,
+    pub subinterpreters: bool,
+}
+
+/// Progress callbacks; the CLI draws them, tests ignore them.
+pub trait Progress: Sync {
+    fn stage(&self, name: &str, total: usize);
+    fn advance(&self, item: &str);
+    fn finish_stage(&self);
+}
+
+/// Draws nothing.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn stage(&self, _: &str, _: usize) {}
+    fn advance(&self, _: &str) {}
+    fn finish_stage(&self) {}
+}
+
+pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, DiscoverError> {
+    let discovery = discover(&options.path)?;
+    let mut files = analyze_statically(&discovery, progress);
+    let probe_expected = matches!(discovery.target.kind, TargetKind::Venv | TargetKind::SitePackages);
+
+    let mut stages = Stages { static_analysis: true, dynamic: None, dynamic_skipped: None };
+    if options.static_only {
+        // Asked for: not a gap in the report.
+    } else if !probe_expected {
+        stages.dynamic_skipped =
+            Some("the import probe needs an installed environment (a venv); wheels and loose files are read statically".into());
+    } else {
+        match probe(&discovery.target, &files, &options.probe, progress) {
+            Ok((run, facts)) => {
+                attach_dynamic(&mut files, facts);
+                stages.dynamic = Some(run);
+            }
+            Err(reason) => stages.dynamic_skipped = Some(reason),
+        }
+    }
+
+    let context = assess::Context {
+        interpreter: discovery.target.interpreter.as_ref(),
+        expects_records: probe_expected,
+        distributions: &discovery.distributions,
+    };
+    assess::assess(&mut files, &context);
+    let summary = assess::summarize(&files, &stages, probe_expected && !options.static_only);
+    Ok(Report {
+        schema_version: SCHEMA_VERSION.to_string(),
+        tool: ToolInfo { name: "ftaudit".into(), version: env!("CARGO_PKG_VERSION").into() },
+        target: discovery.target,
+        distributions: discovery.distributions,
+        files,
+        stages,
+        summary,
+    })
+}
+
+/// Reads and analyses every native file in parallel; a file that cannot be read or parsed
+/// keeps its place in the report with the reason.
+fn analyze_statically(discovery: &Discovery, progress: &dyn Progress) -> Vec<NativeFile> {
+    progress.stage("static analysis", discovery.files.len());
+    let files = discovery
+        .files
+        .par_iter()
+        .map(|file| {
+            let file_name = file.path.rsplit('/').next().unwrap_or(&file.path);
+            let facts = discovery
+                .sources
+                .read(&file.location)
+                .and_then(|bytes| ftaudit_static::analyze(file_name, &bytes));
+            progress.advance(&file.path);
+            NativeFile {
+                path: file.path.clone(),
+                location: file.location.display(&discovery.sources),
+                distribution: file.distribution.clone(),
+                size: file.size,
+                module_name: file.module_name.clone(),
+                static_facts: facts.as_ref().ok().cloned(),
+                problem: facts.err(),
+                dynamic: None,
+                findings: Vec::new(),
+            }
+        })
+        .collect();
+    progress.finish_stage();
+    files
+}
+
+fn probe(
+    target: &Target,
+    files: &[NativeFile],
+    options: &ProbeOptions,
+    progress: &dyn Progress,
+) -> Result<(DynamicRun, Vec<DynamicFacts>), String> {
+    let worker = options
+        .worker
+        .clone()
+        .or_else(ftaudit_probe::find_worker)
+        .ok_or("ftaudit-worker was not found next to ftaudit (build it with scripts/build.sh, or set FTAUDIT_WORKER)")?;
+    let config = ProbeConfig {
+        worker,
+        jobs: options.jobs.max(1),
+        timeout: options.timeout,
+        memory_limit_mb: options.memory_limit_mb,
+        subinterpreters: options.subinterpreters,
+    };
+    let embedded = ftaudit_probe::embedded_interpreter(&config).map_err(|e| format!("the probe worker failed to start: {e}"))?;
+    let Some(wanted) = &target.interpreter else {
+        return Err("the target does not say which interpreter it was made for (no pyvenv.cfg version or lib/pythonX.Y folder)".into());
+    };
+    let embedded_minor = minor(&embedded.version);
+    if !wanted.free_threaded || minor(&wanted.version) != embedded_minor {
+        return Err(format!(
+            "the environment runs Python {}{}, but ftaudit's worker embeds {}{}: only a free-threaded {} environment can be probed",
+            wanted.version,
+            if wanted.free_threaded { " (free-threaded)" } else { " (default build)" },
+            embedded.version,
+            embedded.abiflags,
+            embedded_minor,
+        ));
+    }
+    // One entry per module name: the first site-packages folder wins, as on sys.path.
+    let mut modules: Vec<String> = Vec::new();
+    for name in files.iter().filter_map(|f| f.module_name.clone()) {
+        if !modules.contains(&name) {
+            modules.push(name);
+        }
+    }
+    let plan = ProbePlan { site_dirs: target.site_packages.clone(), modules };
+    progress.stage("import probe", plan.modules.len());
+    let result = ftaudit_probe::run(&config, &plan, &|event| {
+        if let ProbeProgress::ModuleDone { module, .. } = event {
+            progress.advance(module);
+        }
+    });
+    progress.finish_stage();
+    result.map_err(|e| format!("the import probe failed: {e}"))
+}
+
+fn attach_dynamic(files: &mut [NativeFile], facts: Vec<DynamicFacts>) {
+    let mut by_module: BTreeMap<String, DynamicFacts> = facts.into_iter().map(|f| (f.module.clone(), f)).collect();
+    for file in files.iter_mut() {
+        if let Some(name) = &file.module_name {
+            file.dynamic = by_module.remove(name);
+        }
+    }
+}
+
+fn minor(version: &str) -> String {
+    version.split('.').take(2).collect::<Vec<_>>().join(".")
+}
