@@ -1,0 +1,135 @@
+//! The binary as users run it: arguments, exit statuses, static scans, and running without
+//! libpython.
+
+mod support;
+
+use std::process::Command;
+
+use ftaudit_model::{GilDeclaration, TargetKind};
+use support::*;
+
+#[test]
+fn version_and_usage_errors() {
+    let out = run(ftaudit().arg("--version"));
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("ftaudit {}", env!("CARGO_PKG_VERSION")));
+
+    let out = run(&mut ftaudit());
+    assert_eq!(out.status.code(), Some(3), "no subcommand is a usage error");
+    let out = run(ftaudit().args(["scan", "--format", "yaml", "."]));
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn a_missing_target_is_fatal_and_named() {
+    let out = run(ftaudit().args(["scan", "/nonexistent/venv"]));
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/venv"));
+}
+
+#[test]
+fn the_main_binary_does_not_link_libpython() {
+    let out = Command::new("readelf").args(["-d", env!("CARGO_BIN_EXE_ftaudit")]).output().expect("readelf runs");
+    assert!(out.status.success());
+    let dynamic = String::from_utf8_lossy(&out.stdout);
+    assert!(dynamic.contains("(NEEDED)"), "readelf printed no dynamic section: {dynamic}");
+    assert!(!dynamic.contains("libpython"), "ftaudit must not need libpython:\n{dynamic}");
+}
+
+/// Hides the provisioned interpreter's lib folder behind an empty tmpfs in a private mount
+/// namespace: the worker can no longer start, the main binary still scans.
+#[test]
+fn static_scan_works_with_libpython_hidden_from_the_loader() {
+    let python = std::env::var("FTAUDIT_PYTHON").unwrap_or_else(|_| {
+        std::fs::read_to_string(dirs_cache().join("interpreter")).expect("provisioned interpreter").trim().to_string()
+    });
+    let libdir = String::from_utf8(
+        Command::new(&python)
+            .args(["-c", "import sysconfig; print(sysconfig.get_config_var('LIBDIR'))"])
+            .output()
+            .expect("interpreter runs")
+            .stdout,
+    )
+    .unwrap();
+    let libdir = libdir.trim();
+    let worker = std::path::Path::new(env!("CARGO_BIN_EXE_ftaudit")).with_file_name("ftaudit-worker");
+    let script = format!(
+        "mount -t tmpfs none '{libdir}' || exit 97; \
+         '{worker}' --version >/dev/null 2>&1 && exit 98; \
+         exec '{bin}' scan --static-only --format json '{venv}'",
+        worker = worker.display(),
+        bin = env!("CARGO_BIN_EXE_ftaudit"),
+        venv = fixtures_venv().display(),
+    );
+    let out = Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c", &script])
+        .output()
+        .expect("unshare runs");
+    let code = out.status.code();
+    assert_ne!(code, Some(97), "could not hide {libdir}: {}", String::from_utf8_lossy(&out.stderr));
+    assert_ne!(code, Some(98), "the worker still started: libpython was not hidden");
+    let report: ftaudit_model::Report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert!(report.summary.extension_modules > 10);
+    assert_eq!(code, Some(2), "the fixture venv holds unreadable files: incomplete");
+}
+
+fn dirs_cache() -> std::path::PathBuf {
+    std::env::var_os("FTAUDIT_CACHE")
+        .map(Into::into)
+        .unwrap_or_else(|| std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/ftaudit"))
+}
+
+#[test]
+fn static_scan_of_the_fixture_venv() {
+    let (code, report) = scan_json(&["--static-only"], fixtures_venv());
+    assert_eq!(report.target.kind, TargetKind::Venv);
+    let interpreter = report.target.interpreter.as_ref().expect("pyvenv.cfg read");
+    assert!(interpreter.free_threaded, "{interpreter:?}");
+    assert!(report.stages.dynamic.is_none() && report.stages.dynamic_skipped.is_none());
+
+    let gil_free = file(&report, "ftfix_mp_gil_not_used");
+    assert_eq!(gil_free.distribution.as_deref(), Some("ftaudit_fixtures"));
+    assert_eq!(gil_free.static_facts.as_ref().unwrap().modules[0].gil.value, GilDeclaration::NotUsed);
+    assert!(!codes(gil_free).contains(&"gil-required"));
+
+    let plain = file(&report, "ftfix_sp_plain");
+    assert!(codes(plain).contains(&"gil-required"), "{:?}", plain.findings);
+    assert!(codes(plain).contains(&"subinterpreters-not-supported"));
+    let fix = plain.findings.iter().find(|f| f.code.as_str() == "gil-required").unwrap().fix.clone();
+    assert!(fix.is_some_and(|f| !f.is_empty()), "a GIL finding says how to fix it");
+
+    assert!(codes(file(&report, "ftfix_unowned")).contains(&"unowned-file"));
+    assert!(codes(file(&report, "ftfix_claims_stable._core")).contains(&"classifier-contradicted"));
+    assert!(codes(file(&report, "ftfix_gil_build")).contains(&"abi-mismatch"));
+    let renamed = file(&report, "ftfix_gil_build_renamed");
+    assert!(codes(renamed).contains(&"suffix-contradicts-binary"), "{:?}", renamed.findings);
+    assert!(codes(renamed).contains(&"abi-mismatch"));
+
+    for broken in ["ftfix_truncated", "ftfix_corrupt", "ftfix_textfile"] {
+        let f = file(&report, broken);
+        assert!(f.problem.is_some() && f.static_facts.is_none(), "{broken} should be unreadable");
+        assert!(codes(f).contains(&"unreadable-binary"));
+    }
+    assert!(report.summary.unchecked_files >= 3);
+    assert!(report.summary.incomplete);
+    assert_eq!(code, 2, "unreadable files make the scan incomplete");
+}
+
+#[test]
+fn table_output_names_every_module_and_what_could_not_be_checked() {
+    let out = run(ftaudit().args(["scan", "--static-only"]).arg(fixtures_venv()));
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "ftfix_mp_gil_not_used",
+        "ftfix_pkg._needs_gil",
+        "ftfix_café",
+        "could not check",
+        "ftfix_truncated",
+        "error[gil-required]",
+        "INCOMPLETE",
+    ] {
+        assert!(text.contains(needle), "table lacks {needle:?}:\n{text}");
+    }
+}

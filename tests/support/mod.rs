@@ -1,0 +1,86 @@
+//! Shared helpers for the binary-level tests: run the real `ftaudit`, find the real fixtures.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use ftaudit_model::{NativeFile, Report};
+
+pub fn ftaudit() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ftaudit"));
+    cmd.env_remove("COLUMNS");
+    cmd
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The last stdout line of one of the project's set-up scripts, which prints the path it made.
+fn script_output(script: &str) -> PathBuf {
+    let output = Command::new(repo_root().join("scripts").join(script))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run scripts/{script}: {e}"));
+    assert!(
+        output.status.success(),
+        "scripts/{script} failed (run scripts/test.sh, which sets everything up):\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    PathBuf::from(stdout.lines().last().unwrap_or_default().trim())
+}
+
+/// The fixture venv built by scripts/build-fixtures.sh (real modules compiled for the provisioned interpreter).
+pub fn fixtures_venv() -> &'static Path {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| match std::env::var_os("FTAUDIT_FIXTURES_VENV") {
+        Some(path) => PathBuf::from(path),
+        None => script_output("build-fixtures.sh"),
+    })
+}
+
+/// Pinned real wheels fetched by scripts/fetch-wheels.sh.
+pub fn wheels_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| match std::env::var_os("FTAUDIT_WHEELS_DIR") {
+        Some(path) => PathBuf::from(path),
+        None => script_output("fetch-wheels.sh"),
+    })
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("ftaudit runs")
+}
+
+/// Runs a scan with `--format json` and parses the report into the model's own types, so any
+/// drift between the output and the contract fails here.
+pub fn scan_json(args: &[&str], path: &Path) -> (i32, Report) {
+    scan_json_with(&mut ftaudit(), args, path)
+}
+
+pub fn scan_json_with(cmd: &mut Command, args: &[&str], path: &Path) -> (i32, Report) {
+    let output = run(cmd.arg("scan").arg(path).args(["--format", "json"]).args(args));
+    let code = output.status.code().expect("exited normally");
+    let report: Report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not a report ({e}); exit {code}\nstderr:\n{}\nstdout:\n{}",
+            String::from_utf8_lossy(&output.stderr),
+            String::from_utf8_lossy(&output.stdout)
+        )
+    });
+    (code, report)
+}
+
+pub fn file<'a>(report: &'a Report, module: &str) -> &'a NativeFile {
+    report
+        .files
+        .iter()
+        .find(|f| f.module_name.as_deref() == Some(module))
+        .unwrap_or_else(|| panic!("no file for module {module} in the report"))
+}
+
+pub fn codes(file: &NativeFile) -> Vec<&'static str> {
+    file.findings.iter().map(|f| f.code.as_str()).collect()
+}
