@@ -1,0 +1,198 @@
+//! A format-neutral view of one loaded image (one thin binary, or one slice of a fat Mach-O):
+//! where virtual addresses live in the file, which pointer slots the loader fills in and with
+//! what, and the few symbols the analysis cares about.
+
+use ftaudit_model::Architecture;
+
+/// A mapped range: `vsize` bytes at `vaddr`, of which the first `file_size` come from the file
+/// at `file_off` and the rest are zero-filled by the loader (.bss, zerofill, uninitialised data).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Region {
+    pub vaddr: u64,
+    pub vsize: u64,
+    pub file_off: u64,
+    pub file_size: u64,
+}
+
+/// Where a virtual address lands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backing {
+    /// Backed by the file at this offset.
+    File(usize),
+    /// Mapped but zero-filled: the contents only exist at run time.
+    Zero,
+    Unmapped,
+}
+
+/// An exported symbol that looks like a module entry point, with any Mach-O underscore removed.
+#[derive(Debug, Clone)]
+pub(crate) struct EntrySymbol {
+    pub name: String,
+}
+
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Imports {
+    pub module_def_init: bool,
+    pub module_create2: bool,
+    pub set_gil: bool,
+    /// Imports that only a free-threaded libpython exports.
+    pub free_threaded_only: Vec<String>,
+    /// Libraries named as dependencies (DT_NEEDED, PE import DLLs, Mach-O dylibs).
+    pub libraries: Vec<String>,
+}
+
+/// Symbols only a free-threaded build of libpython exports (reference section 7).
+const FREE_THREADED_ONLY: &[&str] = &[
+    "_Py_MergeZeroLocalRefcount",
+    "_Py_DecRefShared",
+    "_Py_DecRefSharedDebug",
+    "_Py_GetThreadLocal_Addr",
+    "_Py_TryIncrefCompare",
+    "_PyObject_TryIncRefShared",
+];
+
+impl Imports {
+    /// Records one imported symbol name (already stripped of a Mach-O underscore).
+    pub fn note(&mut self, name: &[u8]) {
+        match name {
+            b"PyModuleDef_Init" => self.module_def_init = true,
+            b"PyModule_Create2" | b"PyModule_Create2TraceRefs" => self.module_create2 = true,
+            b"PyUnstable_Module_SetGIL" => self.set_gil = true,
+            _ => {
+                if name.starts_with(b"_Py") {
+                    if let Some(known) = FREE_THREADED_ONLY.iter().find(|k| k.as_bytes() == name) {
+                        if !self.free_threaded_only.iter().any(|s| s == known) {
+                            self.free_threaded_only.push((*known).to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Pointer width and layout assumptions only hold for 64-bit little-endian images.
+pub(crate) struct Image<'a> {
+    pub data: &'a [u8],
+    pub arch: Architecture,
+    /// False for targets whose PyModuleDef layout this crate does not decode (32-bit).
+    pub decodable: bool,
+    pub regions: Vec<Region>,
+    /// Zero-filled sections inside file-backed ranges (Mach-O segments round their file size
+    /// up to a page, so a __bss section can look file-backed).
+    pub zero_ranges: Vec<(u64, u64)>,
+    /// (slot address, target address), sorted by slot address.
+    pub pointers: Vec<(u64, u64)>,
+    pub entries: Vec<EntrySymbol>,
+    pub imports: Imports,
+    /// File ranges holding machine code; the fingerprint search skips them.
+    pub code_ranges: Vec<(usize, usize)>,
+}
+
+impl<'a> Image<'a> {
+    pub fn finish_pointers(&mut self) {
+        // Loaders emit relocations mostly in address order already; checking first avoids a sort.
+        if !self.pointers.windows(2).all(|w| w[0].0 <= w[1].0) {
+            self.pointers.sort_unstable_by_key(|p| p.0);
+        }
+        self.regions.sort_unstable_by_key(|r| r.vaddr);
+        self.code_ranges.sort_unstable();
+    }
+
+    pub fn backing(&self, vaddr: u64) -> Backing {
+        if self
+            .zero_ranges
+            .iter()
+            .any(|&(start, size)| vaddr >= start && vaddr - start < size)
+        {
+            return Backing::Zero;
+        }
+        // Few regions (a handful of segments), so a linear scan is cheapest.
+        for r in &self.regions {
+            if vaddr >= r.vaddr && vaddr - r.vaddr < r.vsize {
+                let delta = vaddr - r.vaddr;
+                if delta < r.file_size {
+                    return match usize::try_from(r.file_off + delta) {
+                        Ok(off) if off < self.data.len() => Backing::File(off),
+                        _ => Backing::Unmapped,
+                    };
+                }
+                return Backing::Zero;
+            }
+        }
+        Backing::Unmapped
+    }
+
+    /// Maps a file offset back to its virtual address.
+    pub fn vaddr_of_offset(&self, off: u64) -> Option<u64> {
+        self.regions
+            .iter()
+            .find(|r| off >= r.file_off && off - r.file_off < r.file_size)
+            .map(|r| r.vaddr + (off - r.file_off))
+    }
+
+    /// Bytes at `vaddr`, when all `len` of them are file-backed.
+    pub fn bytes_at(&self, vaddr: u64, len: usize) -> Option<&'a [u8]> {
+        if len == 0 {
+            return Some(&[]);
+        }
+        match self.backing(vaddr) {
+            Backing::File(off) => {
+                let end = off.checked_add(len)?;
+                // The range must stay inside the same region's file-backed part.
+                let last = self.backing(vaddr.checked_add(len as u64 - 1)?);
+                match last {
+                    Backing::File(l) if l + 1 == end => self.data.get(off..end),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    pub fn u64_at(&self, vaddr: u64) -> Option<u64> {
+        self.bytes_at(vaddr, 8)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+    }
+
+    /// The loader-filled target of a pointer slot, if a relocation covers it.
+    pub fn pointer_target(&self, slot: u64) -> Option<u64> {
+        self.pointers
+            .binary_search_by_key(&slot, |p| p.0)
+            .ok()
+            .map(|i| self.pointers[i].1)
+    }
+
+    /// What a pointer-sized field holds once loaded: a relocated target, else the raw bytes.
+    pub fn loaded_u64(&self, vaddr: u64) -> Option<u64> {
+        self.pointer_target(vaddr).or_else(|| self.u64_at(vaddr))
+    }
+
+    /// The symbol-table object that starts at `vaddr` and its size, when the file keeps
+    /// sized symbols (ELF .symtab/.dynsym). Parsed on demand: only rare cases need it.
+    pub fn object_at(&self, vaddr: u64) -> Option<(String, u64)> {
+        use object::{Object, ObjectSymbol};
+        let file = object::File::parse(self.data).ok()?;
+        file.symbols()
+            .chain(file.dynamic_symbols())
+            .find(|s| s.address() == vaddr && s.size() != 0 && !s.is_undefined())
+            .map(|s| (s.name().unwrap_or("").to_string(), s.size()))
+    }
+
+    /// A NUL-terminated string at `vaddr` (bounded, valid UTF-8 only).
+    pub fn c_str_at(&self, vaddr: u64, max: usize) -> Option<&'a str> {
+        let Backing::File(off) = self.backing(vaddr) else {
+            return None;
+        };
+        let tail = self.data.get(off..)?;
+        let tail = &tail[..tail.len().min(max)];
+        let end = memchr::memchr(0, tail)?;
+        std::str::from_utf8(&tail[..end]).ok()
+    }
+}
+
+pub(crate) fn is_entry_name(name: &[u8]) -> bool {
+    name.starts_with(b"PyInit_")
+        || name.starts_with(b"PyInitU_")
+        || name.starts_with(b"PyModExport_")
+}
