@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 python="$(scripts/provision-python.sh | tail -n 1)"
 export FTAUDIT_PYTHON="$python" PYO3_PYTHON="$python"
 export FTAUDIT_FIXTURES_VENV="$(scripts/build-fixtures.sh | tail -n 1)"
-export FTAUDIT_WHEELS_DIR="$(scripts/fetch-wheels.sh | tail -n 1)"
+# Every pinned set (linux for the interpreter's tag, plus macOS/Windows/cp314t read statically).
+export FTAUDIT_WHEELS_DIR="$(dirname "$(scripts/fetch-wheels.sh --all | tail -n 1)")"
 scripts/build.sh >/dev/null
 
 log="$(mktemp)"

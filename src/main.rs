@@ -13,7 +13,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 /// Audits native Python extension modules for free-threaded CPython and subinterpreters.
 #[derive(Parser)]
 #[command(name = "ftaudit", version, about)]
-#[command(after_help = "Exit status: 0 clean, 1 error-level findings, 2 something could not be checked, 3 the scan could not run.")]
+#[command(
+    after_help = "Exit status: 0 clean, 1 error-level findings, 2 something could not be checked, 3 the scan could not run."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -64,7 +66,9 @@ enum Format {
 }
 
 fn default_jobs() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 fn main() -> ExitCode {
@@ -72,7 +76,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return ExitCode::from(if err.use_stderr() { exit::FATAL } else { exit::CLEAN });
+            return ExitCode::from(if err.use_stderr() {
+                exit::FATAL
+            } else {
+                exit::CLEAN
+            });
         }
     };
     match cli.command {
@@ -112,14 +120,23 @@ fn run_scan(args: ScanArgs) -> ExitCode {
             } else {
                 None
             };
-            ftaudit_render::table(&report, &TableOptions { width, show_notes: args.notes })
+            ftaudit_render::table(
+                &report,
+                &TableOptions {
+                    width,
+                    show_notes: args.notes,
+                },
+            )
         }
     };
     let written = match &args.output {
         Some(path) => std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display())),
         None => {
             let mut stdout = std::io::stdout().lock();
-            match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+            match stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+            {
                 // A closed pipe (`ftaudit scan . | head`) is the reader's choice, not an error.
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
                 other => other.map_err(|e| e.to_string()),
@@ -134,7 +151,10 @@ fn run_scan(args: ScanArgs) -> ExitCode {
 }
 
 fn terminal_width() -> Option<u16> {
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).or(Some(160))
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .or(Some(160))
 }
 
 /// Progress on stderr, only when stderr is a terminal.
@@ -147,9 +167,11 @@ impl Progress for BarProgress {
     fn stage(&self, name: &str, total: usize) {
         let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{prefix:>15} [{bar:30}] {pos}/{len} {elapsed} {wide_msg}")
-                .expect("static template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{prefix:>15} [{bar:30}] {pos}/{len} {elapsed} {wide_msg}",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
         );
         bar.set_prefix(name.to_string());
         bar.enable_steady_tick(Duration::from_millis(200));

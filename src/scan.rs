@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use ftaudit_discover::{discover, DiscoverError, Discovery};
 use ftaudit_model::{
-    DynamicFacts, DynamicRun, NativeFile, Report, Stages, Target, TargetKind, ToolInfo, SCHEMA_VERSION,
+    DynamicFacts, DynamicRun, NativeFile, Report, Stages, Target, TargetKind, ToolInfo,
+    SCHEMA_VERSION,
 };
 use ftaudit_probe::{ProbeConfig, ProbePlan, ProbeProgress};
 use rayon::prelude::*;
@@ -51,9 +52,16 @@ impl Progress for NoProgress {
 pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, DiscoverError> {
     let discovery = discover(&options.path)?;
     let mut files = analyze_statically(&discovery, progress);
-    let probe_expected = matches!(discovery.target.kind, TargetKind::Venv | TargetKind::SitePackages);
+    let probe_expected = matches!(
+        discovery.target.kind,
+        TargetKind::Venv | TargetKind::SitePackages
+    );
 
-    let mut stages = Stages { static_analysis: true, dynamic: None, dynamic_skipped: None };
+    let mut stages = Stages {
+        static_analysis: true,
+        dynamic: None,
+        dynamic_skipped: None,
+    };
     if options.static_only {
         // Asked for: not a gap in the report.
     } else if !probe_expected {
@@ -78,7 +86,10 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
     let summary = assess::summarize(&files, &stages, probe_expected && !options.static_only);
     Ok(Report {
         schema_version: SCHEMA_VERSION.to_string(),
-        tool: ToolInfo { name: "ftaudit".into(), version: env!("CARGO_PKG_VERSION").into() },
+        tool: ToolInfo {
+            name: "ftaudit".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
         target: discovery.target,
         distributions: discovery.distributions,
         files,
@@ -136,7 +147,8 @@ fn probe(
         memory_limit_mb: options.memory_limit_mb,
         subinterpreters: options.subinterpreters,
     };
-    let embedded = ftaudit_probe::embedded_interpreter(&config).map_err(|e| format!("the probe worker failed to start: {e}"))?;
+    let embedded = ftaudit_probe::embedded_interpreter(&config)
+        .map_err(|e| format!("the probe worker failed to start: {e}"))?;
     let Some(wanted) = &target.interpreter else {
         return Err("the target does not say which interpreter it was made for (no pyvenv.cfg version or lib/pythonX.Y folder)".into());
     };
@@ -158,7 +170,10 @@ fn probe(
             modules.push(name);
         }
     }
-    let plan = ProbePlan { site_dirs: target.site_packages.clone(), modules };
+    let plan = ProbePlan {
+        site_dirs: target.site_packages.clone(),
+        modules,
+    };
     progress.stage("import probe", plan.modules.len());
     let result = ftaudit_probe::run(&config, &plan, &|event| {
         if let ProbeProgress::ModuleDone { module, .. } = event {
@@ -170,7 +185,8 @@ fn probe(
 }
 
 fn attach_dynamic(files: &mut [NativeFile], facts: Vec<DynamicFacts>) {
-    let mut by_module: BTreeMap<String, DynamicFacts> = facts.into_iter().map(|f| (f.module.clone(), f)).collect();
+    let mut by_module: BTreeMap<String, DynamicFacts> =
+        facts.into_iter().map(|f| (f.module.clone(), f)).collect();
     for file in files.iter_mut() {
         if let Some(name) = &file.module_name {
             file.dynamic = by_module.remove(name);

@@ -12,7 +12,10 @@ use support::*;
 fn version_and_usage_errors() {
     let out = run(ftaudit().arg("--version"));
     assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("ftaudit {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("ftaudit {}", env!("CARGO_PKG_VERSION"))
+    );
 
     let out = run(&mut ftaudit());
     assert_eq!(out.status.code(), Some(3), "no subcommand is a usage error");
@@ -29,11 +32,20 @@ fn a_missing_target_is_fatal_and_named() {
 
 #[test]
 fn the_main_binary_does_not_link_libpython() {
-    let out = Command::new("readelf").args(["-d", env!("CARGO_BIN_EXE_ftaudit")]).output().expect("readelf runs");
+    let out = Command::new("readelf")
+        .args(["-d", env!("CARGO_BIN_EXE_ftaudit")])
+        .output()
+        .expect("readelf runs");
     assert!(out.status.success());
     let dynamic = String::from_utf8_lossy(&out.stdout);
-    assert!(dynamic.contains("(NEEDED)"), "readelf printed no dynamic section: {dynamic}");
-    assert!(!dynamic.contains("libpython"), "ftaudit must not need libpython:\n{dynamic}");
+    assert!(
+        dynamic.contains("(NEEDED)"),
+        "readelf printed no dynamic section: {dynamic}"
+    );
+    assert!(
+        !dynamic.contains("libpython"),
+        "ftaudit must not need libpython:\n{dynamic}"
+    );
 }
 
 /// Hides the provisioned interpreter's lib folder behind an empty tmpfs in a private mount
@@ -41,18 +53,25 @@ fn the_main_binary_does_not_link_libpython() {
 #[test]
 fn static_scan_works_with_libpython_hidden_from_the_loader() {
     let python = std::env::var("FTAUDIT_PYTHON").unwrap_or_else(|_| {
-        std::fs::read_to_string(dirs_cache().join("interpreter")).expect("provisioned interpreter").trim().to_string()
+        std::fs::read_to_string(dirs_cache().join("interpreter"))
+            .expect("provisioned interpreter")
+            .trim()
+            .to_string()
     });
     let libdir = String::from_utf8(
         Command::new(&python)
-            .args(["-c", "import sysconfig; print(sysconfig.get_config_var('LIBDIR'))"])
+            .args([
+                "-c",
+                "import sysconfig; print(sysconfig.get_config_var('LIBDIR'))",
+            ])
             .output()
             .expect("interpreter runs")
             .stdout,
     )
     .unwrap();
     let libdir = libdir.trim();
-    let worker = std::path::Path::new(env!("CARGO_BIN_EXE_ftaudit")).with_file_name("ftaudit-worker");
+    let worker =
+        std::path::Path::new(env!("CARGO_BIN_EXE_ftaudit")).with_file_name("ftaudit-worker");
     let script = format!(
         "mount -t tmpfs none '{libdir}' || exit 97; \
          '{worker}' --version >/dev/null 2>&1 && exit 98; \
@@ -66,18 +85,33 @@ fn static_scan_works_with_libpython_hidden_from_the_loader() {
         .output()
         .expect("unshare runs");
     let code = out.status.code();
-    assert_ne!(code, Some(97), "could not hide {libdir}: {}", String::from_utf8_lossy(&out.stderr));
-    assert_ne!(code, Some(98), "the worker still started: libpython was not hidden");
+    assert_ne!(
+        code,
+        Some(97),
+        "could not hide {libdir}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(
+        code,
+        Some(98),
+        "the worker still started: libpython was not hidden"
+    );
     let report: ftaudit_model::Report = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     assert!(report.summary.extension_modules > 10);
-    assert_eq!(code, Some(2), "the fixture venv holds unreadable files: incomplete");
+    assert_eq!(
+        code,
+        Some(2),
+        "the fixture venv holds unreadable files: incomplete"
+    );
 }
 
 fn dirs_cache() -> std::path::PathBuf {
     std::env::var_os("FTAUDIT_CACHE")
         .map(Into::into)
-        .unwrap_or_else(|| std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/ftaudit"))
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/ftaudit")
+        })
 }
 
 #[test]
@@ -89,26 +123,53 @@ fn static_scan_of_the_fixture_venv() {
     assert!(report.stages.dynamic.is_none() && report.stages.dynamic_skipped.is_none());
 
     let gil_free = file(&report, "ftfix_mp_gil_not_used");
-    assert_eq!(gil_free.distribution.as_deref(), Some("ftaudit_fixtures"));
-    assert_eq!(gil_free.static_facts.as_ref().unwrap().modules[0].gil.value, GilDeclaration::NotUsed);
+    assert_eq!(
+        gil_free.distribution.as_deref(),
+        Some("ftaudit-fixtures"),
+        "owner from METADATA Name"
+    );
+    assert_eq!(
+        gil_free.static_facts.as_ref().unwrap().modules[0].gil.value,
+        GilDeclaration::NotUsed
+    );
     assert!(!codes(gil_free).contains(&"gil-required"));
 
     let plain = file(&report, "ftfix_sp_plain");
-    assert!(codes(plain).contains(&"gil-required"), "{:?}", plain.findings);
+    assert!(
+        codes(plain).contains(&"gil-required"),
+        "{:?}",
+        plain.findings
+    );
     assert!(codes(plain).contains(&"subinterpreters-not-supported"));
-    let fix = plain.findings.iter().find(|f| f.code.as_str() == "gil-required").unwrap().fix.clone();
-    assert!(fix.is_some_and(|f| !f.is_empty()), "a GIL finding says how to fix it");
+    let fix = plain
+        .findings
+        .iter()
+        .find(|f| f.code.as_str() == "gil-required")
+        .unwrap()
+        .fix
+        .clone();
+    assert!(
+        fix.is_some_and(|f| !f.is_empty()),
+        "a GIL finding says how to fix it"
+    );
 
     assert!(codes(file(&report, "ftfix_unowned")).contains(&"unowned-file"));
     assert!(codes(file(&report, "ftfix_claims_stable._core")).contains(&"classifier-contradicted"));
     assert!(codes(file(&report, "ftfix_gil_build")).contains(&"abi-mismatch"));
     let renamed = file(&report, "ftfix_gil_build_renamed");
-    assert!(codes(renamed).contains(&"suffix-contradicts-binary"), "{:?}", renamed.findings);
+    assert!(
+        codes(renamed).contains(&"suffix-contradicts-binary"),
+        "{:?}",
+        renamed.findings
+    );
     assert!(codes(renamed).contains(&"abi-mismatch"));
 
     for broken in ["ftfix_truncated", "ftfix_corrupt", "ftfix_textfile"] {
         let f = file(&report, broken);
-        assert!(f.problem.is_some() && f.static_facts.is_none(), "{broken} should be unreadable");
+        assert!(
+            f.problem.is_some() && f.static_facts.is_none(),
+            "{broken} should be unreadable"
+        );
         assert!(codes(f).contains(&"unreadable-binary"));
     }
     assert!(report.summary.unchecked_files >= 3);
@@ -118,7 +179,9 @@ fn static_scan_of_the_fixture_venv() {
 
 #[test]
 fn table_output_names_every_module_and_what_could_not_be_checked() {
-    let out = run(ftaudit().args(["scan", "--static-only"]).arg(fixtures_venv()));
+    let out = run(ftaudit()
+        .args(["scan", "--static-only"])
+        .arg(fixtures_venv()));
     assert_eq!(out.status.code(), Some(2));
     let text = String::from_utf8_lossy(&out.stdout);
     for needle in [

@@ -2,7 +2,8 @@
 //! what CPython did.
 
 use ftaudit_model::{
-    Finding, FindingCode, GilDeclaration, ImportOutcome, MultiInterpDeclaration, NativeFile, Severity,
+    Finding, FindingCode, GilDeclaration, ImportOutcome, MultiInterpDeclaration, NativeFile,
+    Severity,
 };
 
 use super::{finding, module_for_import};
@@ -51,11 +52,24 @@ pub(super) fn dynamic_findings(file: &NativeFile, out: &mut Vec<Finding>) {
         ));
     }
     for (outcome, code, kind) in [
-        (&dynamic.isolated_subinterpreter, FindingCode::IsolatedSubinterpreterFailed, "an isolated (own-GIL)"),
-        (&dynamic.legacy_subinterpreter, FindingCode::LegacySubinterpreterFailed, "a legacy (shared-GIL)"),
+        (
+            &dynamic.isolated_subinterpreter,
+            FindingCode::IsolatedSubinterpreterFailed,
+            "an isolated (own-GIL)",
+        ),
+        (
+            &dynamic.legacy_subinterpreter,
+            FindingCode::LegacySubinterpreterFailed,
+            "a legacy (shared-GIL)",
+        ),
     ] {
         if let Some(message) = outcome.as_ref().and_then(subinterpreter_failure) {
-            out.push(finding(code, Severity::Note, name, format!("import in {kind} subinterpreter: {message}")));
+            out.push(finding(
+                code,
+                Severity::Note,
+                name,
+                format!("import in {kind} subinterpreter: {message}"),
+            ));
         }
     }
     cross_check(file, out);
@@ -72,10 +86,17 @@ fn subinterpreter_failure(outcome: &ImportOutcome) -> Option<String> {
 }
 
 fn cross_check(file: &NativeFile, out: &mut Vec<Finding>) {
-    let (Some(dynamic), Some(module)) = (&file.dynamic, module_for_import(file)) else { return };
+    let (Some(dynamic), Some(module)) = (&file.dynamic, module_for_import(file)) else {
+        return;
+    };
     let name = Some(dynamic.module.as_str());
     let mut mismatch = |severity, message: String| {
-        out.push(finding(FindingCode::StaticDynamicMismatch, severity, name, message));
+        out.push(finding(
+            FindingCode::StaticDynamicMismatch,
+            severity,
+            name,
+            message,
+        ));
     };
     match (module.gil.value, dynamic.requires_gil) {
         (GilDeclaration::NotUsed, Some(true)) => mismatch(
@@ -101,8 +122,15 @@ fn cross_check(file: &NativeFile, out: &mut Vec<Finding>) {
         }
         _ => {}
     }
-    let isolated_ok = dynamic.isolated_subinterpreter.as_ref().map(ImportOutcome::is_ok);
-    let isolated_failed = dynamic.isolated_subinterpreter.as_ref().and_then(subinterpreter_failure).is_some();
+    let isolated_ok = dynamic
+        .isolated_subinterpreter
+        .as_ref()
+        .map(ImportOutcome::is_ok);
+    let isolated_failed = dynamic
+        .isolated_subinterpreter
+        .as_ref()
+        .and_then(subinterpreter_failure)
+        .is_some();
     match module.multiple_interpreters.value {
         MultiInterpDeclaration::PerInterpreterGil if isolated_failed => out.push(finding(
             FindingCode::StaticDynamicMismatch,

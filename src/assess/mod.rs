@@ -7,8 +7,8 @@ mod modules;
 mod packages;
 
 use ftaudit_model::{
-    Distribution, FileKind, Finding, GilDeclaration, NativeFile, Severity, Stages, StaticModule, Summary,
-    TargetInterpreter,
+    Distribution, FileKind, Finding, GilDeclaration, NativeFile, Severity, Stages, StaticModule,
+    Summary, TargetInterpreter,
 };
 
 /// What the findings rules need beyond the file itself.
@@ -40,7 +40,10 @@ pub fn module_for_import<'a>(file: &'a NativeFile) -> Option<&'a StaticModule> {
 }
 
 pub fn summarize(files: &[NativeFile], stages: &Stages, probe_expected: bool) -> Summary {
-    let mut summary = Summary { native_files: files.len(), ..Summary::default() };
+    let mut summary = Summary {
+        native_files: files.len(),
+        ..Summary::default()
+    };
     for file in files {
         match &file.static_facts {
             Some(facts) => match facts.kind {
@@ -50,7 +53,9 @@ pub fn summarize(files: &[NativeFile], stages: &Stages, probe_expected: bool) ->
                         match module.gil.value {
                             GilDeclaration::NotUsed => summary.static_gil_not_used += 1,
                             GilDeclaration::Used => summary.static_gil_used += 1,
-                            GilDeclaration::Undeterminable => summary.static_gil_undeterminable += 1,
+                            GilDeclaration::Undeterminable => {
+                                summary.static_gil_undeterminable += 1
+                            }
                         }
                     }
                 }
@@ -79,12 +84,25 @@ pub fn summarize(files: &[NativeFile], stages: &Stages, probe_expected: bool) ->
     }
     let dynamic_incomplete = (probe_expected && stages.dynamic_skipped.is_some())
         || files.iter().any(|f| {
-            f.dynamic.as_ref().is_some_and(|d| d.import.is_contained_failure() || d.requires_gil.is_none() && d.import.is_ok())
+            f.dynamic.as_ref().is_some_and(|d| {
+                d.import.is_contained_failure() || d.requires_gil.is_none() && d.import.is_ok()
+            })
         });
     summary.incomplete = summary.unchecked_files > 0 || dynamic_incomplete;
     summary
 }
 
-fn finding(code: ftaudit_model::FindingCode, severity: Severity, module: Option<&str>, message: String) -> Finding {
-    Finding { code, severity, module: module.map(str::to_string), message, fix: None }
+fn finding(
+    code: ftaudit_model::FindingCode,
+    severity: Severity,
+    module: Option<&str>,
+    message: String,
+) -> Finding {
+    Finding {
+        code,
+        severity,
+        module: module.map(str::to_string),
+        message,
+        fix: None,
+    }
 }

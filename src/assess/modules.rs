@@ -12,7 +12,11 @@ pub(super) fn dotted_name(file: &NativeFile, entry_name: &str) -> String {
     }
 }
 
-pub(super) fn static_findings(file: &NativeFile, _context: &Context, out: &mut Vec<ftaudit_model::Finding>) {
+pub(super) fn static_findings(
+    file: &NativeFile,
+    _context: &Context,
+    out: &mut Vec<ftaudit_model::Finding>,
+) {
     let facts = match (&file.static_facts, &file.problem) {
         (Some(facts), _) => facts,
         (None, Some(problem)) => {
@@ -20,7 +24,7 @@ pub(super) fn static_findings(file: &NativeFile, _context: &Context, out: &mut V
                 FindingCode::UnreadableBinary,
                 Severity::Warning,
                 file.module_name.as_deref(),
-                format!("{}: could not be checked: {}", file.location, problem.message),
+                format!("could not be checked: {}", problem.message),
             ));
             return;
         }
@@ -36,7 +40,10 @@ pub(super) fn static_findings(file: &NativeFile, _context: &Context, out: &mut V
                     FindingCode::GilRequired,
                     Severity::Error,
                     name,
-                    format!("does not declare free-threading support: {}", module.gil.evidence),
+                    format!(
+                        "does not declare free-threading support: {}",
+                        module.gil.evidence
+                    ),
                 );
                 f.fix = Some(ftaudit_static::gil_fix_hint(generator).to_string());
                 out.push(f);
@@ -47,7 +54,10 @@ pub(super) fn static_findings(file: &NativeFile, _context: &Context, out: &mut V
                     FindingCode::GilUndeterminable,
                     Severity::Note,
                     name,
-                    format!("GIL use not decidable from the binary: {}", module.gil.evidence),
+                    format!(
+                        "GIL use not decidable from the binary: {}",
+                        module.gil.evidence
+                    ),
                 ));
             }
             GilDeclaration::NotUsed => {
@@ -69,7 +79,10 @@ pub(super) fn static_findings(file: &NativeFile, _context: &Context, out: &mut V
                 FindingCode::SubinterpretersNotSupported,
                 Severity::Note,
                 name,
-                format!("cannot be imported in subinterpreters: {}", module.multiple_interpreters.evidence),
+                format!(
+                    "cannot be imported in subinterpreters: {}",
+                    module.multiple_interpreters.evidence
+                ),
             )),
             MultiInterpDeclaration::Supported => out.push(finding(
                 FindingCode::PerInterpreterGilNotSupported,
@@ -88,5 +101,9 @@ pub(super) fn static_findings(file: &NativeFile, _context: &Context, out: &mut V
 /// Py_mod_gil is slot 4 (Include/moduleobject.h); 0 = USED, 1 = NOT_USED.
 fn unusual_gil_slot_value(module: &ftaudit_model::StaticModule) -> Option<u64> {
     let def = module.def.as_ref()?;
-    def.slots.iter().find(|s| s.id == 4).map(|s| s.value).filter(|&v| v > 1)
+    def.slots
+        .iter()
+        .find(|s| s.id == 4)
+        .map(|s| s.value)
+        .filter(|&v| v > 1)
 }

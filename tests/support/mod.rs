@@ -20,7 +20,12 @@ pub fn repo_root() -> PathBuf {
 
 /// The last stdout line of one of the project's set-up scripts, which prints the path it made.
 fn script_output(script: &str) -> PathBuf {
+    script_output_with_args(script, &[])
+}
+
+fn script_output_with_args(script: &str, args: &[&str]) -> PathBuf {
     let output = Command::new(repo_root().join("scripts").join(script))
+        .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run scripts/{script}: {e}"));
     assert!(
@@ -41,12 +46,19 @@ pub fn fixtures_venv() -> &'static Path {
     })
 }
 
-/// Pinned real wheels fetched by scripts/fetch-wheels.sh.
-pub fn wheels_dir() -> &'static Path {
+/// The folder holding every pinned wheel set (`linux-cp313t/`, `macos-arm64/`, ...) fetched by
+/// scripts/fetch-wheels.sh.
+pub fn wheel_sets_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| match std::env::var_os("FTAUDIT_WHEELS_DIR") {
         Some(path) => PathBuf::from(path),
-        None => script_output("fetch-wheels.sh"),
+        None => {
+            let last_set = script_output_with_args("fetch-wheels.sh", &["--all"]);
+            last_set
+                .parent()
+                .expect("a wheel set folder has a parent")
+                .to_path_buf()
+        }
     })
 }
 
@@ -61,7 +73,11 @@ pub fn scan_json(args: &[&str], path: &Path) -> (i32, Report) {
 }
 
 pub fn scan_json_with(cmd: &mut Command, args: &[&str], path: &Path) -> (i32, Report) {
-    let output = run(cmd.arg("scan").arg(path).args(["--format", "json"]).args(args));
+    let output = run(cmd
+        .arg("scan")
+        .arg(path)
+        .args(["--format", "json"])
+        .args(args));
     let code = output.status.code().expect("exited normally");
     let report: Report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(

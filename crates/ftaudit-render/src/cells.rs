@@ -1,7 +1,8 @@
 //! Short cell texts for the table: one word or two, so a row fits a terminal.
 
 use ftaudit_model::{
-    AbiTarget, DynamicFacts, GilDeclaration, ImportOutcome, InitStyle, MultiInterpDeclaration, StaticModule,
+    AbiTarget, DynamicFacts, GilDeclaration, ImportOutcome, InitStyle, MultiInterpDeclaration,
+    StaticModule,
 };
 
 pub(crate) fn abi(target: &AbiTarget) -> String {
@@ -46,7 +47,10 @@ pub(crate) fn outcome(outcome: &ImportOutcome) -> String {
     match outcome {
         ImportOutcome::Ok => "ok".into(),
         ImportOutcome::Error { exception, .. } => exception.clone(),
-        ImportOutcome::Crashed { signal: Some(signal), .. } => signal_name(*signal),
+        ImportOutcome::Crashed {
+            signal: Some(signal),
+            ..
+        } => signal_name(*signal),
         ImportOutcome::Crashed { signal: None, .. } => "CRASHED".into(),
         ImportOutcome::TimedOut { seconds } => format!("HUNG >{seconds}s"),
         ImportOutcome::MemoryLimit { limit_mb } => format!("OOM >{limit_mb}M"),
@@ -69,7 +73,11 @@ pub(crate) fn subinterpreters(dynamic: &DynamicFacts) -> String {
         Some(ImportOutcome::Error { .. }) => "fails".into(),
         Some(other) => outcome(other),
     };
-    format!("{} / {}", short(&dynamic.isolated_subinterpreter), short(&dynamic.legacy_subinterpreter))
+    format!(
+        "{} / {}",
+        short(&dynamic.isolated_subinterpreter),
+        short(&dynamic.legacy_subinterpreter)
+    )
 }
 
 fn signal_name(signal: i32) -> String {

@@ -9,7 +9,8 @@ pub use table::{table, TableOptions};
 
 /// The JSON contract: the report serialised as-is, pretty-printed, with a trailing newline.
 pub fn json(report: &Report) -> String {
-    let mut text = serde_json::to_string_pretty(report).expect("the report model always serialises");
+    let mut text =
+        serde_json::to_string_pretty(report).expect("the report model always serialises");
     text.push('\n');
     text
 }

@@ -20,10 +20,24 @@ pub struct TableOptions {
 
 pub fn table(report: &Report, options: &TableOptions) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "ftaudit {} — {} ({:?})", report.tool.version, report.target.path.display(), report.target.kind);
+    let _ = writeln!(
+        out,
+        "ftaudit {} — {} ({:?})",
+        report.tool.version,
+        report.target.path.display(),
+        report.target.kind
+    );
     if let Some(interpreter) = &report.target.interpreter {
-        let build = if interpreter.free_threaded { "free-threaded" } else { "default (GIL) build" };
-        let _ = writeln!(out, "environment: Python {} {build} ({})", interpreter.version, interpreter.evidence);
+        let build = if interpreter.free_threaded {
+            "free-threaded"
+        } else {
+            "default (GIL) build"
+        };
+        let _ = writeln!(
+            out,
+            "environment: Python {} {build} ({})",
+            interpreter.version, interpreter.evidence
+        );
     }
     if let Some(run) = &report.stages.dynamic {
         let _ = writeln!(
@@ -55,13 +69,23 @@ fn module_table(report: &Report, options: &TableOptions) -> Table {
     table.load_preset(UTF8_FULL_CONDENSED);
     match options.width {
         Some(width) => {
-            table.set_content_arrangement(ContentArrangement::Dynamic).set_width(width);
+            table
+                .set_content_arrangement(ContentArrangement::Dynamic)
+                .set_width(width);
         }
         None => {
             table.set_content_arrangement(ContentArrangement::Disabled);
         }
     }
-    let mut header = vec!["package", "module", "generator", "abi", "init", "gil (binary)", "subinterp (binary)"];
+    let mut header = vec![
+        "package",
+        "module",
+        "generator",
+        "abi",
+        "init",
+        "gil (binary)",
+        "subinterp (binary)",
+    ];
     if dynamic {
         header.extend(["import", "gil at import", "subinterp iso / legacy"]);
     }
@@ -93,7 +117,11 @@ fn group_by_distribution(report: &Report) -> BTreeMap<String, Vec<&NativeFile>> 
         }
         let key = match file.distribution.as_deref() {
             Some(name) => {
-                let version = report.distributions.iter().find(|d| d.name == name).map(|d| d.version.as_str());
+                let version = report
+                    .distributions
+                    .iter()
+                    .find(|d| d.name == name)
+                    .map(|d| d.version.as_str());
                 format!("{name} {}", version.unwrap_or(""))
             }
             None => "(no RECORD)".to_string(),
@@ -104,17 +132,31 @@ fn group_by_distribution(report: &Report) -> BTreeMap<String, Vec<&NativeFile>> 
 }
 
 fn rows_for_file(file: &NativeFile, dynamic: bool) -> Vec<Vec<String>> {
-    let import_name = file.module_name.clone().unwrap_or_else(|| file.path.clone());
+    let import_name = file
+        .module_name
+        .clone()
+        .unwrap_or_else(|| file.path.clone());
     let dynamic_cells = |file: &NativeFile| -> Vec<String> {
         match &file.dynamic {
-            Some(d) => vec![cells::outcome(&d.import), cells::gil_runtime(d).into(), cells::subinterpreters(d)],
+            Some(d) => vec![
+                cells::outcome(&d.import),
+                cells::gil_runtime(d).into(),
+                cells::subinterpreters(d),
+            ],
             None => vec!["-".into(), "-".into(), "-".into()],
         }
     };
     let facts = match &file.static_facts {
         Some(facts) => facts,
         None => {
-            let mut row = vec![import_name, "-".into(), "-".into(), "-".into(), "UNREADABLE".into(), "-".into()];
+            let mut row = vec![
+                import_name,
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "UNREADABLE".into(),
+                "-".into(),
+            ];
             if dynamic {
                 row.extend(dynamic_cells(file));
             }
@@ -130,14 +172,19 @@ fn rows_for_file(file: &NativeFile, dynamic: bool) -> Vec<Vec<String>> {
         })
         .unwrap_or_else(|| "-".into());
     let imported_last = import_name.rsplit('.').next().unwrap_or("").to_string();
-    let modules: Vec<Option<&StaticModule>> =
-        if facts.modules.is_empty() { vec![None] } else { facts.modules.iter().map(Some).collect() };
+    let modules: Vec<Option<&StaticModule>> = if facts.modules.is_empty() {
+        vec![None]
+    } else {
+        facts.modules.iter().map(Some).collect()
+    };
     modules
         .into_iter()
         .map(|module| {
             let is_imported = module.is_none_or(|m| m.name == imported_last);
             let name = match module {
-                Some(m) if !is_imported => format!("{} (extra entry point in {})", m.name, imported_last),
+                Some(m) if !is_imported => {
+                    format!("{} (extra entry point in {})", m.name, imported_last)
+                }
                 _ => import_name.clone(),
             };
             let mut row = vec![
@@ -171,7 +218,11 @@ fn write_unchecked(report: &Report, out: &mut String) {
     }
     let _ = writeln!(out, "\ncould not check {} file(s):", unchecked.len());
     for (file, problem) in unchecked {
-        let _ = writeln!(out, "  {} [{:?}]: {}", file.location, problem.kind, problem.message);
+        let _ = writeln!(
+            out,
+            "  {} [{:?}]: {}",
+            file.location, problem.kind, problem.message
+        );
     }
 }
 
@@ -187,7 +238,11 @@ fn write_findings(report: &Report, options: &TableOptions, out: &mut String) {
             }
         }
     }
-    listed.sort_by(|a, b| b.1.severity.cmp(&a.1.severity).then(a.1.code.cmp(&b.1.code)));
+    listed.sort_by(|a, b| {
+        b.1.severity
+            .cmp(&a.1.severity)
+            .then(a.1.code.cmp(&b.1.code))
+    });
     if !listed.is_empty() {
         let _ = writeln!(out, "\nfindings:");
     }
@@ -198,13 +253,21 @@ fn write_findings(report: &Report, options: &TableOptions, out: &mut String) {
             Severity::Note => "note",
         };
         let subject = finding.module.clone().unwrap_or_else(|| file.path.clone());
-        let _ = writeln!(out, "  {severity}[{}] {subject}: {}", finding.code.as_str(), finding.message);
+        let _ = writeln!(
+            out,
+            "  {severity}[{}] {subject}: {}",
+            finding.code.as_str(),
+            finding.message
+        );
         if let Some(fix) = &finding.fix {
             let _ = writeln!(out, "      fix: {fix}");
         }
     }
     if notes > 0 {
-        let _ = writeln!(out, "\n{notes} note(s) not listed (--notes lists them; --format json has everything)");
+        let _ = writeln!(
+            out,
+            "\n{notes} note(s) not listed (--notes lists them; --format json has everything)"
+        );
     }
 }
 
@@ -212,8 +275,12 @@ fn write_summary(report: &Report, out: &mut String) {
     let s = &report.summary;
     let _ = writeln!(
         out,
-        "\nsummary: {} native file(s): {} extension module(s), {} bundled librar(y/ies), {} could not be checked",
-        s.native_files, s.extension_modules, s.bundled_libraries, s.unchecked_files
+        "\nsummary: {} native file(s): {} extension module(s), {} bundled {}, {} could not be checked",
+        s.native_files,
+        s.extension_modules,
+        s.bundled_libraries,
+        if s.bundled_libraries == 1 { "library" } else { "libraries" },
+        s.unchecked_files
     );
     let _ = writeln!(
         out,
@@ -234,5 +301,9 @@ fn write_summary(report: &Report, out: &mut String) {
     } else {
         "ready: nothing found at error level"
     };
-    let _ = writeln!(out, "  {} error(s), {} warning(s): {verdict}", s.errors, s.warnings);
+    let _ = writeln!(
+        out,
+        "  {} error(s), {} warning(s): {verdict}",
+        s.errors, s.warnings
+    );
 }

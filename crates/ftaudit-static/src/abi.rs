@@ -169,6 +169,20 @@ pub(crate) fn abi_facts(file_name: &str, image: &Image<'_>, modules: &[StaticMod
         (s, AbiTarget::Unknown) => s.clone(),
         // Stable-ABI modules use the default layout: the suffix is the more precise statement.
         (AbiTarget::Abi3, AbiTarget::Default { .. }) => AbiTarget::Abi3,
+        // The layout comes from the binary; when the binary does not name its version, the
+        // file name's version is the best statement of which interpreter it was meant for.
+        (
+            AbiTarget::FreeThreaded { version } | AbiTarget::Default { version },
+            AbiTarget::Default { version: unknown },
+        ) if unknown == "unknown" => AbiTarget::Default {
+            version: version.clone(),
+        },
+        (
+            AbiTarget::FreeThreaded { version } | AbiTarget::Default { version },
+            AbiTarget::FreeThreaded { version: unknown },
+        ) if unknown == "unknown" => AbiTarget::FreeThreaded {
+            version: version.clone(),
+        },
         (_, b) => b.clone(),
     };
     AbiFacts {

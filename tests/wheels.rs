@@ -1,0 +1,73 @@
+//! Scanning real wheels from PyPI in place: exit statuses and per-platform reading.
+
+mod support;
+
+use std::path::PathBuf;
+
+use ftaudit_model::{BinaryFormat, GilDeclaration, TargetKind};
+use support::*;
+
+fn wheel(set: &str, prefix: &str) -> PathBuf {
+    let dir = wheel_sets_dir().join(set);
+    std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/fetch-wheels.sh --all)", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+        })
+        .unwrap_or_else(|| panic!("no {prefix}* wheel in {}", dir.display()))
+}
+
+#[test]
+fn a_wheel_whose_modules_declare_gil_freedom_exits_clean() {
+    let (code, report) = scan_json(&[], &wheel("linux-cp313t", "markupsafe-"));
+    assert_eq!(report.target.kind, TargetKind::Wheel);
+    assert!(report.stages.dynamic.is_none(), "wheels are not imported");
+    let speedups = file(&report, "markupsafe._speedups");
+    assert!(
+        speedups.location.contains(".whl!markupsafe/"),
+        "{}",
+        speedups.location
+    );
+    assert_eq!(
+        speedups.static_facts.as_ref().unwrap().modules[0].gil.value,
+        GilDeclaration::NotUsed
+    );
+    assert_eq!(report.summary.errors, 0, "{:?}", speedups.findings);
+    assert_eq!(code, 0);
+}
+
+/// greenlet 3.2.2's single-phase modules do not call PyUnstable_Module_SetGIL: CPython 3.13t
+/// prints "# loading module 'greenlet._greenlet', which requires the GIL" for them.
+#[test]
+fn a_wheel_with_a_module_that_needs_the_gil_exits_with_findings() {
+    let (code, report) = scan_json(&[], &wheel("linux-cp313t", "greenlet-"));
+    let greenlet = file(&report, "greenlet._greenlet");
+    assert!(
+        codes(greenlet).contains(&"gil-required"),
+        "{:?}",
+        greenlet.findings
+    );
+    assert_eq!(report.distributions[0].name, "greenlet");
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn folders_of_macos_and_windows_wheels_are_read_statically() {
+    for (set, format, suffix) in [
+        ("macos-arm64", BinaryFormat::MachO, ".so"),
+        ("windows-amd64", BinaryFormat::Pe, ".pyd"),
+    ] {
+        let (code, report) = scan_json(&[], &wheel_sets_dir().join(set));
+        assert_eq!(report.target.kind, TargetKind::WheelDirectory);
+        assert_eq!(report.distributions.len(), 4, "{set}");
+        let speedups = file(&report, "markupsafe._speedups");
+        assert!(speedups.path.ends_with(suffix), "{}", speedups.path);
+        let facts = speedups.static_facts.as_ref().expect("parsed");
+        assert_eq!(facts.format, format, "{set}");
+        assert_eq!(facts.modules[0].gil.value, GilDeclaration::NotUsed, "{set}");
+        assert_eq!(report.summary.unchecked_files, 0, "{set}");
+        assert_ne!(code, 2, "{set}: nothing should be left unchecked");
+    }
+}
