@@ -71,13 +71,25 @@ pub struct DynamicFacts {
 pub enum ImportOutcome {
     Ok,
     /// The import raised.
-    Error { exception: String, message: String },
+    Error {
+        exception: String,
+        message: String,
+    },
     /// The worker died: a signal (segfault, abort) or an unexpected exit.
-    Crashed { signal: Option<i32>, description: String },
-    TimedOut { seconds: f64 },
-    MemoryLimit { limit_mb: u64 },
+    Crashed {
+        signal: Option<i32>,
+        description: String,
+    },
+    TimedOut {
+        seconds: f64,
+    },
+    MemoryLimit {
+        limit_mb: u64,
+    },
     /// Not tried, and why (e.g. the main import failed, so subinterpreters were not tried).
-    NotAttempted { reason: String },
+    NotAttempted {
+        reason: String,
+    },
 }
 
 impl ImportOutcome {
@@ -89,7 +101,9 @@ impl ImportOutcome {
     pub fn is_contained_failure(&self) -> bool {
         matches!(
             self,
-            ImportOutcome::Crashed { .. } | ImportOutcome::TimedOut { .. } | ImportOutcome::MemoryLimit { .. }
+            ImportOutcome::Crashed { .. }
+                | ImportOutcome::TimedOut { .. }
+                | ImportOutcome::MemoryLimit { .. }
         )
     }
 }

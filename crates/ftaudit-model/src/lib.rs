@@ -6,16 +6,16 @@
 //! distributions, the static pass fills [`StaticFacts`], the dynamic probe fills
 //! [`DynamicFacts`], and later stages (stress, gate) get fields of their own beside them.
 
+pub mod dynamic_facts;
 pub mod findings;
 pub mod protocol;
 pub mod report;
 pub mod static_facts;
-pub mod dynamic_facts;
 
+pub use dynamic_facts::*;
 pub use findings::*;
 pub use report::*;
 pub use static_facts::*;
-pub use dynamic_facts::*;
 
 /// Bumped on any change a consumer could notice; additive changes bump the minor part.
 pub const SCHEMA_VERSION: &str = "1.0";

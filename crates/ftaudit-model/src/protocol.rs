@@ -37,7 +37,11 @@ pub enum WorkerEvent {
     /// The main-interpreter import of one module finished (successfully or with an exception).
     Imported(ImportRecord),
     /// A subinterpreter import finished.
-    Subinterpreter { module: String, stage: ProbeStage, outcome: ImportOutcome },
+    Subinterpreter {
+        module: String,
+        stage: ProbeStage,
+        outcome: ImportOutcome,
+    },
     /// The request is complete.
     Done,
 }

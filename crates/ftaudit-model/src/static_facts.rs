@@ -49,9 +49,13 @@ pub enum FileKind {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AbiTarget {
     /// `cpython-313t`, `cp314t`: a free-threaded build of that version ("3.13").
-    FreeThreaded { version: String },
+    FreeThreaded {
+        version: String,
+    },
     /// `cpython-313`, `cp313`: a default (GIL) build of that version.
-    Default { version: String },
+    Default {
+        version: String,
+    },
     Abi3,
     Abi3t,
     Unknown,

@@ -4,7 +4,10 @@ use ftaudit_model::protocol::{ImportRecord, ProbeStage, WorkerEvent};
 use ftaudit_model::*;
 
 fn verdict<T>(value: T, evidence: &str) -> Verdict<T> {
-    Verdict { value, evidence: evidence.into() }
+    Verdict {
+        value,
+        evidence: evidence.into(),
+    }
 }
 
 fn sample_report() -> Report {
@@ -20,23 +23,41 @@ fn sample_report() -> Report {
             m_name: "markupsafe._speedups".into(),
             m_size: 0,
             slots_address: Some(0x40a0),
-            slots: vec![ModuleSlot { id: 4, name: "Py_mod_gil".into(), value: 1, address: 0x40b0 }],
+            slots: vec![ModuleSlot {
+                id: 4,
+                name: "Py_mod_gil".into(),
+                value: 1,
+                address: 0x40b0,
+            }],
             slots_built_at_runtime: false,
         }),
         gil: verdict(GilDeclaration::NotUsed, "Py_mod_gil = 1"),
-        multiple_interpreters: verdict(MultiInterpDeclaration::Supported, "no slot: multi-phase default"),
+        multiple_interpreters: verdict(
+            MultiInterpDeclaration::Supported,
+            "no slot: multi-phase default",
+        ),
     };
     let facts = StaticFacts {
         format: BinaryFormat::Elf,
         architectures: vec![Architecture::X86_64, Architecture::Other("riscv64".into())],
         kind: FileKind::ExtensionModule,
         abi: AbiFacts {
-            from_suffix: AbiTarget::FreeThreaded { version: "3.14".into() },
-            from_binary: AbiTarget::FreeThreaded { version: "3.14".into() },
+            from_suffix: AbiTarget::FreeThreaded {
+                version: "3.14".into(),
+            },
+            from_binary: AbiTarget::FreeThreaded {
+                version: "3.14".into(),
+            },
             binary_evidence: "def header layout".into(),
-            conclusion: AbiTarget::FreeThreaded { version: "3.14".into() },
+            conclusion: AbiTarget::FreeThreaded {
+                version: "3.14".into(),
+            },
         },
-        generator: Some(GeneratorFacts { generator: Generator::PlainC, version: None, evidence: vec![] }),
+        generator: Some(GeneratorFacts {
+            generator: Generator::PlainC,
+            version: None,
+            evidence: vec![],
+        }),
         modules: vec![module],
     };
     let dynamic = DynamicFacts {
@@ -51,9 +72,13 @@ fn sample_report() -> Report {
         output: None,
         isolated_subinterpreter: Some(ImportOutcome::Error {
             exception: "ImportError".into(),
-            message: "module markupsafe._speedups does not support loading in subinterpreters".into(),
+            message: "module markupsafe._speedups does not support loading in subinterpreters"
+                .into(),
         }),
-        legacy_subinterpreter: Some(ImportOutcome::Crashed { signal: Some(11), description: "SIGSEGV".into() }),
+        legacy_subinterpreter: Some(ImportOutcome::Crashed {
+            signal: Some(11),
+            description: "SIGSEGV".into(),
+        }),
     };
     Report {
         schema_version: SCHEMA_VERSION.into(),
@@ -157,10 +182,22 @@ fn json_field_names_are_the_documented_contract() {
     let value = serde_json::to_value(sample_report()).unwrap();
     assert_eq!(value["schema_version"], SCHEMA_VERSION);
     let file = &value["files"][0];
-    assert_eq!(file["static_facts"]["modules"][0]["gil"]["value"], "not_used");
-    assert_eq!(file["static_facts"]["abi"]["conclusion"]["kind"], "free_threaded");
-    assert_eq!(file["dynamic"]["isolated_subinterpreter"]["status"], "error");
-    assert_eq!(file["findings"][0]["code"], "isolated-subinterpreter-failed");
+    assert_eq!(
+        file["static_facts"]["modules"][0]["gil"]["value"],
+        "not_used"
+    );
+    assert_eq!(
+        file["static_facts"]["abi"]["conclusion"]["kind"],
+        "free_threaded"
+    );
+    assert_eq!(
+        file["dynamic"]["isolated_subinterpreter"]["status"],
+        "error"
+    );
+    assert_eq!(
+        file["findings"][0]["code"],
+        "isolated-subinterpreter-failed"
+    );
     assert_eq!(value["files"][1]["problem"]["kind"], "truncated");
 }
 
@@ -187,7 +224,10 @@ fn finding_codes_serialise_as_their_documented_names() {
 #[test]
 fn worker_events_round_trip() {
     let events = vec![
-        WorkerEvent::Begin { module: "a.b".into(), stage: ProbeStage::IsolatedSubinterpreter },
+        WorkerEvent::Begin {
+            module: "a.b".into(),
+            stage: ProbeStage::IsolatedSubinterpreter,
+        },
         WorkerEvent::Imported(ImportRecord {
             module: "a.b".into(),
             outcome: ImportOutcome::Ok,

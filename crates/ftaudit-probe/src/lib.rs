@@ -1,1 +1,249 @@
-//! placeholder
+//! The dynamic probe, parent side: imports each module in `ftaudit-worker` processes that
+//! embed a free-threaded CPython, contains crashes and hangs, and turns what the workers
+//! report into one [`DynamicFacts`] per module.
+//!
+//! Workers are reused across modules (one process per batch); a worker that dies or hangs is
+//! replaced and the batch goes on after the module that took it down.
+
+mod batch;
+mod error;
+mod facts;
+mod output;
+mod process;
+mod shard;
+mod signal;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use ftaudit_model::protocol::ProbeStage;
+use ftaudit_model::{DynamicFacts, DynamicRun, EmbeddedInterpreter};
+
+pub use error::ProbeError;
+
+use batch::{run_batch, BatchSpec};
+use facts::{Evidence, ModuleState};
+
+#[derive(Debug, Clone)]
+pub struct ProbeConfig {
+    pub worker: PathBuf,
+    /// Worker processes run in parallel.
+    pub jobs: usize,
+    /// Per stage of each module; on expiry the worker's process group is killed.
+    pub timeout: Duration,
+    /// Data-segment limit (RLIMIT_DATA) for each worker.
+    pub memory_limit_mb: Option<u64>,
+    pub subinterpreters: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ProbePlan {
+    /// site-packages folders, in `sys.path` order.
+    pub site_dirs: Vec<PathBuf>,
+    /// Dotted module names; duplicates are probed once.
+    pub modules: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum ProbeProgress<'a> {
+    Started {
+        total: usize,
+    },
+    ModuleDone {
+        module: &'a str,
+        done: usize,
+        total: usize,
+    },
+}
+
+/// Locate the worker: $FTAUDIT_WORKER, else `ftaudit-worker` next to the current executable
+/// (or one folder up, for test binaries in target/debug/deps).
+pub fn find_worker() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("FTAUDIT_WORKER").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    [
+        dir.join("ftaudit-worker"),
+        dir.parent()?.join("ftaudit-worker"),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+}
+
+fn spec<'a>(config: &'a ProbeConfig, site_dirs: &'a [PathBuf]) -> BatchSpec<'a> {
+    BatchSpec {
+        worker: &config.worker,
+        site_dirs,
+        subinterpreters: config.subinterpreters,
+        timeout: config.timeout,
+        memory_limit_mb: config.memory_limit_mb,
+    }
+}
+
+/// Start a worker with no modules and return what it embeds (used to check the target venv matches).
+pub fn embedded_interpreter(config: &ProbeConfig) -> Result<EmbeddedInterpreter, ProbeError> {
+    let batch = run_batch(&spec(config, &[]), &[], &mut |_| {})?;
+    Ok(batch.interpreter)
+}
+
+pub fn run(
+    config: &ProbeConfig,
+    plan: &ProbePlan,
+    progress: &(dyn Fn(ProbeProgress) + Sync),
+) -> Result<(DynamicRun, Vec<DynamicFacts>), ProbeError> {
+    let started = Instant::now();
+    let mut seen = HashSet::new();
+    let modules: Vec<String> = plan
+        .modules
+        .iter()
+        .filter(|m| seen.insert(m.as_str()))
+        .cloned()
+        .collect();
+    let total = modules.len();
+    progress(ProbeProgress::Started { total });
+
+    let spec = spec(config, &plan.site_dirs);
+    let shards = shard::shards(&modules, config.jobs);
+    let done = AtomicUsize::new(0);
+    let report_done = |module: &str| {
+        let done = done.fetch_add(1, Ordering::SeqCst) + 1;
+        progress(ProbeProgress::ModuleDone {
+            module,
+            done,
+            total,
+        });
+    };
+
+    let results: Vec<Result<ShardResult, ProbeError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = shards
+            .iter()
+            .map(|shard| scope.spawn(|| run_shard(&spec, shard, &report_done)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a probe thread panicked"))
+            .collect()
+    });
+
+    let mut interpreter = None;
+    let mut worker_processes = 0;
+    let mut states: Vec<(String, ModuleState)> = Vec::new();
+    for result in results {
+        let shard = result?;
+        worker_processes += shard.processes;
+        interpreter = interpreter.or(shard.interpreter);
+        states.extend(shard.states);
+    }
+    let interpreter = match interpreter {
+        Some(i) => i,
+        None => {
+            // Nothing to import: still say which interpreter would have been used.
+            worker_processes += 1;
+            embedded_interpreter(config)?
+        }
+    };
+
+    let evidence = Evidence::new(states.iter().filter_map(|(_, s)| s.record.as_ref()));
+    let mut by_name: HashMap<String, ModuleState> = states.into_iter().collect();
+    let facts = modules
+        .iter()
+        .map(|m| {
+            let state = by_name.remove(m).unwrap_or_default();
+            facts::build(
+                m,
+                state,
+                &evidence,
+                config.subinterpreters,
+                config.memory_limit_mb,
+            )
+        })
+        .collect();
+
+    let run = DynamicRun {
+        interpreter,
+        workers: shards.len().max(1),
+        timeout_seconds: config.timeout.as_secs_f64(),
+        memory_limit_mb: config.memory_limit_mb,
+        subinterpreters: config.subinterpreters,
+        environment_removed: process::python_variables()
+            .into_iter()
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect(),
+        worker_processes,
+        elapsed_seconds: started.elapsed().as_secs_f64(),
+    };
+    Ok((run, facts))
+}
+
+struct ShardResult {
+    interpreter: Option<EmbeddedInterpreter>,
+    processes: usize,
+    states: Vec<(String, ModuleState)>,
+}
+
+/// Probes one share of the modules, starting a new worker after each crash or hang with the
+/// modules that come after the one that took the previous worker down.
+fn run_shard(
+    spec: &BatchSpec<'_>,
+    modules: &[String],
+    report_done: &(dyn Fn(&str) + Sync),
+) -> Result<ShardResult, ProbeError> {
+    let mut states: Vec<ModuleState> = modules.iter().map(|_| ModuleState::default()).collect();
+    let mut interpreter = None;
+    let mut processes = 0;
+    let mut start = 0;
+    while start < modules.len() {
+        processes += 1;
+        let rest = &modules[start..];
+        let batch = run_batch(spec, rest, &mut |m| report_done(m))?;
+        interpreter.get_or_insert(batch.interpreter);
+        let position: HashMap<&str, usize> = rest
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.as_str(), i))
+            .collect();
+
+        for (i, record) in batch.records.iter().enumerate() {
+            let Some(&pos) = position.get(record.module.as_str()) else {
+                continue;
+            };
+            let state = &mut states[start + pos];
+            if record.already_loaded {
+                state.loaded_by = facts::loaded_by(&batch.records, i);
+            }
+            state.record = Some(record.clone());
+        }
+        for (module, stage, outcome) in batch.subinterpreters {
+            let Some(&pos) = position.get(module.as_str()) else {
+                continue;
+            };
+            let state = &mut states[start + pos];
+            match stage {
+                ProbeStage::IsolatedSubinterpreter => state.isolated = Some(outcome),
+                ProbeStage::LegacySubinterpreter => state.legacy = Some(outcome),
+                ProbeStage::Import => {}
+            }
+        }
+        for (index, stage, text) in batch.raw_output {
+            states[start + index].raw_output.push((stage, text));
+        }
+        match batch.failure {
+            None => break,
+            Some(failure) => {
+                let index = start + failure.index;
+                states[index].failure = Some((failure.stage, failure.outcome));
+                report_done(&modules[index]);
+                start = index + 1;
+            }
+        }
+    }
+    Ok(ShardResult {
+        interpreter,
+        processes,
+        states: modules.iter().cloned().zip(states).collect(),
+    })
+}

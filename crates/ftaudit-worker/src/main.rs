@@ -1,1 +1,178 @@
-fn main() {}
+//! ftaudit-worker: embeds a free-threaded CPython, imports the modules a ProbeRequest names,
+//! and reports each stage on the result pipe. Run by ftaudit-probe, one process per batch:
+//!
+//!     ftaudit-worker --request <file.json> --result-fd 3 [--markers <token>]
+//!
+//! stdout and stderr belong to the modules being imported; the worker never writes its
+//! results there.
+
+mod channel;
+mod interp;
+mod main_import;
+mod subinterp;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use ftaudit_model::protocol::{ProbeRequest, ProbeStage, WorkerEvent};
+use pyo3::Python;
+
+use channel::{write_all_fd, ResultChannel, StageMarkers};
+use main_import::Helper;
+
+struct Args {
+    request: PathBuf,
+    result_fd: i32,
+    markers: Option<String>,
+}
+
+const USAGE: &str =
+    "usage: ftaudit-worker --request <file.json> --result-fd <fd> [--markers <token>]";
+
+fn parse_args() -> Result<Args, String> {
+    let mut request = None;
+    let mut result_fd = None;
+    let mut markers = None;
+    let mut args = std::env::args_os().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| {
+            args.next()
+                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
+        };
+        match arg.to_str() {
+            Some("--request") => request = Some(PathBuf::from(value("--request")?)),
+            Some("--result-fd") => {
+                let v = value("--result-fd")?;
+                let fd = v
+                    .to_str()
+                    .and_then(|s| s.parse::<i32>().ok())
+                    .filter(|fd| *fd > 2);
+                result_fd = Some(fd.ok_or_else(|| {
+                    format!("--result-fd must be a descriptor above 2, got {v:?}")
+                })?);
+            }
+            Some("--markers") => markers = Some(value("--markers")?.to_string_lossy().into_owned()),
+            _ => return Err(format!("unexpected argument {arg:?}\n{USAGE}")),
+        }
+    }
+    Ok(Args {
+        request: request.ok_or_else(|| format!("--request is required\n{USAGE}"))?,
+        result_fd: result_fd.ok_or_else(|| format!("--result-fd is required\n{USAGE}"))?,
+        markers,
+    })
+}
+
+fn read_request(path: &PathBuf) -> Result<ProbeRequest, String> {
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("cannot read request {}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("invalid request {}: {e}", path.display()))
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("ftaudit-worker: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let request = match read_request(&args.request) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ftaudit-worker: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut results = match ResultChannel::from_fd(args.result_fd) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ftaudit-worker: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = interp::initialize() {
+        eprintln!(
+            "ftaudit-worker: cannot start the embedded interpreter (home {}): {e}",
+            interp::PYTHON_HOME
+        );
+        return ExitCode::from(3);
+    }
+    // Initialisation left this thread attached to the main interpreter, and it stays attached
+    // for the life of the process (subinterpreter stages swap back before returning).
+    let py = unsafe { Python::assume_attached() };
+    if let Err(e) = run(py, &request, &mut results, StageMarkers::new(args.markers)) {
+        eprintln!("ftaudit-worker: {e}");
+        return ExitCode::from(4);
+    }
+    // Skip finalisation: it is slow, and a module's teardown crash would otherwise be blamed
+    // on whichever module happened to be imported last.
+    unsafe { libc::_exit(0) }
+}
+
+fn run(
+    py: Python<'_>,
+    request: &ProbeRequest,
+    results: &mut ResultChannel,
+    markers: StageMarkers,
+) -> Result<(), String> {
+    // Read before anything is imported: the helper's own imports could not change it, but a
+    // module loaded from a .pth file could.
+    let gil_at_startup =
+        main_import::gil_enabled(py).map_err(|e| format!("sys._is_gil_enabled() failed: {e}"))?;
+    let helper = Helper::load(py).map_err(|e| format!("cannot load the probe helper: {e}"))?;
+    helper
+        .install_capture()
+        .map_err(|e| format!("cannot capture sys.stdout/sys.stderr: {e}"))?;
+    let interpreter = helper
+        .facts(gil_at_startup)
+        .map_err(|e| format!("cannot read interpreter facts: {e}"))?;
+    if !interpreter.py_gil_disabled {
+        return Err(format!(
+            "the embedded interpreter at {} is not a free-threaded build (Py_GIL_DISABLED != 1); \
+             rebuild ftaudit-worker with PYO3_PYTHON pointing at a python3.Xt",
+            interpreter.base_prefix
+        ));
+    }
+    let pth_output = helper
+        .add_site_dirs(&request.site_dirs)
+        .map_err(|e| format!("site.addsitedir failed for {:?}: {e}", request.site_dirs))?;
+    write_all_fd(2, pth_output.as_bytes());
+    results.send(&WorkerEvent::Ready { interpreter });
+
+    let mut seq = 0u64;
+    let mut begin = |results: &mut ResultChannel, module: &str, stage: ProbeStage| {
+        seq += 1;
+        results.send(&WorkerEvent::Begin {
+            module: module.to_string(),
+            stage,
+        });
+        markers.mark(seq);
+    };
+    for module in &request.modules {
+        begin(results, module, ProbeStage::Import);
+        let record = helper.import(module);
+        let imported = record.outcome.is_ok();
+        results.send(&WorkerEvent::Imported(record));
+        // A module that cannot even load in the main interpreter tells nothing more in a
+        // subinterpreter; the parent records those stages as not attempted.
+        if request.subinterpreters && imported {
+            for stage in [
+                ProbeStage::IsolatedSubinterpreter,
+                ProbeStage::LegacySubinterpreter,
+            ] {
+                begin(results, module, stage);
+                let outcome =
+                    subinterp::import_in_subinterpreter(stage, module, &request.site_dirs);
+                results.send(&WorkerEvent::Subinterpreter {
+                    module: module.clone(),
+                    stage,
+                    outcome,
+                });
+            }
+        }
+    }
+    // Output written after the last marker (buffered printf) still belongs to the last stage.
+    unsafe { libc::fflush(std::ptr::null_mut()) };
+    results.send(&WorkerEvent::Done);
+    Ok(())
+}

@@ -1,0 +1,329 @@
+//! One worker process: spawned contained (own process group, scratch cwd and HOME, no
+//! PYTHON* variables, stdin from /dev/null, optional memory limit), with its result pipe
+//! and its stdout/stderr read on background threads.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use ftaudit_model::protocol::{ProbeRequest, WorkerEvent};
+
+use crate::output::StageSplitter;
+use crate::ProbeError;
+
+/// The descriptor the worker's result pipe is given in the child.
+const RESULT_FD: i32 = 3;
+/// How long to wait for stdout/stderr to reach end of file once the worker has exited and its
+/// process group was killed. Only a process that left the group can hold them open longer.
+const OUTPUT_GRACE: Duration = Duration::from_secs(2);
+
+pub enum Message {
+    Event(WorkerEvent),
+    /// A line on the result pipe that is not an event (a truncated line from a crash).
+    Garbage(String),
+    Eof,
+}
+
+/// A stdout/stderr reader thread: what it split so far, and a signal when it hit end of file.
+struct OutputReader {
+    splitter: Arc<Mutex<StageSplitter>>,
+    finished: Receiver<()>,
+    thread: JoinHandle<()>,
+}
+
+pub struct Limits {
+    pub memory_limit_mb: Option<u64>,
+}
+
+pub struct WorkerProcess {
+    worker: PathBuf,
+    child: Child,
+    pid: i32,
+    pub messages: Receiver<Message>,
+    outputs: Vec<OutputReader>,
+    exited: Option<ExitStatus>,
+    _scratch: tempfile::TempDir,
+}
+
+/// `PYTHON*` variables in this process's environment; the workers never see them.
+pub fn python_variables() -> Vec<OsString> {
+    let mut names: Vec<OsString> = std::env::vars_os()
+        .map(|(k, _)| k)
+        .filter(|k| k.as_encoded_bytes().starts_with(b"PYTHON"))
+        .collect();
+    names.sort();
+    names
+}
+
+fn marker_token() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64 ^ d.as_secs())
+        .unwrap_or(0);
+    format!("{:x}{:x}", std::process::id(), nanos)
+}
+
+impl WorkerProcess {
+    pub fn spawn(
+        worker: &Path,
+        request: &ProbeRequest,
+        limits: &Limits,
+    ) -> Result<Self, ProbeError> {
+        let scratch = tempfile::Builder::new()
+            .prefix("ftaudit-worker-")
+            .tempdir()
+            .map_err(|e| ProbeError::io("creating the worker's scratch folder", e))?;
+        let request_path = scratch.path().join("request.json");
+        let json = serde_json::to_vec(request).expect("a ProbeRequest always serialises");
+        std::fs::write(&request_path, json)
+            .map_err(|e| ProbeError::io(format!("writing {}", request_path.display()), e))?;
+        let home = scratch.path().join("home");
+        std::fs::create_dir(&home)
+            .map_err(|e| ProbeError::io(format!("creating {}", home.display()), e))?;
+
+        // The worker runs in the scratch folder, where a relative path would mean something else.
+        let worker = if worker.components().count() > 1 {
+            std::path::absolute(worker).unwrap_or_else(|_| worker.to_path_buf())
+        } else {
+            worker.to_path_buf()
+        };
+        let worker = worker.as_path();
+        let (read_end, write_end) = result_pipe()?;
+        let token = marker_token();
+        let mut command = Command::new(worker);
+        command
+            .arg("--request")
+            .arg(&request_path)
+            .arg("--result-fd")
+            .arg(RESULT_FD.to_string())
+            .arg("--markers")
+            .arg(&token)
+            .current_dir(scratch.path())
+            .env("HOME", &home)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own group, so a timeout kills whatever the module started too.
+            .process_group(0);
+        for name in python_variables() {
+            command.env_remove(name);
+        }
+        let write_fd = write_end.as_raw_fd();
+        let memory_limit = limits
+            .memory_limit_mb
+            .map(|mb| mb.saturating_mul(1024 * 1024));
+        unsafe {
+            command.pre_exec(move || {
+                // Only async-signal-safe calls here: we are between fork and exec.
+                if write_fd == RESULT_FD {
+                    let flags = libc::fcntl(write_fd, libc::F_GETFD);
+                    if flags < 0
+                        || libc::fcntl(write_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0
+                    {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                } else if libc::dup2(write_fd, RESULT_FD) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if let Some(bytes) = memory_limit {
+                    // RLIMIT_DATA, not RLIMIT_AS: a free-threaded CPython reserves far more
+                    // address space than it uses (3.13t with 8 threads: ~1.2 GB VmSize, 15 MB
+                    // RSS), and under a tight RLIMIT_AS it was seen to deadlock instead of
+                    // failing. Under RLIMIT_DATA a big malloc or PyBytes allocation fails
+                    // cleanly with MemoryError. Thread stacks count too: below ~256 MB threads
+                    // fail to start.
+                    let limit = libc::rlimit {
+                        rlim_cur: bytes,
+                        rlim_max: bytes,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_DATA, &limit) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+        let mut child = command.spawn().map_err(|source| ProbeError::Spawn {
+            worker: worker.to_path_buf(),
+            source,
+        })?;
+        // The parent's copy must go, or the pipe never reports end of file when the worker dies.
+        drop(write_end);
+        let pid = child.id() as i32;
+
+        let (tx, messages) = mpsc::channel();
+        std::thread::spawn(move || read_results(File::from(read_end), tx));
+        let mut outputs = Vec::new();
+        let streams: [Box<dyn Read + Send>; 2] = [
+            Box::new(child.stdout.take().expect("stdout is piped")),
+            Box::new(child.stderr.take().expect("stderr is piped")),
+        ];
+        for stream in streams {
+            let splitter = Arc::new(Mutex::new(StageSplitter::new(&token)));
+            let (done_tx, done_rx) = mpsc::channel();
+            let shared = Arc::clone(&splitter);
+            let handle = std::thread::spawn(move || {
+                read_output(stream, &shared);
+                let _ = done_tx.send(());
+            });
+            outputs.push(OutputReader {
+                splitter,
+                finished: done_rx,
+                thread: handle,
+            });
+        }
+        Ok(Self {
+            worker: worker.to_path_buf(),
+            child,
+            pid,
+            messages,
+            outputs,
+            exited: None,
+            _scratch: scratch,
+        })
+    }
+
+    pub fn worker(&self) -> &Path {
+        &self.worker
+    }
+
+    /// Waits for the next message until `deadline`; None when the deadline passed.
+    pub fn next_message(&self, deadline: Instant) -> Option<Message> {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        match self.messages.recv_timeout(wait) {
+            Ok(m) => Some(m),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => Some(Message::Eof),
+        }
+    }
+
+    /// Kills the worker's whole process group.
+    pub fn kill(&mut self) {
+        unsafe {
+            libc::kill(-self.pid, libc::SIGKILL);
+        }
+    }
+
+    /// Waits for the worker to exit, up to `deadline`; None if it is still running then.
+    pub fn wait_until(&mut self, deadline: Instant) -> Result<Option<ExitStatus>, ProbeError> {
+        if let Some(status) = self.exited {
+            return Ok(Some(status));
+        }
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => {
+                    self.exited = Some(status);
+                    return Ok(Some(status));
+                }
+                Ok(None) if Instant::now() >= deadline => return Ok(None),
+                // Polled, but only while a dead worker's pipe is closed and it has not been
+                // reaped yet: this loop runs for microseconds in practice.
+                Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+                Err(e) => {
+                    return Err(ProbeError::io(
+                        format!("waiting for {}", self.worker.display()),
+                        e,
+                    ))
+                }
+            }
+        }
+    }
+
+    pub fn wait(&mut self) -> Result<ExitStatus, ProbeError> {
+        if let Some(status) = self.exited {
+            return Ok(status);
+        }
+        let status = self
+            .child
+            .wait()
+            .map_err(|e| ProbeError::io(format!("waiting for {}", self.worker.display()), e))?;
+        self.exited = Some(status);
+        Ok(status)
+    }
+
+    /// After exit: ends stragglers in the group, lets the readers reach end of file and
+    /// returns the per-stage output of stdout and stderr.
+    pub fn finish_output(&mut self) -> Vec<StageSplitter> {
+        self.kill();
+        let mut result = Vec::new();
+        for reader in self.outputs.drain(..) {
+            // A process that escaped the group may hold the pipe open forever; don't wait on it.
+            if reader.finished.recv_timeout(OUTPUT_GRACE).is_ok() {
+                let _ = reader.thread.join();
+            }
+            let mut guard = reader.splitter.lock().unwrap_or_else(|p| p.into_inner());
+            guard.finish();
+            let taken = std::mem::replace(&mut *guard, StageSplitter::new(""));
+            result.push(taken);
+        }
+        result
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        if self.exited.is_none() {
+            self.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn result_pipe() -> Result<(OwnedFd, OwnedFd), ProbeError> {
+    let mut fds = [0i32; 2];
+    // CLOEXEC on both ends: workers spawned concurrently by other threads must not inherit
+    // this pipe; pre_exec gives the child its own copy as fd 3.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(ProbeError::io(
+            "creating the result pipe",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    unsafe { Ok((OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))) }
+}
+
+fn read_results(file: File, tx: mpsc::Sender<Message>) {
+    let mut reader = BufReader::new(file);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                let message = match serde_json::from_slice::<WorkerEvent>(&line) {
+                    Ok(event) => Message::Event(event),
+                    Err(_) => {
+                        Message::Garbage(String::from_utf8_lossy(&line).trim_end().to_string())
+                    }
+                };
+                if tx.send(message).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+    let _ = tx.send(Message::Eof);
+}
+
+fn read_output(mut stream: Box<dyn Read + Send>, splitter: &Mutex<StageSplitter>) {
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => splitter
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .feed(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
+        }
+    }
+}

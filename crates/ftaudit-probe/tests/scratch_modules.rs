@@ -1,0 +1,128 @@
+//! Behaviour that needs modules the fixture venv has no reason to hold: small pure-Python
+//! modules written for the test into a temporary site folder, probed by the real worker.
+
+mod common;
+
+use std::path::Path;
+
+use ftaudit_model::ImportOutcome;
+use ftaudit_probe::ProbePlan;
+
+fn write(dir: &Path, name: &str, code: &str) {
+    std::fs::write(dir.join(name), code).unwrap();
+}
+
+/// os.environ is process-wide while sys.modules is per interpreter, so this module can tell
+/// its first import (the main interpreter) from the next (the isolated subinterpreter).
+const ABORT_IN_SUBINTERPRETER: &str = "
+import os
+if os.environ.get('FTAUDIT_TEST_LOADED_ONCE'):
+    os.abort()
+os.environ['FTAUDIT_TEST_LOADED_ONCE'] = '1'
+";
+
+#[test]
+fn a_crash_in_a_subinterpreter_keeps_the_main_import_result() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "ftscratch_sub_abort.py",
+        ABORT_IN_SUBINTERPRETER,
+    );
+    write(dir.path(), "ftscratch_after.py", "print('after ran')\n");
+    let plan = ProbePlan {
+        site_dirs: vec![dir.path().to_path_buf()],
+        modules: vec!["ftscratch_sub_abort".into(), "ftscratch_after".into()],
+    };
+    let (run, facts) =
+        ftaudit_probe::run(&common::config(1, 60, true), &plan, &|_| {}).expect("probe");
+
+    let crashed = common::find(&facts, "ftscratch_sub_abort");
+    assert_eq!(crashed.import, ImportOutcome::Ok);
+    assert_eq!(crashed.requires_gil, Some(false));
+    assert!(
+        matches!(&crashed.isolated_subinterpreter, Some(ImportOutcome::Crashed { signal: Some(libc::SIGABRT), description })
+            if description.contains("isolated subinterpreter")),
+        "{:?}",
+        crashed.isolated_subinterpreter
+    );
+    assert!(matches!(
+        crashed.legacy_subinterpreter,
+        Some(ImportOutcome::NotAttempted { .. })
+    ));
+
+    let after = common::find(&facts, "ftscratch_after");
+    assert_eq!(after.import, ImportOutcome::Ok);
+    assert_eq!(after.isolated_subinterpreter, Some(ImportOutcome::Ok));
+    assert_eq!(after.legacy_subinterpreter, Some(ImportOutcome::Ok));
+    assert_eq!(after.output.as_deref(), Some("after ran\n"));
+    assert_eq!(run.worker_processes, 2);
+}
+
+#[test]
+fn workers_run_scrubbed_in_a_scratch_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "ftscratch_env.py",
+        "import os, sys\n\
+         print('PYTHON_VARS=' + ','.join(sorted(k for k in os.environ if k.startswith('PYTHON'))))\n\
+         print('CWD_IS_HOME_PARENT=' + str(os.path.dirname(os.environ['HOME']) == os.getcwd()))\n\
+         print('STDIN=' + repr(sys.stdin.read()))\n\
+         print('SITE_IN_PATH=' + str(any(p.endswith('site-packages') for p in sys.path)))\n\
+         from importlib.machinery import ExtensionFileLoader as L\n\
+         print('PRELOADED=' + repr(sorted(n for n, m in list(sys.modules.items())\n\
+             if isinstance(getattr(getattr(m, '__spec__', None), 'loader', None), L))))\n",
+    );
+    let plan = ProbePlan {
+        site_dirs: vec![dir.path().to_path_buf()],
+        modules: vec!["ftscratch_env".into()],
+    };
+    let (_, facts) =
+        ftaudit_probe::run(&common::config(1, 60, false), &plan, &|_| {}).expect("probe");
+    let out = facts[0].output.clone().unwrap_or_default();
+    assert!(out.contains("PYTHON_VARS=\n"), "{out}");
+    assert!(out.contains("CWD_IS_HOME_PARENT=True"), "{out}");
+    assert!(out.contains("STDIN=''"), "{out}");
+    // site_import is off: the base interpreter's own site-packages never joins sys.path.
+    assert!(out.contains("SITE_IN_PATH=False"), "{out}");
+    // The worker's own set-up loads no extension module, so none is "already loaded" unseen.
+    assert!(out.contains("PRELOADED=[]"), "{out}");
+}
+
+#[test]
+fn a_missing_worker_is_a_clear_error() {
+    let mut config = common::config(1, 5, false);
+    config.worker = "/nonexistent/ftaudit-worker".into();
+    let err = ftaudit_probe::run(&config, &common::plan(&["ftfix_mp_gil_not_used"]), &|_| {})
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("/nonexistent/ftaudit-worker"), "{text}");
+}
+
+#[test]
+fn output_through_the_real_streams_stays_with_its_module() {
+    let dir = tempfile::tempdir().unwrap();
+    // Buffered writes to sys.__stdout__ reach fd 1 only when flushed: the worker flushes them
+    // before the next module's marker.
+    write(
+        dir.path(),
+        "ftscratch_dunder.py",
+        "import sys\nsys.__stdout__.write('real stdout\\n')\nsys.__stderr__.write('real stderr\\n')\n",
+    );
+    write(dir.path(), "ftscratch_next.py", "print('next')\n");
+    let plan = ProbePlan {
+        site_dirs: vec![dir.path().to_path_buf()],
+        modules: vec!["ftscratch_dunder".into(), "ftscratch_next".into()],
+    };
+    let (_, facts) =
+        ftaudit_probe::run(&common::config(1, 60, false), &plan, &|_| {}).expect("probe");
+    assert_eq!(
+        common::find(&facts, "ftscratch_dunder").output.as_deref(),
+        Some("real stdout\nreal stderr\n")
+    );
+    assert_eq!(
+        common::find(&facts, "ftscratch_next").output.as_deref(),
+        Some("next\n")
+    );
+}
