@@ -10,6 +10,7 @@ export FTAUDIT_PYTHON="$python" PYO3_PYTHON="$python"
 export FTAUDIT_FIXTURES_VENV="$(scripts/build-fixtures.sh | tail -n 1)"
 # Every pinned set (linux for the interpreter's tag, plus macOS/Windows/cp314t read statically).
 export FTAUDIT_WHEELS_DIR="$(dirname "$(scripts/fetch-wheels.sh --all | tail -n 1)")"
+export FTAUDIT_DEMO_VENV="$(scripts/make-demo-venv.sh | tail -n 1)"
 scripts/build.sh >/dev/null
 
 log="$(mktemp)"

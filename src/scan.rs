@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ftaudit_discover::{discover, DiscoverError, Discovery};
 use ftaudit_model::{
-    DynamicFacts, DynamicRun, NativeFile, Report, Stages, Target, TargetKind, ToolInfo,
+    DynamicFacts, DynamicRun, FileKind, NativeFile, Report, Stages, Target, TargetKind, ToolInfo,
     SCHEMA_VERSION,
 };
 use ftaudit_probe::{ProbeConfig, ProbePlan, ProbeProgress};
@@ -163,9 +163,16 @@ fn probe(
             embedded_minor,
         ));
     }
-    // One entry per module name: the first site-packages folder wins, as on sys.path.
+    // One entry per module name: the first site-packages folder wins, as on sys.path. Files
+    // the static pass identified as plain libraries (no entry point) are not modules: importing
+    // them could only fail. Unreadable files are tried: the import tells what the parser could not.
     let mut modules: Vec<String> = Vec::new();
-    for name in files.iter().filter_map(|f| f.module_name.clone()) {
+    let importable = files.iter().filter(|f| {
+        !f.static_facts
+            .as_ref()
+            .is_some_and(|s| s.kind == FileKind::SharedLibrary)
+    });
+    for name in importable.filter_map(|f| f.module_name.clone()) {
         if !modules.contains(&name) {
             modules.push(name);
         }

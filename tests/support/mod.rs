@@ -100,3 +100,12 @@ pub fn file<'a>(report: &'a Report, module: &str) -> &'a NativeFile {
 pub fn codes(file: &NativeFile) -> Vec<&'static str> {
     file.findings.iter().map(|f| f.code.as_str()).collect()
 }
+
+/// A venv of popular packages' real wheels, made by scripts/make-demo-venv.sh.
+pub fn demo_venv() -> &'static Path {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| match std::env::var_os("FTAUDIT_DEMO_VENV") {
+        Some(path) => PathBuf::from(path),
+        None => script_output("make-demo-venv.sh"),
+    })
+}
