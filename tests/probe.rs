@@ -42,10 +42,13 @@ fn the_probe_embeds_a_free_threaded_interpreter_matching_the_venv() {
             .collect::<Vec<_>>()
             .join(".")
     ));
-    assert!(run
-        .interpreter
-        .ext_suffix
-        .contains(&run.interpreter.cache_tag.replace("cpython-", "cpython-")));
+    // A free-threaded build's suffix carries the `t` ABI flag: `.cpython-313t-...`.
+    let tag = format!("{}{}", run.interpreter.cache_tag, run.interpreter.abiflags);
+    assert!(
+        run.interpreter.ext_suffix.contains(&tag),
+        "{} lacks {tag}",
+        run.interpreter.ext_suffix
+    );
 }
 
 #[test]

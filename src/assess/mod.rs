@@ -33,7 +33,7 @@ pub fn assess(files: &mut [NativeFile], context: &Context) {
 }
 
 /// The static module an imported dotted name resolves to: CPython calls `PyInit_<last part>`.
-pub fn module_for_import<'a>(file: &'a NativeFile) -> Option<&'a StaticModule> {
+pub fn module_for_import(file: &NativeFile) -> Option<&StaticModule> {
     let facts = file.static_facts.as_ref()?;
     let wanted = file.module_name.as_deref()?.rsplit('.').next()?;
     facts.modules.iter().find(|m| m.name == wanted)

@@ -45,7 +45,11 @@ pub struct DiscoveredFile {
 pub enum Location {
     Disk(PathBuf),
     /// `wheel` indexes `Sources::wheels`; `index` is the zip entry index.
-    WheelMember { wheel: usize, index: usize, name: String },
+    WheelMember {
+        wheel: usize,
+        index: usize,
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

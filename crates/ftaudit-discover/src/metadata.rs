@@ -17,7 +17,9 @@ pub(crate) fn parse_metadata(text: &str) -> Metadata {
         if line.is_empty() {
             break;
         }
-        let Some((key, value)) = line.split_once(':') else { continue };
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
         let value = value.trim();
         match key.trim().to_ascii_lowercase().as_str() {
             "name" => meta.name = Some(value.to_string()),
@@ -56,7 +58,10 @@ pub(crate) fn parse_wheel_tags(text: &str) -> Vec<String> {
 /// Paths listed in RECORD (first CSV column). Returns the paths and the number of rows that
 /// could not be parsed.
 pub(crate) fn parse_record(bytes: &[u8]) -> (Vec<String>, usize) {
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
     let mut paths = Vec::new();
     let mut bad = 0;
     for row in reader.records() {

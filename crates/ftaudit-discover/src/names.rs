@@ -36,9 +36,14 @@ fn is_extension_suffix(suffix: &str) -> bool {
         "so" | "pyd" | "abi3.so" | "abi3t.so" => true,
         _ => {
             let tagged = |tag: &str, ext: &str| {
-                lower.strip_suffix(ext).is_some_and(|t| t.starts_with(tag) && !t.contains('.'))
+                lower
+                    .strip_suffix(ext)
+                    .is_some_and(|t| t.starts_with(tag) && !t.contains('.'))
             };
-            tagged("cpython-", ".so") || tagged("cp", ".pyd") || tagged("pypy", ".so") || tagged("graalpy", ".so")
+            tagged("cpython-", ".so")
+                || tagged("cp", ".pyd")
+                || tagged("pypy", ".so")
+                || tagged("graalpy", ".so")
         }
     }
 }
@@ -59,12 +64,24 @@ mod tests {
     #[test]
     fn module_names_follow_import_rules() {
         let cases = [
-            ("numpy/_core/_multiarray_umath.cpython-313t-x86_64-linux-gnu.so", Some("numpy._core._multiarray_umath")),
-            ("markupsafe/_speedups.cp313t-win_amd64.pyd", Some("markupsafe._speedups")),
-            ("_cffi_backend.cpython-314t-darwin.so", Some("_cffi_backend")),
+            (
+                "numpy/_core/_multiarray_umath.cpython-313t-x86_64-linux-gnu.so",
+                Some("numpy._core._multiarray_umath"),
+            ),
+            (
+                "markupsafe/_speedups.cp313t-win_amd64.pyd",
+                Some("markupsafe._speedups"),
+            ),
+            (
+                "_cffi_backend.cpython-314t-darwin.so",
+                Some("_cffi_backend"),
+            ),
             ("yaml/_yaml.abi3.so", Some("yaml._yaml")),
             ("plain.so", Some("plain")),
-            ("ftfix_café.cpython-313t-x86_64-linux-gnu.so", Some("ftfix_café")),
+            (
+                "ftfix_café.cpython-313t-x86_64-linux-gnu.so",
+                Some("ftfix_café"),
+            ),
             ("numpy.libs/libscipy_openblas64_-ff651d7f.so", None),
             ("pillow.libs/libjpeg-1a2b.so.62.4.0", None),
             ("pkg/libhelper.so.1", None),
@@ -78,7 +95,13 @@ mod tests {
 
     #[test]
     fn native_file_names() {
-        for yes in ["a.so", "a.PYD", "liba.dylib", "libz.so.1.2.13", "x.cpython-313t-x86_64-linux-gnu.so"] {
+        for yes in [
+            "a.so",
+            "a.PYD",
+            "liba.dylib",
+            "libz.so.1.2.13",
+            "x.cpython-313t-x86_64-linux-gnu.so",
+        ] {
             assert!(is_native_file_name(yes), "{yes}");
         }
         for no in ["a.py", "a.pyi", "RECORD", "so", "a.sob"] {

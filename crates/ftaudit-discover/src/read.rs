@@ -70,11 +70,18 @@ impl Sources {
     pub fn read(&self, location: &Location) -> Result<FileBytes, FileProblem> {
         match location {
             Location::Disk(path) => map_file(path),
-            Location::WheelMember { wheel, index, name } => self.read_member(&self.wheels[*wheel], *index, name),
+            Location::WheelMember { wheel, index, name } => {
+                self.read_member(&self.wheels[*wheel], *index, name)
+            }
         }
     }
 
-    fn read_member(&self, wheel: &OpenWheel, index: usize, name: &str) -> Result<FileBytes, FileProblem> {
+    fn read_member(
+        &self,
+        wheel: &OpenWheel,
+        index: usize,
+        name: &str,
+    ) -> Result<FileBytes, FileProblem> {
         let unreadable = |e: &dyn std::fmt::Display| FileProblem {
             kind: FileProblemKind::Unreadable,
             message: format!("cannot read {name} from {}: {e}", wheel.path.display()),
@@ -84,9 +91,14 @@ impl Sources {
         if member.compression() == CompressionMethod::Stored {
             let start = usize::try_from(member.data_start()).map_err(|e| unreadable(&e))?;
             let len = usize::try_from(member.size()).map_err(|e| unreadable(&e))?;
-            let end = start.checked_add(len).filter(|&end| end <= wheel.map.as_ref().len());
+            let end = start
+                .checked_add(len)
+                .filter(|&end| end <= wheel.map.as_ref().len());
             return match end {
-                Some(end) => Ok(FileBytes::Borrowed { map: wheel.map.clone(), range: start..end }),
+                Some(end) => Ok(FileBytes::Borrowed {
+                    map: wheel.map.clone(),
+                    range: start..end,
+                }),
                 None => Err(unreadable(&"member extends past the end of the wheel")),
             };
         }
@@ -116,7 +128,14 @@ pub(crate) fn map_file(path: &Path) -> Result<FileBytes, FileProblem> {
 pub(crate) fn open_wheel(path: &Path) -> Result<OpenWheel, String> {
     let file = File::open(path).map_err(|e| e.to_string())?;
     // SAFETY: as in map_file.
-    let map = SharedMap(Arc::new(unsafe { Mmap::map(&file) }.map_err(|e| e.to_string())?));
-    let archive = ZipArchive::new(Cursor::new(map.clone())).map_err(|e| format!("not a valid wheel (zip): {e}"))?;
-    Ok(OpenWheel { path: path.to_path_buf(), map, archive })
+    let map = SharedMap(Arc::new(
+        unsafe { Mmap::map(&file) }.map_err(|e| e.to_string())?,
+    ));
+    let archive = ZipArchive::new(Cursor::new(map.clone()))
+        .map_err(|e| format!("not a valid wheel (zip): {e}"))?;
+    Ok(OpenWheel {
+        path: path.to_path_buf(),
+        map,
+        archive,
+    })
 }

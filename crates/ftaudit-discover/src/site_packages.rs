@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use ftaudit_model::{Distribution, Target};
 use walkdir::WalkDir;
 
-use crate::metadata::{name_version_from_dist_info, parse_metadata, parse_record, parse_wheel_tags};
+use crate::metadata::{
+    name_version_from_dist_info, parse_metadata, parse_record, parse_wheel_tags,
+};
 use crate::names::{is_native_file_name, module_name_for};
 use crate::{DiscoverError, DiscoveredFile, Discovery, DiscoveryProblem, Location, Sources};
 
@@ -19,9 +21,15 @@ pub(crate) fn discover(target: Target) -> Result<Discovery, DiscoverError> {
         let owners = read_dist_infos(site, &mut distributions, &mut problems);
         walk_native_files(site, &owners, &mut files, &mut problems);
     }
-    distributions.sort_by(|a: &Distribution, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    distributions.sort_by_key(|d: &Distribution| d.name.to_lowercase());
     files.sort_by(|a: &DiscoveredFile, b| a.path.cmp(&b.path));
-    Ok(Discovery { target, distributions, files, problems, sources: Sources::default() })
+    Ok(Discovery {
+        target,
+        distributions,
+        files,
+        problems,
+        sources: Sources::default(),
+    })
 }
 
 /// A folder (or one file) of native files with no packaging metadata.
@@ -30,7 +38,10 @@ pub(crate) fn discover_loose(target: Target) -> Result<Discovery, DiscoverError>
     let mut problems = Vec::new();
     let root = target.path.clone();
     if root.is_file() {
-        let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let size = fs::metadata(&root).map(|m| m.len()).unwrap_or(0);
         files.push(DiscoveredFile {
             module_name: module_name_for(&name),
@@ -43,7 +54,13 @@ pub(crate) fn discover_loose(target: Target) -> Result<Discovery, DiscoverError>
         walk_native_files(&root, &HashMap::new(), &mut files, &mut problems);
         files.sort_by(|a, b| a.path.cmp(&b.path));
     }
-    Ok(Discovery { target, distributions: Vec::new(), files, problems, sources: Sources::default() })
+    Ok(Discovery {
+        target,
+        distributions: Vec::new(),
+        files,
+        problems,
+        sources: Sources::default(),
+    })
 }
 
 /// Returns relative path -> owning distribution name.
@@ -56,7 +73,10 @@ fn read_dist_infos(
     let entries = match fs::read_dir(site) {
         Ok(entries) => entries,
         Err(e) => {
-            problems.push(DiscoveryProblem { path: site.to_path_buf(), message: format!("cannot list: {e}") });
+            problems.push(DiscoveryProblem {
+                path: site.to_path_buf(),
+                message: format!("cannot list: {e}"),
+            });
             return owners;
         }
     };
@@ -66,17 +86,25 @@ fn read_dist_infos(
         .collect();
     dist_infos.sort();
     for dir in dist_infos {
-        let dir_name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let dir_name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let (fallback_name, fallback_version) = name_version_from_dist_info(&dir_name);
         let meta = match fs::read_to_string(dir.join("METADATA")) {
             Ok(text) => parse_metadata(&text),
             Err(e) => {
-                problems.push(DiscoveryProblem { path: dir.join("METADATA"), message: format!("cannot read: {e}") });
+                problems.push(DiscoveryProblem {
+                    path: dir.join("METADATA"),
+                    message: format!("cannot read: {e}"),
+                });
                 Default::default()
             }
         };
         let name = meta.name.unwrap_or(fallback_name);
-        let wheel_tags = fs::read_to_string(dir.join("WHEEL")).map(|t| parse_wheel_tags(&t)).unwrap_or_default();
+        let wheel_tags = fs::read_to_string(dir.join("WHEEL"))
+            .map(|t| parse_wheel_tags(&t))
+            .unwrap_or_default();
         match fs::read(dir.join("RECORD")) {
             Ok(bytes) => {
                 let (paths, bad_rows) = parse_record(&bytes);
@@ -121,14 +149,21 @@ fn walk_native_files(
             Ok(entry) => entry,
             Err(e) => {
                 let path = e.path().unwrap_or(root).to_path_buf();
-                problems.push(DiscoveryProblem { path, message: format!("cannot read: {e}") });
+                problems.push(DiscoveryProblem {
+                    path,
+                    message: format!("cannot read: {e}"),
+                });
                 continue;
             }
         };
-        if !entry.file_type().is_file() || !is_native_file_name(&entry.file_name().to_string_lossy()) {
+        if !entry.file_type().is_file()
+            || !is_native_file_name(&entry.file_name().to_string_lossy())
+        {
             continue;
         }
-        let Ok(relative) = entry.path().strip_prefix(root) else { continue };
+        let Ok(relative) = entry.path().strip_prefix(root) else {
+            continue;
+        };
         let relative = relative.to_string_lossy().replace('\\', "/");
         let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
         files.push(DiscoveredFile {

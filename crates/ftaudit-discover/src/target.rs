@@ -8,22 +8,39 @@ use ftaudit_model::{Target, TargetInterpreter, TargetKind};
 use crate::DiscoverError;
 
 pub(crate) enum Classified {
-    Venv { target: Target },
-    SitePackages { target: Target },
-    Wheels { target: Target, wheels: Vec<PathBuf> },
-    Files { target: Target },
+    Venv {
+        target: Target,
+    },
+    SitePackages {
+        target: Target,
+    },
+    Wheels {
+        target: Target,
+        wheels: Vec<PathBuf>,
+    },
+    Files {
+        target: Target,
+    },
 }
 
 pub(crate) fn classify(path: &Path) -> Result<Classified, DiscoverError> {
-    let io = |source| DiscoverError::Io { path: path.to_path_buf(), source };
+    let io = |source| DiscoverError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let path = fs::canonicalize(path).map_err(io)?;
 
     if path.is_file() {
         if has_extension(&path, "whl") {
             let target = target(&path, TargetKind::Wheel, vec![], None);
-            return Ok(Classified::Wheels { target, wheels: vec![path] });
+            return Ok(Classified::Wheels {
+                target,
+                wheels: vec![path],
+            });
         }
-        return Ok(Classified::Files { target: target(&path, TargetKind::Files, vec![], None) });
+        return Ok(Classified::Files {
+            target: target(&path, TargetKind::Files, vec![], None),
+        });
     }
 
     let cfg = path.join("pyvenv.cfg");
@@ -43,7 +60,12 @@ pub(crate) fn classify(path: &Path) -> Result<Classified, DiscoverError> {
 
     if looks_like_site_packages(&path) {
         let interpreter = interpreter_from_lib_dir(&path);
-        let target = target(&path, TargetKind::SitePackages, vec![path.clone()], interpreter);
+        let target = target(
+            &path,
+            TargetKind::SitePackages,
+            vec![path.clone()],
+            interpreter,
+        );
         return Ok(Classified::SitePackages { target });
     }
 
@@ -58,15 +80,28 @@ pub(crate) fn classify(path: &Path) -> Result<Classified, DiscoverError> {
         return Ok(Classified::Wheels { target, wheels });
     }
 
-    Ok(Classified::Files { target: target(&path, TargetKind::Files, vec![], None) })
+    Ok(Classified::Files {
+        target: target(&path, TargetKind::Files, vec![], None),
+    })
 }
 
-fn target(path: &Path, kind: TargetKind, site_packages: Vec<PathBuf>, interpreter: Option<TargetInterpreter>) -> Target {
-    Target { path: path.to_path_buf(), kind, site_packages, interpreter }
+fn target(
+    path: &Path,
+    kind: TargetKind,
+    site_packages: Vec<PathBuf>,
+    interpreter: Option<TargetInterpreter>,
+) -> Target {
+    Target {
+        path: path.to_path_buf(),
+        kind,
+        site_packages,
+        interpreter,
+    }
 }
 
 fn has_extension(path: &Path, ext: &str) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case(ext))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case(ext))
 }
 
 /// POSIX venvs keep site-packages under `lib/pythonX.Y[t]/` (and sometimes a `lib64` link to
@@ -98,7 +133,10 @@ fn venv_site_packages(venv: &Path) -> Vec<PathBuf> {
 }
 
 fn looks_like_site_packages(path: &Path) -> bool {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     if name == "site-packages" || name == "dist-packages" {
         return true;
     }
@@ -119,7 +157,9 @@ fn venv_interpreter(cfg: &Path, site_packages: &[PathBuf]) -> Option<TargetInter
     let mut executable = None;
     let mut home = None;
     for line in text.lines() {
-        let Some((key, value)) = line.split_once('=') else { continue };
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
         let (key, value) = (key.trim(), value.trim());
         match key {
             "version_info" => version = Some(value.to_string()),
@@ -129,7 +169,9 @@ fn venv_interpreter(cfg: &Path, site_packages: &[PathBuf]) -> Option<TargetInter
             _ => {}
         }
     }
-    let from_lib = site_packages.iter().find_map(|sp| interpreter_from_lib_dir(sp));
+    let from_lib = site_packages
+        .iter()
+        .find_map(|sp| interpreter_from_lib_dir(sp));
     let free_threaded = from_lib.as_ref().is_some_and(|i| i.free_threaded)
         || version.as_deref().is_some_and(|v| v.ends_with('t'));
     let version = version.map(|v| v.trim_end_matches('t').to_string());
@@ -146,7 +188,11 @@ fn venv_interpreter(cfg: &Path, site_packages: &[PathBuf]) -> Option<TargetInter
             executable,
             evidence: format!(
                 "pyvenv.cfg version; free-threaded {} the lib folder name",
-                if free_threaded { "per" } else { "not indicated by" }
+                if free_threaded {
+                    "per"
+                } else {
+                    "not indicated by"
+                }
             ),
         }),
         (None, Some(mut from_lib)) => {
@@ -159,7 +205,11 @@ fn venv_interpreter(cfg: &Path, site_packages: &[PathBuf]) -> Option<TargetInter
 
 /// `.../lib/python3.13t/site-packages` names the interpreter's version and build.
 fn interpreter_from_lib_dir(site_packages: &Path) -> Option<TargetInterpreter> {
-    let parent = site_packages.parent()?.file_name()?.to_string_lossy().into_owned();
+    let parent = site_packages
+        .parent()?
+        .file_name()?
+        .to_string_lossy()
+        .into_owned();
     let rest = parent.strip_prefix("python")?;
     let free_threaded = rest.ends_with('t');
     let version = rest.trim_end_matches('t');

@@ -20,11 +20,17 @@ pub(crate) fn discover(target: Target, wheels: &[PathBuf]) -> Result<Discovery, 
         let wheel = match open_wheel(path) {
             Ok(wheel) => wheel,
             Err(message) => {
-                problems.push(DiscoveryProblem { path: path.clone(), message });
+                problems.push(DiscoveryProblem {
+                    path: path.clone(),
+                    message,
+                });
                 continue;
             }
         };
-        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let (name_from_file, version_from_file, tags_from_file) = parse_wheel_file_name(&file_name);
         let mut archive = wheel.archive.clone();
         let dist_info = dist_info_prefix(&archive);
@@ -44,8 +50,9 @@ pub(crate) fn discover(target: Target, wheels: &[PathBuf]) -> Result<Discovery, 
             .filter_map(|i| {
                 let member = archive.by_index_raw(i).ok()?;
                 let member_name = member.name().to_string();
-                (member.is_file() && is_native_file_name(member_name.rsplit('/').next().unwrap_or("")))
-                    .then(|| (i, member_name, member.size()))
+                (member.is_file()
+                    && is_native_file_name(member_name.rsplit('/').next().unwrap_or("")))
+                .then(|| (i, member_name, member.size()))
             })
             .collect();
         let index = sources.add_wheel(wheel);
@@ -54,7 +61,11 @@ pub(crate) fn discover(target: Target, wheels: &[PathBuf]) -> Result<Discovery, 
             files.push(DiscoveredFile {
                 module_name: module_name_for(&relative),
                 path: relative,
-                location: Location::WheelMember { wheel: index, index: i, name: member_name },
+                location: Location::WheelMember {
+                    wheel: index,
+                    index: i,
+                    name: member_name,
+                },
                 distribution: Some(name.clone()),
                 size,
             });
@@ -67,8 +78,18 @@ pub(crate) fn discover(target: Target, wheels: &[PathBuf]) -> Result<Discovery, 
             source: path.clone(),
         });
     }
-    files.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.distribution.cmp(&b.distribution)));
-    Ok(Discovery { target, distributions, files, problems, sources })
+    files.sort_by(|a, b| {
+        a.path
+            .cmp(&b.path)
+            .then_with(|| a.distribution.cmp(&b.distribution))
+    });
+    Ok(Discovery {
+        target,
+        distributions,
+        files,
+        problems,
+        sources,
+    })
 }
 
 /// `{name}-{version}(-{build})?-{python}-{abi}-{platform}.whl`; compressed tag sets
@@ -94,7 +115,10 @@ fn parse_wheel_file_name(file_name: &str) -> (String, String, Vec<String>) {
 fn dist_info_prefix(archive: &WheelArchive) -> Option<String> {
     archive
         .file_names()
-        .filter_map(|n| n.split_once(".dist-info/").map(|(d, _)| format!("{d}.dist-info/")))
+        .filter_map(|n| {
+            n.split_once(".dist-info/")
+                .map(|(d, _)| format!("{d}.dist-info/"))
+        })
         .find(|d| !d.contains('/') || d.matches('/').count() == 1)
 }
 
@@ -109,7 +133,10 @@ fn read_text(archive: &mut WheelArchive, name: &str) -> Option<String> {
 fn install_path(member: &str) -> String {
     if let Some((first, rest)) = member.split_once('/') {
         if first.ends_with(".data") {
-            if let Some(rest) = rest.strip_prefix("platlib/").or_else(|| rest.strip_prefix("purelib/")) {
+            if let Some(rest) = rest
+                .strip_prefix("platlib/")
+                .or_else(|| rest.strip_prefix("purelib/"))
+            {
                 return rest.to_string();
             }
         }
@@ -123,10 +150,17 @@ mod tests {
 
     #[test]
     fn wheel_file_names_expand_compressed_tags() {
-        let (name, version, tags) =
-            parse_wheel_file_name("numpy-2.3.1-cp313-cp313t-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl");
+        let (name, version, tags) = parse_wheel_file_name(
+            "numpy-2.3.1-cp313-cp313t-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl",
+        );
         assert_eq!((name.as_str(), version.as_str()), ("numpy", "2.3.1"));
-        assert_eq!(tags, ["cp313-cp313t-manylinux_2_27_x86_64", "cp313-cp313t-manylinux_2_28_x86_64"]);
+        assert_eq!(
+            tags,
+            [
+                "cp313-cp313t-manylinux_2_27_x86_64",
+                "cp313-cp313t-manylinux_2_28_x86_64"
+            ]
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use object::elf;
 use object::read::elf::{ElfFile64, FileHeader, ProgramHeader, SectionHeader};
 use object::{LittleEndian as LE, Object, ObjectSymbol};
 
-use crate::image::{is_entry_name, EntrySymbol, Image, Imports, Region};
+use crate::image::{is_entry_name, EntrySymbol, Image, Region};
 use crate::problem::{Problem, ProblemResult};
 
 const R_X86_64_64: u32 = 1;
@@ -45,18 +45,7 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
         elf::EM_AARCH64 => Architecture::Aarch64,
         other => Architecture::Other(format!("ELF machine {other}")),
     };
-    let decodable = matches!(arch, Architecture::X86_64 | Architecture::Aarch64);
-    let mut image = Image {
-        data,
-        arch: arch.clone(),
-        decodable,
-        regions: Vec::new(),
-        zero_ranges: Vec::new(),
-        pointers: Vec::new(),
-        entries: Vec::new(),
-        imports: Imports::default(),
-        code_ranges: Vec::new(),
-    };
+    let mut image = Image::new(data, arch.clone());
     let phdrs = header
         .program_headers(LE, data)
         .map_err(|e| Problem::malformed("ELF program headers", e))?;
@@ -107,7 +96,7 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
         }
     }
 
-    if decodable {
+    if image.decodable {
         read_dynamic(&mut image, phdrs, &sym_values)?;
     }
     image.finish_pointers();
@@ -117,22 +106,7 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
 /// 32-bit or big-endian files: still list entry points, but do not decode structures.
 fn parse_undecodable<'a>(data: &'a [u8], what: &str) -> ProblemResult<Image<'a>> {
     let file = object::File::parse(data).map_err(|e| Problem::malformed("ELF", e))?;
-    let arch = match file.architecture() {
-        object::Architecture::I386 => Architecture::X86,
-        object::Architecture::Arm => Architecture::Arm,
-        other => Architecture::Other(format!("{what} {other:?}")),
-    };
-    let mut image = Image {
-        data,
-        arch,
-        decodable: false,
-        regions: Vec::new(),
-        zero_ranges: Vec::new(),
-        pointers: Vec::new(),
-        entries: Vec::new(),
-        imports: Imports::default(),
-        code_ranges: Vec::new(),
-    };
+    let mut image = Image::undecodable(data, file.architecture(), what);
     for sym in file.dynamic_symbols() {
         let Ok(name) = sym.name_bytes() else { continue };
         if sym.is_undefined() {

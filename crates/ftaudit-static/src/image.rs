@@ -90,6 +90,36 @@ pub(crate) struct Image<'a> {
 }
 
 impl<'a> Image<'a> {
+    /// An empty image; structures are decoded only for the 64-bit little-endian targets whose
+    /// PyModuleDef layout this crate knows.
+    pub fn new(data: &'a [u8], arch: Architecture) -> Self {
+        let decodable = matches!(arch, Architecture::X86_64 | Architecture::Aarch64);
+        Image {
+            data,
+            arch,
+            decodable,
+            regions: Vec::new(),
+            zero_ranges: Vec::new(),
+            pointers: Vec::new(),
+            entries: Vec::new(),
+            imports: Imports::default(),
+            code_ranges: Vec::new(),
+        }
+    }
+
+    /// An image of a 32-bit or big-endian file: entry points and imports only.
+    pub fn undecodable(data: &'a [u8], arch: object::Architecture, format: &str) -> Self {
+        let arch = match arch {
+            object::Architecture::I386 => Architecture::X86,
+            object::Architecture::Arm => Architecture::Arm,
+            other => Architecture::Other(format!("{format} {other:?}")),
+        };
+        Image {
+            decodable: false,
+            ..Image::new(data, arch)
+        }
+    }
+
     pub fn finish_pointers(&mut self) {
         // Loaders emit relocations mostly in address order already; checking first avoids a sort.
         if !self.pointers.windows(2).all(|w| w[0].0 <= w[1].0) {

@@ -7,7 +7,7 @@ use object::macho;
 use object::read::macho::{LoadCommandVariant, MachHeader, MachOFile64, Segment as _};
 use object::{LittleEndian as LE, Object, ObjectSection, ObjectSymbol, SectionKind};
 
-use crate::image::{is_entry_name, EntrySymbol, Image, Imports, Region};
+use crate::image::{is_entry_name, EntrySymbol, Image, Region};
 use crate::problem::{Problem, ProblemResult};
 
 /// Caps on work per file, so corrupt opcode streams cannot loop for long.
@@ -38,18 +38,7 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
         macho::CPU_TYPE_ARM64 => Architecture::Aarch64,
         other => Architecture::Other(format!("Mach-O cputype {other:#x}")),
     };
-    let decodable = matches!(arch, Architecture::X86_64 | Architecture::Aarch64);
-    let mut image = Image {
-        data,
-        arch,
-        decodable,
-        regions: Vec::new(),
-        zero_ranges: Vec::new(),
-        pointers: Vec::new(),
-        entries: Vec::new(),
-        imports: Imports::default(),
-        code_ranges: Vec::new(),
-    };
+    let mut image = Image::new(data, arch);
 
     let mut segments = Vec::new();
     let mut rebase = None;
@@ -148,7 +137,7 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
         }
     }
 
-    if decodable {
+    if image.decodable {
         image.regions.sort_unstable_by_key(|r| r.vaddr);
         if let Some((off, size)) = chained {
             read_chained_fixups(&mut image, &segments, off, size)?;
@@ -163,22 +152,7 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
 /// 32-bit or big-endian slices: list entry points without decoding structures.
 fn parse_undecodable(data: &[u8]) -> ProblemResult<Image<'_>> {
     let file = object::File::parse(data).map_err(|e| Problem::malformed("Mach-O", e))?;
-    let arch = match file.architecture() {
-        object::Architecture::I386 => Architecture::X86,
-        object::Architecture::Arm => Architecture::Arm,
-        other => Architecture::Other(format!("{other:?}")),
-    };
-    let mut image = Image {
-        data,
-        arch,
-        decodable: false,
-        regions: Vec::new(),
-        zero_ranges: Vec::new(),
-        pointers: Vec::new(),
-        entries: Vec::new(),
-        imports: Imports::default(),
-        code_ranges: Vec::new(),
-    };
+    let mut image = Image::undecodable(data, file.architecture(), "Mach-O");
     for sym in file.symbols() {
         let Ok(raw) = sym.name_bytes() else { continue };
         let name = raw.strip_prefix(b"_").unwrap_or(raw);

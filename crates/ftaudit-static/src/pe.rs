@@ -7,7 +7,7 @@ use object::pe;
 use object::read::pe::{ImageNtHeaders, ImageOptionalHeader, PeFile32, PeFile64};
 use object::{Object, ObjectSection, SectionKind};
 
-use crate::image::{is_entry_name, EntrySymbol, Image, Imports, Region};
+use crate::image::{is_entry_name, EntrySymbol, Image, Region};
 use crate::problem::{Problem, ProblemResult};
 
 pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
@@ -30,19 +30,8 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
         pe::IMAGE_FILE_MACHINE_ARM64 => Architecture::Aarch64,
         other => Architecture::Other(format!("PE machine {other:#x}")),
     };
-    let decodable = matches!(arch, Architecture::X86_64 | Architecture::Aarch64);
     let image_base = file.nt_headers().optional_header().image_base();
-    let mut image = Image {
-        data,
-        arch,
-        decodable,
-        regions: Vec::new(),
-        zero_ranges: Vec::new(),
-        pointers: Vec::new(),
-        entries: Vec::new(),
-        imports: Imports::default(),
-        code_ranges: Vec::new(),
-    };
+    let mut image = Image::new(data, arch);
     let len = data.len() as u64;
     let sections = file.section_table();
     for s in sections.iter() {
@@ -90,7 +79,7 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
             dir.virtual_address.get(object::LittleEndian),
         );
     }
-    if decodable {
+    if image.decodable {
         let blocks = file
             .data_directories()
             .relocation_blocks(data, &sections)
@@ -187,22 +176,7 @@ fn read_imports(image: &mut Image<'_>, image_base: u64, dir_rva: u32) {
 }
 
 fn undecodable<'a>(data: &'a [u8], file: &PeFile32<'a>) -> Image<'a> {
-    let arch = match file.architecture() {
-        object::Architecture::I386 => Architecture::X86,
-        object::Architecture::Arm => Architecture::Arm,
-        other => Architecture::Other(format!("{other:?}")),
-    };
-    let mut image = Image {
-        data,
-        arch,
-        decodable: false,
-        regions: Vec::new(),
-        zero_ranges: Vec::new(),
-        pointers: Vec::new(),
-        entries: Vec::new(),
-        imports: Imports::default(),
-        code_ranges: Vec::new(),
-    };
+    let mut image = Image::undecodable(data, file.architecture(), "PE");
     // A 32-bit file whose tables are unreadable still gets a verdict: nothing decodable.
     let _ = collect_symbols(file, &mut image);
     image
