@@ -196,3 +196,66 @@ fn table_output_names_every_module_and_what_could_not_be_checked() {
         assert!(text.contains(needle), "table lacks {needle:?}:\n{text}");
     }
 }
+
+/// A venv of a default-build interpreter cannot be probed by a free-threaded worker: the static
+/// results stay, the reason is given, and the exit status says something was not checked.
+#[test]
+fn a_venv_of_another_interpreter_keeps_static_results_and_says_why_no_probe() {
+    let dir = tempfile::tempdir().unwrap();
+    let venv = dir.path().join("venv");
+    let made = Command::new("python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .status()
+        .expect("python3");
+    assert!(made.success());
+    let site = std::fs::read_dir(venv.join("lib"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .join("site-packages");
+    let module = fixtures_venv().join("lib");
+    let fixture = std::fs::read_dir(&module)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .join("site-packages")
+        .read_dir()
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("ftfix_mp_gil_not_used.")
+        })
+        .expect("fixture module");
+    std::fs::copy(&fixture, site.join(fixture.file_name().unwrap())).unwrap();
+
+    let (code, report) = scan_json(&[], &venv);
+    let interpreter = report.target.interpreter.as_ref().expect("pyvenv.cfg read");
+    assert!(!interpreter.free_threaded);
+    let reason = report
+        .stages
+        .dynamic_skipped
+        .as_deref()
+        .expect("the probe did not run");
+    assert!(
+        reason.contains("default build") && reason.contains(&interpreter.version),
+        "{reason}"
+    );
+    assert!(report.stages.dynamic.is_none());
+    let f = file(&report, "ftfix_mp_gil_not_used");
+    assert!(f.static_facts.is_some(), "static results are kept");
+    assert!(
+        codes(f).contains(&"abi-mismatch"),
+        "a free-threaded module in a GIL venv: {:?}",
+        f.findings
+    );
+    assert!(report.summary.incomplete);
+    assert_eq!(code, 2);
+}

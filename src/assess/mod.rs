@@ -5,11 +5,11 @@ mod abi;
 mod dynamic;
 mod modules;
 mod packages;
+mod summary;
 
-use ftaudit_model::{
-    Distribution, FileKind, Finding, GilDeclaration, NativeFile, Severity, Stages, StaticModule,
-    Summary, TargetInterpreter,
-};
+pub use summary::summarize;
+
+use ftaudit_model::{Distribution, Finding, NativeFile, Severity, StaticModule, TargetInterpreter};
 
 /// What the findings rules need beyond the file itself.
 pub struct Context<'a> {
@@ -37,59 +37,6 @@ pub fn module_for_import(file: &NativeFile) -> Option<&StaticModule> {
     let facts = file.static_facts.as_ref()?;
     let wanted = file.module_name.as_deref()?.rsplit('.').next()?;
     facts.modules.iter().find(|m| m.name == wanted)
-}
-
-pub fn summarize(files: &[NativeFile], stages: &Stages, probe_expected: bool) -> Summary {
-    let mut summary = Summary {
-        native_files: files.len(),
-        ..Summary::default()
-    };
-    for file in files {
-        match &file.static_facts {
-            Some(facts) => match facts.kind {
-                FileKind::ExtensionModule => {
-                    summary.extension_modules += 1;
-                    for module in &facts.modules {
-                        match module.gil.value {
-                            GilDeclaration::NotUsed => summary.static_gil_not_used += 1,
-                            GilDeclaration::Used => summary.static_gil_used += 1,
-                            GilDeclaration::Undeterminable => {
-                                summary.static_gil_undeterminable += 1
-                            }
-                        }
-                    }
-                }
-                FileKind::SharedLibrary => summary.bundled_libraries += 1,
-            },
-            None if file.problem.is_some() => summary.unchecked_files += 1,
-            None => {}
-        }
-        if let Some(dynamic) = &file.dynamic {
-            if dynamic.requires_gil == Some(true) {
-                summary.dynamic_gil_required += 1;
-            }
-            if dynamic.import.is_contained_failure() {
-                summary.dynamic_contained += 1;
-            } else if !dynamic.import.is_ok() {
-                summary.dynamic_import_failed += 1;
-            }
-        }
-        for finding in &file.findings {
-            match finding.severity {
-                Severity::Error => summary.errors += 1,
-                Severity::Warning => summary.warnings += 1,
-                Severity::Note => {}
-            }
-        }
-    }
-    let dynamic_incomplete = (probe_expected && stages.dynamic_skipped.is_some())
-        || files.iter().any(|f| {
-            f.dynamic.as_ref().is_some_and(|d| {
-                d.import.is_contained_failure() || d.requires_gil.is_none() && d.import.is_ok()
-            })
-        });
-    summary.incomplete = summary.unchecked_files > 0 || dynamic_incomplete;
-    summary
 }
 
 fn finding(

@@ -161,4 +161,25 @@ pub struct Summary {
     pub warnings: usize,
     /// True when anything the user asked for could not be checked (exit status 2).
     pub incomplete: bool,
+    /// One line per distribution (unowned files under the name `(no RECORD)`), sorted by name.
+    pub by_distribution: Vec<DistributionSummary>,
+}
+
+/// Per-distribution counts over its extension modules. A module's GIL verdict is what its
+/// import showed when the probe ran, else what its binary declares.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistributionSummary {
+    pub name: String,
+    pub extension_modules: usize,
+    pub gil_free: usize,
+    pub needs_gil: usize,
+    /// Neither the binary nor an import settled it (unreadable, undecidable, failed import).
+    pub gil_unknown: usize,
+    /// Imports that raised, crashed, hung or hit the memory limit.
+    pub import_failures: usize,
+    /// Imports that succeeded in a fresh isolated (own-GIL) subinterpreter.
+    pub isolated_subinterpreter_ok: usize,
+    pub errors: usize,
+    pub warnings: usize,
 }

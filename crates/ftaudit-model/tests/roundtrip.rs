@@ -165,7 +165,19 @@ fn sample_report() -> Report {
             }),
             dynamic_skipped: None,
         },
-        summary: Summary { native_files: 2, extension_modules: 1, unchecked_files: 1, incomplete: true, ..Summary::default() },
+        summary: Summary {
+            native_files: 2,
+            extension_modules: 1,
+            unchecked_files: 1,
+            incomplete: true,
+            by_distribution: vec![DistributionSummary {
+                name: "MarkupSafe".into(),
+                extension_modules: 1,
+                gil_free: 1,
+                ..DistributionSummary::default()
+            }],
+            ..Summary::default()
+        },
     }
 }
 

@@ -57,14 +57,18 @@ pub fn table(report: &Report, options: &TableOptions) -> String {
     out.push('\n');
     out.push_str(&module_table(report, options).to_string());
     out.push('\n');
+    if !report.summary.by_distribution.is_empty() {
+        out.push_str("\nby distribution:\n");
+        out.push_str(&distribution_table(report, options).to_string());
+        out.push('\n');
+    }
     write_unchecked(report, &mut out);
     write_findings(report, options, &mut out);
     write_summary(report, &mut out);
     out
 }
 
-fn module_table(report: &Report, options: &TableOptions) -> Table {
-    let dynamic = report.stages.dynamic.is_some();
+fn new_table(options: &TableOptions) -> Table {
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED);
     match options.width {
@@ -77,6 +81,42 @@ fn module_table(report: &Report, options: &TableOptions) -> Table {
             table.set_content_arrangement(ContentArrangement::Disabled);
         }
     }
+    table
+}
+
+/// Per-distribution counts; the GIL columns use the import's verdict where the probe ran.
+fn distribution_table(report: &Report, options: &TableOptions) -> Table {
+    let dynamic = report.stages.dynamic.is_some();
+    let mut table = new_table(options);
+    let mut header = vec!["package", "modules", "GIL-free", "need GIL", "unknown"];
+    if dynamic {
+        header.extend(["import failures", "isolated subinterp ok"]);
+    }
+    header.extend(["errors", "warnings"]);
+    table.set_header(header);
+    for d in &report.summary.by_distribution {
+        let mut row = vec![
+            d.name.clone(),
+            d.extension_modules.to_string(),
+            d.gil_free.to_string(),
+            d.needs_gil.to_string(),
+            d.gil_unknown.to_string(),
+        ];
+        if dynamic {
+            row.extend([
+                d.import_failures.to_string(),
+                d.isolated_subinterpreter_ok.to_string(),
+            ]);
+        }
+        row.extend([d.errors.to_string(), d.warnings.to_string()]);
+        table.add_row(row);
+    }
+    table
+}
+
+fn module_table(report: &Report, options: &TableOptions) -> Table {
+    let dynamic = report.stages.dynamic.is_some();
+    let mut table = new_table(options);
     let mut header = vec![
         "package",
         "module",

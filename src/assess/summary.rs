@@ -1,0 +1,116 @@
+//! The report's summary: totals, per-distribution counts, and whether anything could not be
+//! checked.
+
+use std::collections::BTreeMap;
+
+use ftaudit_model::{
+    DistributionSummary, FileKind, GilDeclaration, NativeFile, Severity, Stages, Summary,
+};
+
+use super::module_for_import;
+
+/// The name unowned files are summarised under.
+pub const UNOWNED: &str = "(no RECORD)";
+
+/// `probe_expected`: the user asked for a probe of an installed environment, so a probe that
+/// did not run leaves the report incomplete.
+pub fn summarize(files: &[NativeFile], stages: &Stages, probe_expected: bool) -> Summary {
+    let mut summary = Summary {
+        native_files: files.len(),
+        ..Summary::default()
+    };
+    let mut by_distribution: BTreeMap<String, DistributionSummary> = BTreeMap::new();
+    for file in files {
+        let name = file
+            .distribution
+            .clone()
+            .unwrap_or_else(|| UNOWNED.to_string());
+        let dist = by_distribution
+            .entry(name.to_lowercase())
+            .or_insert_with(|| DistributionSummary {
+                name,
+                ..DistributionSummary::default()
+            });
+        match &file.static_facts {
+            Some(facts) if facts.kind == FileKind::SharedLibrary => summary.bundled_libraries += 1,
+            Some(facts) => {
+                summary.extension_modules += 1;
+                for module in &facts.modules {
+                    match module.gil.value {
+                        GilDeclaration::NotUsed => summary.static_gil_not_used += 1,
+                        GilDeclaration::Used => summary.static_gil_used += 1,
+                        GilDeclaration::Undeterminable => summary.static_gil_undeterminable += 1,
+                    }
+                }
+            }
+            None if file.problem.is_some() => summary.unchecked_files += 1,
+            None => {}
+        }
+        let is_module = file
+            .static_facts
+            .as_ref()
+            .is_none_or(|f| f.kind == FileKind::ExtensionModule);
+        if is_module {
+            count_module(file, dist);
+        }
+        if let Some(dynamic) = &file.dynamic {
+            if dynamic.requires_gil == Some(true) {
+                summary.dynamic_gil_required += 1;
+            }
+            if dynamic.import.is_contained_failure() {
+                summary.dynamic_contained += 1;
+            } else if !dynamic.import.is_ok() {
+                summary.dynamic_import_failed += 1;
+            }
+        }
+        for finding in &file.findings {
+            match finding.severity {
+                Severity::Error => {
+                    summary.errors += 1;
+                    dist.errors += 1;
+                }
+                Severity::Warning => {
+                    summary.warnings += 1;
+                    dist.warnings += 1;
+                }
+                Severity::Note => {}
+            }
+        }
+    }
+    let contained_failure = files.iter().any(|f| {
+        f.dynamic
+            .as_ref()
+            .is_some_and(|d| d.import.is_contained_failure())
+    });
+    summary.incomplete = summary.unchecked_files > 0
+        || (probe_expected && stages.dynamic_skipped.is_some())
+        || contained_failure;
+    summary.by_distribution = by_distribution
+        .into_values()
+        .filter(|d| d.extension_modules > 0)
+        .collect();
+    summary
+}
+
+fn count_module(file: &NativeFile, dist: &mut DistributionSummary) {
+    dist.extension_modules += 1;
+    let declared = module_for_import(file).map(|m| m.gil.value);
+    let observed = file.dynamic.as_ref().and_then(|d| d.requires_gil);
+    match (observed, declared) {
+        (Some(false), _) | (None, Some(GilDeclaration::NotUsed)) => dist.gil_free += 1,
+        (Some(true), _) | (None, Some(GilDeclaration::Used)) => dist.needs_gil += 1,
+        _ => dist.gil_unknown += 1,
+    }
+    if let Some(dynamic) = &file.dynamic {
+        if !dynamic.import.is_ok() {
+            dist.import_failures += 1;
+        }
+        if dynamic
+            .isolated_subinterpreter
+            .as_ref()
+            .is_some_and(|o| o.is_ok())
+        {
+            dist.isolated_subinterpreter_ok += 1;
+        }
+    }
+}
