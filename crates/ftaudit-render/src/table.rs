@@ -131,7 +131,7 @@ fn module_table(report: &Report, options: &TableOptions) -> Table {
     }
     table.set_header(header);
 
-    for (dist, files) in group_by_distribution(report) {
+    for ((_, dist), files) in group_by_distribution(report) {
         let mut first = true;
         for file in files {
             for row in rows_for_file(file, dynamic) {
@@ -145,8 +145,9 @@ fn module_table(report: &Report, options: &TableOptions) -> Table {
     table
 }
 
-fn group_by_distribution(report: &Report) -> BTreeMap<String, Vec<&NativeFile>> {
-    let mut groups: BTreeMap<String, Vec<&NativeFile>> = BTreeMap::new();
+/// Keyed by (lower-case name, label) so `MarkupSafe` sorts among the `m`s.
+fn group_by_distribution(report: &Report) -> BTreeMap<(String, String), Vec<&NativeFile>> {
+    let mut groups: BTreeMap<(String, String), Vec<&NativeFile>> = BTreeMap::new();
     for file in &report.files {
         let shown = match &file.static_facts {
             Some(facts) => facts.kind == FileKind::ExtensionModule || file.dynamic.is_some(),
@@ -166,7 +167,7 @@ fn group_by_distribution(report: &Report) -> BTreeMap<String, Vec<&NativeFile>> 
             }
             None => "(no RECORD)".to_string(),
         };
-        groups.entry(key).or_default().push(file);
+        groups.entry((key.to_lowercase(), key)).or_default().push(file);
     }
     groups
 }
