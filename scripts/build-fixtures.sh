@@ -16,21 +16,8 @@ CACHE="${FTAUDIT_CACHE:-$HOME/.cache/ftaudit}"
 say() { printf '[build-fixtures] %s\n' "$*" >&2; }
 die() { printf '[build-fixtures] error: %s\n' "$*" >&2; exit 1; }
 
-find_python() {
-  if [ -n "${FTAUDIT_PYTHON:-}" ]; then
-    [ -x "$FTAUDIT_PYTHON" ] || die "FTAUDIT_PYTHON=$FTAUDIT_PYTHON is not executable"
-    printf '%s\n' "$FTAUDIT_PYTHON"
-    return
-  fi
-  if [ -f "$CACHE/interpreter" ]; then
-    local py
-    py="$(head -n1 "$CACHE/interpreter")"
-    if [ -x "$py" ]; then printf '%s\n' "$py"; return; fi
-    say "$CACHE/interpreter names $py, which is gone; provisioning again"
-  fi
-  say "no interpreter recorded; running scripts/provision-python.sh"
-  "$ROOT/scripts/provision-python.sh" | tail -n1
-}
+# shellcheck source=scripts/lib/interpreter.sh
+. "$ROOT/scripts/lib/interpreter.sh"
 
 PY="$(find_python)"
 [ -n "$PY" ] || die "could not find a free-threaded interpreter"

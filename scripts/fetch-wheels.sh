@@ -18,17 +18,8 @@ SETS_DIR="$ROOT/fixtures/wheels"
 say() { printf '[fetch-wheels] %s\n' "$*" >&2; }
 die() { printf '[fetch-wheels] error: %s\n' "$*" >&2; exit 1; }
 
-find_python() {
-  if [ -n "${FTAUDIT_PYTHON:-}" ]; then
-    [ -x "$FTAUDIT_PYTHON" ] || die "FTAUDIT_PYTHON=$FTAUDIT_PYTHON is not executable"
-    printf '%s\n' "$FTAUDIT_PYTHON"; return
-  fi
-  if [ -f "$CACHE/interpreter" ] && [ -x "$(head -n1 "$CACHE/interpreter")" ]; then
-    head -n1 "$CACHE/interpreter"; return
-  fi
-  say "no interpreter recorded; running scripts/provision-python.sh"
-  "$ROOT/scripts/provision-python.sh" | tail -n1
-}
+# shellcheck source=scripts/lib/interpreter.sh
+. "$ROOT/scripts/lib/interpreter.sh"
 
 PY="$(find_python)"
 # Any pip can download for another target; the provisioned interpreter is simply the one we know has pip.

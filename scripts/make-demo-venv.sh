@@ -13,17 +13,8 @@ VENV="$CACHE/demo-venv"
 say() { printf '[demo-venv] %s\n' "$*" >&2; }
 die() { printf '[demo-venv] error: %s\n' "$*" >&2; exit 1; }
 
-find_python() {
-  if [ -n "${FTAUDIT_PYTHON:-}" ]; then
-    [ -x "$FTAUDIT_PYTHON" ] || die "FTAUDIT_PYTHON=$FTAUDIT_PYTHON is not executable"
-    printf '%s\n' "$FTAUDIT_PYTHON"; return
-  fi
-  if [ -f "$CACHE/interpreter" ] && [ -x "$(head -n1 "$CACHE/interpreter")" ]; then
-    head -n1 "$CACHE/interpreter"; return
-  fi
-  say "no interpreter recorded; running scripts/provision-python.sh"
-  "$ROOT/scripts/provision-python.sh" | tail -n1
-}
+# shellcheck source=scripts/lib/interpreter.sh
+. "$ROOT/scripts/lib/interpreter.sh"
 
 PY="$(find_python)"
 [ -f "$REQS" ] || die "$REQS is missing"

@@ -167,7 +167,10 @@ fn group_by_distribution(report: &Report) -> BTreeMap<(String, String), Vec<&Nat
             }
             None => "(no RECORD)".to_string(),
         };
-        groups.entry((key.to_lowercase(), key)).or_default().push(file);
+        groups
+            .entry((key.to_lowercase(), key))
+            .or_default()
+            .push(file);
     }
     groups
 }
