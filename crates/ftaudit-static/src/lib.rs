@@ -53,27 +53,32 @@ fn analyze_inner(file_name: &str, bytes: &[u8]) -> ProblemResult<StaticFacts> {
         }
     };
 
-    let generator = generator::detect(&image);
-    let note = generator_note(generator.generator, image.imports.set_gil);
     let mut seen = Vec::new();
-    let mut modules = Vec::new();
-    for e in &image.entries {
-        if seen.contains(&e.name) {
-            continue;
-        }
-        seen.push(e.name.clone());
-        if let Some(entry) = verdict::parse_entry(&e.name) {
-            modules.push(verdict::module_facts(&image, entry, note));
-        }
-    }
-    let abi = abi::abi_facts(file_name, &image, &modules);
-    let kind = if modules.is_empty() {
-        FileKind::SharedLibrary
+    let entries: Vec<_> = image
+        .entries
+        .iter()
+        .filter(|e| {
+            let first = !seen.contains(&e.name);
+            seen.push(e.name.clone());
+            first
+        })
+        .filter_map(|e| verdict::parse_entry(&e.name))
+        .collect();
+    // Only extension modules have a generator to speak of; bundled libraries are often the
+    // largest files (BLAS, Arrow), so they are not searched for fingerprints at all.
+    let (kind, generator) = if entries.is_empty() {
+        (FileKind::SharedLibrary, None)
     } else {
-        FileKind::ExtensionModule
+        (FileKind::ExtensionModule, Some(generator::detect(&image)))
     };
-    // A plain shared library has no generator to speak of.
-    let generator = (kind == FileKind::ExtensionModule).then_some(generator);
+    let note = generator
+        .as_ref()
+        .and_then(|g| generator_note(g.generator, image.imports.set_gil));
+    let modules: Vec<_> = entries
+        .into_iter()
+        .map(|entry| verdict::module_facts(&image, entry, note))
+        .collect();
+    let abi = abi::abi_facts(file_name, &image, &modules);
     Ok(StaticFacts {
         format,
         architectures,
