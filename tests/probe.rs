@@ -284,3 +284,24 @@ fn real_wheels_agree_with_cpythons_own_verbose_evidence() {
         codes(greenlet).contains(&"gil-reenabled") && codes(greenlet).contains(&"gil-required")
     );
 }
+
+/// `import ftfix_pkg._x` imports `ftfix_pkg` first, whose `__init__` loads a module that refuses
+/// isolated interpreters: both submodules fail with the package's error, and the worker says so
+/// instead of re-importing the package for each submodule.
+#[test]
+fn a_parent_package_that_fails_in_a_subinterpreter_is_named() {
+    let (_, report) = fixture_scan();
+    let isolated = |m: &str| match dynamic(report, m).isolated_subinterpreter.clone() {
+        Some(ImportOutcome::Error { exception, message }) => (exception, message),
+        other => panic!("{m}: {other:?}"),
+    };
+    let (free_exc, free_msg) = isolated("ftfix_pkg._gil_free");
+    let (needs_exc, needs_msg) = isolated("ftfix_pkg._needs_gil");
+    assert_eq!(free_exc, needs_exc);
+    assert!(
+        [&free_msg, &needs_msg]
+            .iter()
+            .any(|m| m.contains("parent package 'ftfix_pkg'")),
+        "{free_msg} / {needs_msg}"
+    );
+}

@@ -148,6 +148,7 @@ fn run(
         });
         markers.mark(seq);
     };
+    let mut parent_failures = subinterp::ParentFailures::default();
     for module in &request.modules {
         begin(results, module, ProbeStage::Import);
         let record = helper.import(module);
@@ -161,8 +162,15 @@ fn run(
                 ProbeStage::LegacySubinterpreter,
             ] {
                 begin(results, module, stage);
-                let outcome =
-                    subinterp::import_in_subinterpreter(stage, module, &request.site_dirs);
+                let outcome = match parent_failures.known(stage, module) {
+                    Some(outcome) => outcome,
+                    None => {
+                        let attempt =
+                            subinterp::import_in_subinterpreter(stage, module, &request.site_dirs);
+                        parent_failures.remember(stage, module, &attempt);
+                        attempt.outcome
+                    }
+                };
                 results.send(&WorkerEvent::Subinterpreter {
                     module: module.clone(),
                     stage,

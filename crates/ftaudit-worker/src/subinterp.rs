@@ -15,6 +15,8 @@ use std::path::PathBuf;
 use std::ptr;
 
 use ftaudit_model::protocol::ProbeStage;
+use std::collections::HashMap;
+
 use ftaudit_model::ImportOutcome;
 use pyo3::ffi;
 
@@ -36,12 +38,18 @@ class _FtauditSink:
 # Python-level output here repeats the main import's; verbose chatter is noise.
 sys.stdout = sys.stderr = _FtauditSink()
 _ftaudit_error = None
+# Ancestors one by one, as `import a.b.c` itself does, so a failure names the package it came from.
+_ftaudit_failed_at = None
 try:
     import site
     for _d in _ftaudit_site_dirs:
         site.addsitedir(_d)
     from importlib import import_module
-    import_module(_ftaudit_module)
+    _parts = _ftaudit_module.split('.')
+    for _i in range(1, len(_parts) + 1):
+        _ftaudit_failed_at = '.'.join(_parts[:_i])
+        import_module(_ftaudit_failed_at)
+    _ftaudit_failed_at = None
 except BaseException as _e:
     _c = type(_e)
     _ftaudit_error = (
@@ -84,12 +92,23 @@ fn interpreter_config(stage: ProbeStage) -> ffi::PyInterpreterConfig {
     }
 }
 
+/// The outcome of one subinterpreter import, and the dotted name whose import raised (the
+/// module itself or one of its parent packages).
+pub struct SubinterpreterImport {
+    pub outcome: ImportOutcome,
+    pub failed_at: Option<String>,
+}
+
 /// Must be called with the main interpreter's thread state attached; returns with it attached.
 pub fn import_in_subinterpreter(
     stage: ProbeStage,
     module: &str,
     site_dirs: &[PathBuf],
-) -> ImportOutcome {
+) -> SubinterpreterImport {
+    let not_attempted = |reason: String| SubinterpreterImport {
+        outcome: ImportOutcome::NotAttempted { reason },
+        failed_at: None,
+    };
     let config = interpreter_config(stage);
     unsafe {
         let main = ffi::PyThreadState_Get();
@@ -99,24 +118,44 @@ pub fn import_in_subinterpreter(
         let status = with_fd2_silenced(|| ffi::Py_NewInterpreterFromConfig(&mut sub, &config));
         if let Err(message) = check("Py_NewInterpreterFromConfig", status) {
             ffi::PyThreadState_Swap(main);
-            return ImportOutcome::NotAttempted {
-                reason: format!("could not create the subinterpreter: {message}"),
-            };
+            return not_attempted(format!("could not create the subinterpreter: {message}"));
         }
         if sub.is_null() {
             ffi::PyThreadState_Swap(main);
-            return ImportOutcome::NotAttempted {
-                reason: "Py_NewInterpreterFromConfig returned no thread state".into(),
-            };
+            return not_attempted("Py_NewInterpreterFromConfig returned no thread state".into());
         }
 
         let outcome = run_import(module, site_dirs);
+        let failed_at = match outcome {
+            ImportOutcome::Error { .. } => global_text(c"_ftaudit_failed_at"),
+            _ => None,
+        };
 
         libc::fflush(ptr::null_mut());
         with_fd2_silenced(|| ffi::Py_EndInterpreter(sub));
         ffi::PyThreadState_Swap(main);
-        outcome
+        SubinterpreterImport { outcome, failed_at }
     }
+}
+
+/// A str global of the current interpreter's `__main__`, if set.
+unsafe fn global_text(name: &CStr) -> Option<String> {
+    let main_module = ffi::PyImport_AddModule(c"__main__".as_ptr());
+    if main_module.is_null() {
+        return None;
+    }
+    let value = ffi::PyDict_GetItemString(ffi::PyModule_GetDict(main_module), name.as_ptr());
+    if value.is_null() || ffi::PyUnicode_Check(value) == 0 {
+        return None;
+    }
+    let mut len: ffi::Py_ssize_t = 0;
+    let data = ffi::PyUnicode_AsUTF8AndSize(value, &mut len);
+    if data.is_null() {
+        ffi::PyErr_Clear();
+        return None;
+    }
+    let bytes = std::slice::from_raw_parts(data.cast::<u8>(), len as usize);
+    Some(String::from_utf8_lossy(bytes).into_owned())
 }
 
 /// Runs IMPORT_CODE in the current (sub)interpreter's `__main__` and reads `_ftaudit_error`.
@@ -214,5 +253,51 @@ fn with_fd2_silenced<T>(f: impl FnOnce() -> T) -> T {
             }
         }
         result
+    }
+}
+
+/// Parent packages whose import failed in a fresh subinterpreter of one kind. `import a.b.c`
+/// imports `a` and `a.b` first, so once `a` fails in a fresh isolated interpreter, every later
+/// `a.*` check of that kind fails the same way; re-running it would only re-import the package's
+/// Python layers (numpy, scipy: ~100 ms each) to hit the same error.
+#[derive(Default)]
+pub struct ParentFailures {
+    failed: HashMap<(ProbeStage, String), (String, String)>,
+}
+
+impl ParentFailures {
+    pub fn known(&self, stage: ProbeStage, module: &str) -> Option<ImportOutcome> {
+        let mut parent = String::new();
+        for part in module.split('.').take(module.matches('.').count()) {
+            if !parent.is_empty() {
+                parent.push('.');
+            }
+            parent.push_str(part);
+            if let Some((exception, message)) = self.failed.get(&(stage, parent.clone())) {
+                return Some(ImportOutcome::Error {
+                    exception: exception.clone(),
+                    message: format!(
+                        "{message} (raised while importing the parent package '{parent}', which fails \
+                         the same way for every submodule; checked once per worker)"
+                    ),
+                });
+            }
+        }
+        None
+    }
+
+    pub fn remember(&mut self, stage: ProbeStage, module: &str, attempt: &SubinterpreterImport) {
+        let (Some(failed_at), ImportOutcome::Error { exception, message }) =
+            (&attempt.failed_at, &attempt.outcome)
+        else {
+            return;
+        };
+        // Only a strict parent package says something about other modules.
+        if failed_at != module && module.starts_with(&format!("{failed_at}.")) {
+            self.failed.insert(
+                (stage, failed_at.clone()),
+                (exception.clone(), message.clone()),
+            );
+        }
     }
 }
