@@ -100,7 +100,11 @@ pub fn run_batch(
                         }
                         index
                     }
-                    _ => next_index.wrapping_sub(1),
+                    // Subinterpreter stages come after every main import of the batch.
+                    _ => modules[..next_index]
+                        .iter()
+                        .position(|m| *m == module)
+                        .unwrap_or(usize::MAX),
                 };
                 if !ready || modules.get(index) != Some(&module) {
                     return Err(protocol(

@@ -185,8 +185,10 @@ struct ShardResult {
     states: Vec<(String, ModuleState)>,
 }
 
-/// Probes one share of the modules, starting a new worker after each crash or hang with the
-/// modules that come after the one that took the previous worker down.
+/// Probes one share of the modules. After a crash or hang, a new worker takes every module that
+/// is not finished yet: the ones after the culprit, and, when the worker died during its import
+/// phase, the earlier ones whose subinterpreter checks had not run (their main imports are
+/// repeated to rebuild the process state, but the first worker's records stand).
 fn run_shard(
     spec: &BatchSpec<'_>,
     modules: &[String],
@@ -195,55 +197,75 @@ fn run_shard(
     let mut states: Vec<ModuleState> = modules.iter().map(|_| ModuleState::default()).collect();
     let mut interpreter = None;
     let mut processes = 0;
-    let mut start = 0;
-    while start < modules.len() {
+    let mut pending: Vec<usize> = (0..modules.len()).collect();
+    // A module whose main import is repeated by a restarted worker still counts once.
+    let mut reported = HashSet::new();
+    let mut report_once = |module: &str| {
+        if reported.insert(module.to_string()) {
+            report_done(module);
+        }
+    };
+    while !pending.is_empty() {
         processes += 1;
-        let rest = &modules[start..];
-        let batch = run_batch(spec, rest, &mut |m| report_done(m))?;
+        let rest: Vec<String> = pending.iter().map(|&i| modules[i].clone()).collect();
+        let batch = run_batch(spec, &rest, &mut |m| report_once(m))?;
         interpreter.get_or_insert(batch.interpreter);
-        let position: HashMap<&str, usize> = rest
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (m.as_str(), i))
-            .collect();
+        let position: HashMap<&str, usize> =
+            pending.iter().map(|&i| (modules[i].as_str(), i)).collect();
 
+        let imported_before: Vec<bool> = states.iter().map(|s| s.record.is_some()).collect();
         for (i, record) in batch.records.iter().enumerate() {
-            let Some(&pos) = position.get(record.module.as_str()) else {
+            let Some(&index) = position.get(record.module.as_str()) else {
                 continue;
             };
-            let state = &mut states[start + pos];
+            if imported_before[index] {
+                continue;
+            }
+            let state = &mut states[index];
             if record.already_loaded {
                 state.loaded_by = facts::loaded_by(&batch.records, i);
             }
             state.record = Some(record.clone());
         }
         for (module, stage, outcome) in batch.subinterpreters {
-            let Some(&pos) = position.get(module.as_str()) else {
+            let Some(&index) = position.get(module.as_str()) else {
                 continue;
             };
-            let state = &mut states[start + pos];
+            let state = &mut states[index];
             match stage {
                 ProbeStage::IsolatedSubinterpreter => state.isolated = Some(outcome),
                 ProbeStage::LegacySubinterpreter => state.legacy = Some(outcome),
                 ProbeStage::Import => {}
             }
         }
-        for (index, stage, text) in batch.raw_output {
-            states[start + index].raw_output.push((stage, text));
-        }
-        match batch.failure {
-            None => break,
-            Some(failure) => {
-                let index = start + failure.index;
-                states[index].failure = Some((failure.stage, failure.outcome));
-                report_done(&modules[index]);
-                start = index + 1;
+        for (batch_index, stage, text) in batch.raw_output {
+            let index = pending[batch_index];
+            if stage == ProbeStage::Import && imported_before[index] {
+                continue;
             }
+            states[index].raw_output.push((stage, text));
         }
+        let Some(failure) = batch.failure else { break };
+        let index = pending[failure.index];
+        states[index].failure = Some((failure.stage, failure.outcome));
+        report_once(&modules[index]);
+        // Every iteration settles at least the culprit, so this ends.
+        pending.retain(|&i| {
+            states[i].failure.is_none() && !finished(&states[i], spec.subinterpreters)
+        });
     }
     Ok(ShardResult {
         interpreter,
         processes,
         states: modules.iter().cloned().zip(states).collect(),
     })
+}
+
+/// Nothing is left to probe for this module.
+fn finished(state: &ModuleState, subinterpreters: bool) -> bool {
+    match &state.record {
+        None => false,
+        Some(record) if !subinterpreters || !record.outcome.is_ok() => true,
+        Some(_) => state.isolated.is_some() && state.legacy.is_some(),
+    }
 }

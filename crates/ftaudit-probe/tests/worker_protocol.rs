@@ -91,14 +91,15 @@ fn events_come_in_protocol_order_and_never_on_stdout() {
         .collect();
     let expected: Vec<String> = [
         "ready",
+        // Every main import of the batch comes before any subinterpreter check.
         "begin ftfix_noisy Import",
         "imported ftfix_noisy",
+        "begin ftfix_interp_per_gil Import",
+        "imported ftfix_interp_per_gil",
         "begin ftfix_noisy IsolatedSubinterpreter",
         "sub ftfix_noisy IsolatedSubinterpreter",
         "begin ftfix_noisy LegacySubinterpreter",
         "sub ftfix_noisy LegacySubinterpreter",
-        "begin ftfix_interp_per_gil Import",
-        "imported ftfix_interp_per_gil",
         "begin ftfix_interp_per_gil IsolatedSubinterpreter",
         "sub ftfix_interp_per_gil IsolatedSubinterpreter",
         "begin ftfix_interp_per_gil LegacySubinterpreter",

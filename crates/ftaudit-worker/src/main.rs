@@ -148,15 +148,24 @@ fn run(
         });
         markers.mark(seq);
     };
-    let mut parent_failures = subinterp::ParentFailures::default();
+    // Every main import first, then the subinterpreter checks: a subinterpreter that loads a
+    // module before the main interpreter does changes that module's main import (Cython modules
+    // without module state then refuse the main interpreter), and importing one module's package
+    // in a subinterpreter can load the batch's later modules.
+    let mut imported = Vec::new();
     for module in &request.modules {
         begin(results, module, ProbeStage::Import);
         let record = helper.import(module);
-        let imported = record.outcome.is_ok();
-        results.send(&WorkerEvent::Imported(record));
         // A module that cannot even load in the main interpreter tells nothing more in a
         // subinterpreter; the parent records those stages as not attempted.
-        if request.subinterpreters && imported {
+        if record.outcome.is_ok() {
+            imported.push(module);
+        }
+        results.send(&WorkerEvent::Imported(record));
+    }
+    if request.subinterpreters {
+        let mut parent_failures = subinterp::ParentFailures::default();
+        for module in imported {
             for stage in [
                 ProbeStage::IsolatedSubinterpreter,
                 ProbeStage::LegacySubinterpreter,

@@ -2,7 +2,8 @@
 //! down and returns to the main interpreter's thread state. Raw C API only: PyO3's safe API
 //! assumes the main interpreter.
 //!
-//! The order is main import first, then subinterpreters, because that is how programs use
+//! The worker imports every module of its batch in the main interpreter before any
+//! subinterpreter check (see main.rs), because that is how programs use
 //! them (the main interpreter always has the module loaded already), and because some
 //! modules only fail there: Cython modules without module state raise "Interpreter change
 //! detected" only when a second interpreter loads them after the main one, and single-phase
