@@ -120,7 +120,7 @@ bench_machine() {
     echo "machine:     $(nproc) cores ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
     echo "ftaudit:     $rev (source tree at start), binaries copied from $bin_from"
     echo "interpreter: $py ($abi_tag)"
-    echo "load avg:    $(cut -d' ' -f1-3 /proc/loadavg) at start (figures are noisy when this is near or above the core count)"
+    echo "load avg:    $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min, as the table is printed; figures are noisy when near or above the core count)"
 }
 
 # bench_time LABEL OK_STATUSES CMD... : one timed series, appended to $results.

@@ -51,7 +51,7 @@ bench_time "naive loop, one interpreter per module (xargs -P $bench_jobs)" 0,123
 bench_time "floor, every module imported once in one process" 0 "$vpy" "$bench_dir/import_all.py" "$modules"
 
 echo
-echo "== import probe: $count extension modules in $venv_dir, parallelism $bench_jobs"
+echo "== import probe: $count files named like extension modules in $venv_dir, parallelism $bench_jobs"
 bench_machine
 echo
 echo "what each approach reported (untimed run; outputs in $outputs):"
