@@ -23,7 +23,7 @@ pub struct Context<'a> {
 pub fn assess(files: &mut [NativeFile], context: &Context) {
     for file in files.iter_mut() {
         let mut findings = Vec::new();
-        modules::static_findings(file, context, &mut findings);
+        modules::static_findings(file, &mut findings);
         abi::abi_findings(file, context, &mut findings);
         packages::package_findings(file, context, &mut findings);
         dynamic::dynamic_findings(file, &mut findings);

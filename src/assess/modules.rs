@@ -2,7 +2,7 @@
 
 use ftaudit_model::{FindingCode, GilDeclaration, MultiInterpDeclaration, NativeFile, Severity};
 
-use super::{finding, Context};
+use super::finding;
 
 /// The dotted name of one entry point of a file: the file's package plus the entry point's name.
 pub(super) fn dotted_name(file: &NativeFile, entry_name: &str) -> String {
@@ -12,11 +12,7 @@ pub(super) fn dotted_name(file: &NativeFile, entry_name: &str) -> String {
     }
 }
 
-pub(super) fn static_findings(
-    file: &NativeFile,
-    _context: &Context,
-    out: &mut Vec<ftaudit_model::Finding>,
-) {
+pub(super) fn static_findings(file: &NativeFile, out: &mut Vec<ftaudit_model::Finding>) {
     let facts = match (&file.static_facts, &file.problem) {
         (Some(facts), _) => facts,
         (None, Some(problem)) => {

@@ -123,19 +123,7 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
             }
         }
     }
-    for sym in file.symbols() {
-        let Ok(raw) = sym.name_bytes() else { continue };
-        let name = raw.strip_prefix(b"_").unwrap_or(raw);
-        if sym.is_undefined() {
-            image.imports.note(name);
-        } else if sym.is_global() && is_entry_name(name) {
-            if let Ok(n) = std::str::from_utf8(name) {
-                image.entries.push(EntrySymbol {
-                    name: n.to_string(),
-                });
-            }
-        }
-    }
+    collect_symbols(&file, &mut image);
 
     if image.decodable {
         image.regions.sort_unstable_by_key(|r| r.vaddr);
@@ -153,19 +141,7 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
 fn parse_undecodable(data: &[u8]) -> ProblemResult<Image<'_>> {
     let file = object::File::parse(data).map_err(|e| Problem::malformed("Mach-O", e))?;
     let mut image = Image::undecodable(data, file.architecture(), "Mach-O");
-    for sym in file.symbols() {
-        let Ok(raw) = sym.name_bytes() else { continue };
-        let name = raw.strip_prefix(b"_").unwrap_or(raw);
-        if sym.is_undefined() {
-            image.imports.note(name);
-        } else if sym.is_global() && is_entry_name(name) {
-            if let Ok(n) = std::str::from_utf8(name) {
-                image.entries.push(EntrySymbol {
-                    name: n.to_string(),
-                });
-            }
-        }
-    }
+    collect_symbols(&file, &mut image);
     Ok(image)
 }
 
@@ -404,4 +380,21 @@ fn read_chained_fixups(
     }
     image.pointers.extend(found);
     Ok(())
+}
+
+/// Imports and entry points from the symbol table; Mach-O symbols carry a leading underscore.
+fn collect_symbols<'data>(file: &impl Object<'data>, image: &mut Image<'_>) {
+    for sym in file.symbols() {
+        let Ok(raw) = sym.name_bytes() else { continue };
+        let name = raw.strip_prefix(b"_").unwrap_or(raw);
+        if sym.is_undefined() {
+            image.imports.note(name);
+        } else if sym.is_global() && is_entry_name(name) {
+            if let Ok(n) = std::str::from_utf8(name) {
+                image.entries.push(EntrySymbol {
+                    name: n.to_string(),
+                });
+            }
+        }
+    }
 }
