@@ -55,19 +55,25 @@ pub(crate) fn parse_wheel_tags(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Paths listed in RECORD (first CSV column). Returns the paths and the number of rows that
-/// could not be parsed.
-pub(crate) fn parse_record(bytes: &[u8]) -> (Vec<String>, usize) {
+/// Paths listed in RECORD (first CSV column) that `keep` accepts. Returns them and the number
+/// of rows that could not be parsed. One record buffer is reused: a RECORD has a row per file.
+pub(crate) fn parse_record(bytes: &[u8], keep: impl Fn(&str) -> bool) -> (Vec<String>, usize) {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(bytes);
+    let mut row = csv::ByteRecord::new();
     let mut paths = Vec::new();
     let mut bad = 0;
-    for row in reader.records() {
-        match row {
-            Ok(row) => match row.get(0) {
-                Some(path) if !path.is_empty() => paths.push(path.to_string()),
+    loop {
+        match reader.read_byte_record(&mut row) {
+            Ok(false) => break,
+            Ok(true) => match row.get(0).map(std::str::from_utf8) {
+                Some(Ok(path)) if !path.is_empty() => {
+                    if keep(path) {
+                        paths.push(path.to_string());
+                    }
+                }
                 _ => bad += 1,
             },
             Err(_) => bad += 1,
@@ -104,7 +110,7 @@ mod tests {
     #[test]
     fn record_handles_quoted_paths_and_bad_rows() {
         let record = b"a/b.so,sha256=x,10\n\"odd,name.so\",,\n,,\nx.dist-info/RECORD,,\n";
-        let (paths, bad) = parse_record(record);
+        let (paths, bad) = parse_record(record, |_| true);
         assert_eq!(paths, ["a/b.so", "odd,name.so", "x.dist-info/RECORD"]);
         assert_eq!(bad, 1);
     }

@@ -3,11 +3,16 @@
 
 /// `.so`, `.pyd`, `.dylib` and versioned shared objects (`libfoo.so.1.2`).
 pub fn is_native_file_name(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    lower.ends_with(".so")
-        || lower.ends_with(".pyd")
-        || lower.ends_with(".dylib")
-        || lower.contains(".so.")
+    // Called for every file of a venv (tens of thousands): no allocation.
+    let bytes = name.as_bytes();
+    let ends_with = |suffix: &[u8]| {
+        bytes.len() >= suffix.len()
+            && bytes[bytes.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+    };
+    ends_with(b".so")
+        || ends_with(b".pyd")
+        || ends_with(b".dylib")
+        || bytes.windows(4).any(|w| w.eq_ignore_ascii_case(b".so."))
 }
 
 /// The dotted name CPython would import `relative_path` (relative to a sys.path entry) as, or

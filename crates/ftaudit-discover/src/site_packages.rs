@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use ftaudit_model::{Distribution, Target};
-use walkdir::WalkDir;
+use rayon::prelude::*;
 
 use crate::metadata::{
     name_version_from_dist_info, parse_metadata, parse_record, parse_wheel_tags,
@@ -18,8 +18,16 @@ pub(crate) fn discover(target: Target) -> Result<Discovery, DiscoverError> {
     let mut files = Vec::new();
     let mut problems = Vec::new();
     for site in &target.site_packages {
-        let owners = read_dist_infos(site, &mut distributions, &mut problems);
-        walk_native_files(site, &owners, &mut files, &mut problems);
+        // The metadata and the file tree are independent reads of the same folder.
+        let ((dists, owners, dist_problems), (mut found, walk_problems)) =
+            rayon::join(|| read_dist_infos(site), || walk_native_files(site));
+        for file in &mut found {
+            file.distribution = owners.get(&file.path).cloned();
+        }
+        distributions.extend(dists);
+        files.extend(found);
+        problems.extend(dist_problems);
+        problems.extend(walk_problems);
     }
     distributions.sort_by_key(|d: &Distribution| d.name.to_lowercase());
     files.sort_by(|a: &DiscoveredFile, b| a.path.cmp(&b.path));
@@ -51,7 +59,7 @@ pub(crate) fn discover_loose(target: Target) -> Result<Discovery, DiscoverError>
             size,
         });
     } else {
-        walk_native_files(&root, &HashMap::new(), &mut files, &mut problems);
+        (files, problems) = walk_native_files(&root);
         files.sort_by(|a, b| a.path.cmp(&b.path));
     }
     Ok(Discovery {
@@ -63,117 +71,177 @@ pub(crate) fn discover_loose(target: Target) -> Result<Discovery, DiscoverError>
     })
 }
 
-/// Returns relative path -> owning distribution name.
+/// The distributions of one site-packages folder, and which of them owns each native file
+/// (relative path -> distribution name). RECORDs list every file; only native ones are kept.
 fn read_dist_infos(
     site: &Path,
-    distributions: &mut Vec<Distribution>,
-    problems: &mut Vec<DiscoveryProblem>,
-) -> HashMap<String, String> {
-    let mut owners = HashMap::new();
+) -> (
+    Vec<Distribution>,
+    HashMap<String, String>,
+    Vec<DiscoveryProblem>,
+) {
     let entries = match fs::read_dir(site) {
         Ok(entries) => entries,
         Err(e) => {
-            problems.push(DiscoveryProblem {
+            let problem = DiscoveryProblem {
                 path: site.to_path_buf(),
                 message: format!("cannot list: {e}"),
-            });
-            return owners;
+            };
+            return (Vec::new(), HashMap::new(), vec![problem]);
         }
     };
     let mut dist_infos: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir() && p.extension().is_some_and(|e| e == "dist-info"))
+        .filter(|p| p.extension().is_some_and(|e| e == "dist-info") && p.is_dir())
         .collect();
     dist_infos.sort();
-    for dir in dist_infos {
-        let dir_name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let (fallback_name, fallback_version) = name_version_from_dist_info(&dir_name);
-        let meta = match fs::read_to_string(dir.join("METADATA")) {
-            Ok(text) => parse_metadata(&text),
-            Err(e) => {
-                problems.push(DiscoveryProblem {
-                    path: dir.join("METADATA"),
-                    message: format!("cannot read: {e}"),
-                });
-                Default::default()
-            }
-        };
-        let name = meta.name.unwrap_or(fallback_name);
-        let wheel_tags = fs::read_to_string(dir.join("WHEEL"))
-            .map(|t| parse_wheel_tags(&t))
-            .unwrap_or_default();
-        match fs::read(dir.join("RECORD")) {
-            Ok(bytes) => {
-                let (paths, bad_rows) = parse_record(&bytes);
-                if bad_rows > 0 {
-                    problems.push(DiscoveryProblem {
-                        path: dir.join("RECORD"),
-                        message: format!("{bad_rows} malformed row(s) ignored"),
-                    });
-                }
-                for path in paths {
-                    owners.insert(normalize(&path), name.clone());
-                }
-            }
-            Err(e) => problems.push(DiscoveryProblem {
-                path: dir.join("RECORD"),
-                message: format!("cannot read ({e}): files of {name} will show as unowned"),
-            }),
+    let read: Vec<DistInfo> = dist_infos.into_par_iter().map(read_dist_info).collect();
+    let mut distributions = Vec::with_capacity(read.len());
+    let mut owners = HashMap::new();
+    let mut problems = Vec::new();
+    for dist in read {
+        for path in dist.native_paths {
+            owners.insert(path, dist.distribution.name.clone());
         }
-        distributions.push(Distribution {
+        distributions.push(dist.distribution);
+        problems.extend(dist.problems);
+    }
+    (distributions, owners, problems)
+}
+
+struct DistInfo {
+    distribution: Distribution,
+    native_paths: Vec<String>,
+    problems: Vec<DiscoveryProblem>,
+}
+
+fn read_dist_info(dir: PathBuf) -> DistInfo {
+    let mut problems = Vec::new();
+    let dir_name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (fallback_name, fallback_version) = name_version_from_dist_info(&dir_name);
+    let meta = match fs::read_to_string(dir.join("METADATA")) {
+        Ok(text) => parse_metadata(&text),
+        Err(e) => {
+            problems.push(DiscoveryProblem {
+                path: dir.join("METADATA"),
+                message: format!("cannot read: {e}"),
+            });
+            Default::default()
+        }
+    };
+    let name = meta.name.unwrap_or(fallback_name);
+    let wheel_tags = fs::read_to_string(dir.join("WHEEL"))
+        .map(|t| parse_wheel_tags(&t))
+        .unwrap_or_default();
+    let mut native_paths = Vec::new();
+    match fs::read(dir.join("RECORD")) {
+        Ok(bytes) => {
+            let (paths, bad_rows) = parse_record(&bytes, |path| {
+                is_native_file_name(path.rsplit(['/', '\\']).next().unwrap_or(path))
+            });
+            if bad_rows > 0 {
+                problems.push(DiscoveryProblem {
+                    path: dir.join("RECORD"),
+                    message: format!("{bad_rows} malformed row(s) ignored"),
+                });
+            }
+            native_paths = paths.iter().map(|p| normalize(p)).collect();
+        }
+        Err(e) => problems.push(DiscoveryProblem {
+            path: dir.join("RECORD"),
+            message: format!("cannot read ({e}): files of {name} will show as unowned"),
+        }),
+    }
+    DistInfo {
+        distribution: Distribution {
             name,
             version: meta.version.unwrap_or(fallback_version),
             wheel_tags,
             free_threading_classifier: meta.free_threading,
             source: dir,
-        });
+        },
+        native_paths,
+        problems,
     }
-    owners
 }
 
-fn walk_native_files(
-    root: &Path,
-    owners: &HashMap<String, String>,
-    files: &mut Vec<DiscoveredFile>,
-    problems: &mut Vec<DiscoveryProblem>,
-) {
-    let walker = WalkDir::new(root)
-        .follow_links(false)
-        .into_iter()
-        .filter_entry(|e| e.file_name() != "__pycache__");
-    for entry in walker {
-        let entry = match entry {
-            Ok(entry) => entry,
+/// Every native file under `root`, not yet attributed.
+fn walk_native_files(root: &Path) -> (Vec<DiscoveredFile>, Vec<DiscoveryProblem>) {
+    let found = walk_dir(root, root.to_path_buf());
+    (found.files, found.problems)
+}
+
+#[derive(Default)]
+struct Found {
+    files: Vec<DiscoveredFile>,
+    problems: Vec<DiscoveryProblem>,
+}
+
+impl Found {
+    fn merge(mut self, other: Found) -> Found {
+        self.files.extend(other.files);
+        self.problems.extend(other.problems);
+        self
+    }
+}
+
+/// One folder, then its subfolders in parallel: a venv holds tens of thousands of files in
+/// a couple of thousand folders, and listing them is most of discovery's time. Entry types
+/// come from the directory listing itself (no stat per file); symbolic links are not
+/// followed, and `__pycache__` holds no native code.
+fn walk_dir(root: &Path, dir: PathBuf) -> Found {
+    let mut found = Found::default();
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            found.problems.push(DiscoveryProblem {
+                message: format!("cannot list: {e}"),
+                path: dir,
+            });
+            return found;
+        }
+    };
+    let mut subdirs = Vec::new();
+    for entry in entries {
+        let (entry, file_type) = match entry.and_then(|e| e.file_type().map(|t| (e, t))) {
+            Ok(pair) => pair,
             Err(e) => {
-                let path = e.path().unwrap_or(root).to_path_buf();
-                problems.push(DiscoveryProblem {
-                    path,
-                    message: format!("cannot read: {e}"),
+                found.problems.push(DiscoveryProblem {
+                    path: dir.clone(),
+                    message: format!("cannot read an entry: {e}"),
                 });
                 continue;
             }
         };
-        if !entry.file_type().is_file()
-            || !is_native_file_name(&entry.file_name().to_string_lossy())
-        {
-            continue;
+        let name = entry.file_name();
+        if file_type.is_dir() {
+            if name != "__pycache__" {
+                subdirs.push(entry.path());
+            }
+        } else if file_type.is_file() && is_native_file_name(&name.to_string_lossy()) {
+            let path = entry.path();
+            let Ok(relative) = path.strip_prefix(root) else {
+                continue;
+            };
+            let relative = relative.to_string_lossy().replace('\\', "/");
+            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            found.files.push(DiscoveredFile {
+                distribution: None,
+                module_name: module_name_for(&relative),
+                path: relative,
+                location: Location::Disk(path),
+                size,
+            });
         }
-        let Ok(relative) = entry.path().strip_prefix(root) else {
-            continue;
-        };
-        let relative = relative.to_string_lossy().replace('\\', "/");
-        let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-        files.push(DiscoveredFile {
-            distribution: owners.get(&relative).cloned(),
-            module_name: module_name_for(&relative),
-            path: relative,
-            location: Location::Disk(entry.path().to_path_buf()),
-            size,
-        });
     }
+    let nested = subdirs
+        .into_par_iter()
+        .map(|subdir| walk_dir(root, subdir))
+        .reduce(Found::default, Found::merge);
+    found.merge(nested)
 }
 
 fn normalize(record_path: &str) -> String {

@@ -2,59 +2,37 @@
 //! metadata, and every member is owned by the wheel's distribution.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use ftaudit_model::{Distribution, Target};
 
 use crate::metadata::{parse_metadata, parse_wheel_tags};
 use crate::names::{is_native_file_name, module_name_for};
-use crate::read::{open_wheel, WheelArchive};
+use crate::read::{open_wheel, OpenWheel, WheelArchive};
 use crate::{DiscoverError, DiscoveredFile, Discovery, DiscoveryProblem, Location, Sources};
+use rayon::prelude::*;
 
 pub(crate) fn discover(target: Target, wheels: &[PathBuf]) -> Result<Discovery, DiscoverError> {
+    // Opening a wheel reads its central directory (tens of thousands of entries for the
+    // largest); wheels are independent, so they are opened in parallel.
+    let opened: Vec<Result<ReadWheel, DiscoveryProblem>> =
+        wheels.par_iter().map(|p| read_wheel(p)).collect();
     let mut sources = Sources::default();
     let mut distributions = Vec::new();
     let mut files = Vec::new();
     let mut problems = Vec::new();
-    for path in wheels {
-        let wheel = match open_wheel(path) {
-            Ok(wheel) => wheel,
-            Err(message) => {
-                problems.push(DiscoveryProblem {
-                    path: path.clone(),
-                    message,
-                });
+    for read in opened {
+        let ReadWheel {
+            wheel,
+            distribution,
+            members,
+        } = match read {
+            Ok(read) => read,
+            Err(problem) => {
+                problems.push(problem);
                 continue;
             }
         };
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let (name_from_file, version_from_file, tags_from_file) = parse_wheel_file_name(&file_name);
-        let mut archive = wheel.archive.clone();
-        let dist_info = dist_info_prefix(&archive);
-        let meta = dist_info
-            .as_ref()
-            .and_then(|d| read_text(&mut archive, &format!("{d}METADATA")))
-            .map(|t| parse_metadata(&t))
-            .unwrap_or_default();
-        let wheel_tags = dist_info
-            .as_ref()
-            .and_then(|d| read_text(&mut archive, &format!("{d}WHEEL")))
-            .map(|t| parse_wheel_tags(&t))
-            .filter(|t| !t.is_empty())
-            .unwrap_or(tags_from_file);
-        let name = meta.name.unwrap_or(name_from_file);
-        let members: Vec<(usize, String, u64)> = (0..archive.len())
-            .filter_map(|i| {
-                let member = archive.by_index_raw(i).ok()?;
-                let member_name = member.name().to_string();
-                (member.is_file()
-                    && is_native_file_name(member_name.rsplit('/').next().unwrap_or("")))
-                .then(|| (i, member_name, member.size()))
-            })
-            .collect();
         let index = sources.add_wheel(wheel);
         for (i, member_name, size) in members {
             let relative = install_path(&member_name);
@@ -66,17 +44,11 @@ pub(crate) fn discover(target: Target, wheels: &[PathBuf]) -> Result<Discovery, 
                     index: i,
                     name: member_name,
                 },
-                distribution: Some(name.clone()),
+                distribution: Some(distribution.name.clone()),
                 size,
             });
         }
-        distributions.push(Distribution {
-            name,
-            version: meta.version.unwrap_or(version_from_file),
-            wheel_tags,
-            free_threading_classifier: meta.free_threading,
-            source: path.clone(),
-        });
+        distributions.push(distribution);
     }
     files.sort_by(|a, b| {
         a.path
@@ -89,6 +61,57 @@ pub(crate) fn discover(target: Target, wheels: &[PathBuf]) -> Result<Discovery, 
         files,
         problems,
         sources,
+    })
+}
+
+struct ReadWheel {
+    wheel: OpenWheel,
+    distribution: Distribution,
+    /// (zip index, member name, uncompressed size) of each native member.
+    members: Vec<(usize, String, u64)>,
+}
+
+fn read_wheel(path: &Path) -> Result<ReadWheel, DiscoveryProblem> {
+    let wheel = open_wheel(path).map_err(|message| DiscoveryProblem {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (name_from_file, version_from_file, tags_from_file) = parse_wheel_file_name(&file_name);
+    let mut archive = wheel.archive.clone();
+    let dist_info = dist_info_prefix(&archive);
+    let meta = dist_info
+        .as_ref()
+        .and_then(|d| read_text(&mut archive, &format!("{d}METADATA")))
+        .map(|t| parse_metadata(&t))
+        .unwrap_or_default();
+    let wheel_tags = dist_info
+        .as_ref()
+        .and_then(|d| read_text(&mut archive, &format!("{d}WHEEL")))
+        .map(|t| parse_wheel_tags(&t))
+        .filter(|t| !t.is_empty())
+        .unwrap_or(tags_from_file);
+    let members = (0..archive.len())
+        .filter_map(|i| {
+            let member = archive.by_index_raw(i).ok()?;
+            let member_name = member.name().to_string();
+            (member.is_file() && is_native_file_name(member_name.rsplit('/').next().unwrap_or("")))
+                .then(|| (i, member_name, member.size()))
+        })
+        .collect();
+    Ok(ReadWheel {
+        distribution: Distribution {
+            name: meta.name.unwrap_or(name_from_file),
+            version: meta.version.unwrap_or(version_from_file),
+            wheel_tags,
+            free_threading_classifier: meta.free_threading,
+            source: path.to_path_buf(),
+        },
+        wheel,
+        members,
     })
 }
 

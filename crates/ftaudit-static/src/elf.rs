@@ -4,7 +4,7 @@
 
 use ftaudit_model::{Architecture, FileProblemKind};
 use object::elf;
-use object::read::elf::{ElfFile64, FileHeader, ProgramHeader, SectionHeader};
+use object::read::elf::{ElfFile64, FileHeader, ProgramHeader, SectionHeader, Sym};
 use object::{LittleEndian as LE, Object, ObjectSymbol};
 
 use crate::image::{is_entry_name, EntrySymbol, Image, Region};
@@ -59,35 +59,33 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
             });
         }
     }
-    if let Ok(sections) = header.sections(LE, data) {
-        for s in sections.iter() {
-            if s.sh_flags(LE) & u64::from(elf::SHF_EXECINSTR) != 0
-                && s.sh_type(LE) != elf::SHT_NOBITS
-            {
-                if let (Ok(off), Ok(size)) = (
-                    usize::try_from(s.sh_offset(LE)),
-                    usize::try_from(s.sh_size(LE)),
-                ) {
-                    image.code_ranges.push((off, off.saturating_add(size)));
-                }
-            }
-        }
-    }
+    image.add_string_sections(&file);
 
-    // Symbol-based relocations resolve through the dynamic symbol table by index.
-    let mut sym_values: Vec<u64> = Vec::new();
-    for sym in file.dynamic_symbols() {
-        let idx = sym.index().0;
-        if sym_values.len() <= idx {
-            sym_values.resize(idx + 1, 0);
-        }
-        let Ok(name) = sym.name_bytes() else { continue };
-        if sym.is_undefined() {
+    // Symbol-based relocations resolve through the dynamic symbol table by index. A C++
+    // module has tens of thousands of dynamic symbols; only names starting `Py` or `_Py`
+    // (entry points, the init and GIL functions, free-threaded-only imports) matter, so the
+    // rest are never measured.
+    let table = file.elf_dynamic_symbol_table();
+    let strings = file
+        .elf_section_table()
+        .section(table.string_section())
+        .ok()
+        .and_then(|section| section.data(LE, data).ok())
+        .unwrap_or_default();
+    let mut sym_values: Vec<u64> = vec![0; table.len()];
+    for (idx, sym) in table.symbols().iter().enumerate() {
+        let name = strings.get(sym.st_name(LE) as usize..).unwrap_or_default();
+        let relevant = name.starts_with(b"Py") || name.starts_with(b"_Py");
+        let name = match memchr::memchr(0, name) {
+            Some(end) if relevant => &name[..end],
+            _ => &[],
+        };
+        if sym.st_shndx(LE) == elf::SHN_UNDEF {
             image.imports.note(name);
             continue;
         }
-        sym_values[idx] = sym.address();
-        if sym.is_global() && is_entry_name(name) {
+        sym_values[idx] = sym.st_value(LE);
+        if sym.st_bind() != elf::STB_LOCAL && is_entry_name(name) {
             if let Ok(n) = std::str::from_utf8(name) {
                 image.entries.push(EntrySymbol {
                     name: n.to_string(),
@@ -99,7 +97,7 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
     if image.decodable {
         read_dynamic(&mut image, phdrs, &sym_values)?;
     }
-    image.finish_pointers();
+    image.finish();
     Ok(image)
 }
 
@@ -107,6 +105,7 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
 fn parse_undecodable<'a>(data: &'a [u8], what: &str) -> ProblemResult<Image<'a>> {
     let file = object::File::parse(data).map_err(|e| Problem::malformed("ELF", e))?;
     let mut image = Image::undecodable(data, file.architecture(), what);
+    image.add_string_sections(&file);
     for sym in file.dynamic_symbols() {
         let Ok(name) = sym.name_bytes() else { continue };
         if sym.is_undefined() {
@@ -119,6 +118,7 @@ fn parse_undecodable<'a>(data: &'a [u8], what: &str) -> ProblemResult<Image<'a>>
             }
         }
     }
+    image.finish();
     Ok(image)
 }
 
@@ -222,6 +222,11 @@ fn read_dynamic(
                 image.imports.libraries.push(s.to_string());
             }
         }
+    }
+    // Relocations only serve to decode a module definition; a bundled library has none to
+    // decode, and its tables are the largest (libarrow: half a million entries).
+    if image.entries.is_empty() {
+        return Ok(());
     }
     let relative = if image.arch == Architecture::Aarch64 {
         R_AARCH64_RELATIVE

@@ -1,5 +1,5 @@
 //! Binding-generator fingerprints (reference section 6): one multi-pattern pass over the
-//! file's non-code bytes (strings, symbol names), then a priority order for files that match
+//! file's string-bearing sections (data, symbol names), then a priority order for files that match
 //! more than one generator.
 
 use std::sync::OnceLock;
@@ -63,7 +63,7 @@ pub(crate) fn detect(image: &Image<'_>) -> GeneratorFacts {
     let ac = automaton();
     let mut hits: Vec<Hits> = PRIORITY.iter().map(|_| Hits::default()).collect();
     let mut seen = vec![false; PATTERNS.len()];
-    for (start, end) in non_code_ranges(image) {
+    for &(start, end) in &image.string_ranges {
         let hay = &image.data[start..end];
         for m in ac.find_iter(hay) {
             let (pattern, generator) = PATTERNS[m.pattern().as_usize()];
@@ -133,22 +133,4 @@ fn version_after(pattern: &str, after: &[u8]) -> Option<String> {
         }
         _ => None,
     }
-}
-
-/// The complement of the code ranges (sorted, possibly overlapping) within the file.
-fn non_code_ranges(image: &Image<'_>) -> Vec<(usize, usize)> {
-    let len = image.data.len();
-    let mut out = Vec::new();
-    let mut pos = 0usize;
-    for &(s, e) in &image.code_ranges {
-        let (s, e) = (s.min(len), e.min(len));
-        if s > pos {
-            out.push((pos, s));
-        }
-        pos = pos.max(e);
-    }
-    if pos < len {
-        out.push((pos, len));
-    }
-    out
 }

@@ -3,6 +3,7 @@
 //! what, and the few symbols the analysis cares about.
 
 use ftaudit_model::Architecture;
+use object::{Object, ObjectSection, SectionKind};
 
 /// A mapped range: `vsize` bytes at `vaddr`, of which the first `file_size` come from the file
 /// at `file_off` and the rest are zero-filled by the loader (.bss, zerofill, uninitialised data).
@@ -71,6 +72,22 @@ impl Imports {
     }
 }
 
+/// Data sections that hold only binary records (unwind, exception and relocation tables) or
+/// debug info, by name prefix across ELF, Mach-O and PE.
+const NOT_STRINGS: &[&[u8]] = &[
+    b".eh_frame",
+    b".gcc_except_table",
+    b".debug",
+    b".zdebug",
+    b"__eh_frame",
+    b"__unwind_info",
+    b"__gcc_except_tab",
+    b"__debug",
+    b".pdata",
+    b".xdata",
+    b".reloc",
+];
+
 /// Pointer width and layout assumptions only hold for 64-bit little-endian images.
 pub(crate) struct Image<'a> {
     pub data: &'a [u8],
@@ -85,8 +102,10 @@ pub(crate) struct Image<'a> {
     pub pointers: Vec<(u64, u64)>,
     pub entries: Vec<EntrySymbol>,
     pub imports: Imports,
-    /// File ranges holding machine code; the fingerprint search skips them.
-    pub code_ranges: Vec<(usize, usize)>,
+    /// File ranges that can hold strings: read-only and writable data, string tables. The
+    /// fingerprint and `m_name` searches look only here, never at code, relocations, symbol
+    /// records, unwind tables or debug info (most of a large module's bytes).
+    pub string_ranges: Vec<(usize, usize)>,
 }
 
 impl<'a> Image<'a> {
@@ -103,7 +122,7 @@ impl<'a> Image<'a> {
             pointers: Vec::new(),
             entries: Vec::new(),
             imports: Imports::default(),
-            code_ranges: Vec::new(),
+            string_ranges: Vec::new(),
         }
     }
 
@@ -120,13 +139,65 @@ impl<'a> Image<'a> {
         }
     }
 
-    pub fn finish_pointers(&mut self) {
-        // Loaders emit relocations mostly in address order already; checking first avoids a sort.
-        if !self.pointers.windows(2).all(|w| w[0].0 <= w[1].0) {
-            self.pointers.sort_unstable_by_key(|p| p.0);
+    /// Records a file range that may hold strings, clipped to the file.
+    pub fn add_string_range(&mut self, offset: u64, size: u64) {
+        let len = self.data.len() as u64;
+        let start = offset.min(len);
+        let end = offset.saturating_add(size).min(len);
+        if start < end {
+            self.string_ranges.push((start as usize, end as usize));
         }
+    }
+
+    /// Adds the sections whose bytes can hold strings (data of every kind, and the symbol
+    /// string tables, where generator names such as `CPyInit_` live). A file without section
+    /// headers is searched in everything the loader maps.
+    pub fn add_string_sections<'data>(&mut self, file: &impl Object<'data>) {
+        let mut any = false;
+        for section in file.sections() {
+            any = true;
+            let name = section.name_bytes().unwrap_or_default();
+            let wanted = match section.kind() {
+                SectionKind::ReadOnlyData
+                | SectionKind::ReadOnlyString
+                | SectionKind::ReadOnlyDataWithRel
+                | SectionKind::Data
+                | SectionKind::OtherString
+                | SectionKind::Other => !NOT_STRINGS.iter().any(|p| name.starts_with(p)),
+                SectionKind::Metadata => name == b".dynstr",
+                _ => false,
+            };
+            if let (true, Some((offset, size))) = (wanted, section.file_range()) {
+                self.add_string_range(offset, size);
+            }
+        }
+        if !any {
+            let loaded: Vec<(u64, u64)> = self
+                .regions
+                .iter()
+                .map(|r| (r.file_off, r.file_size))
+                .collect();
+            for (offset, size) in loaded {
+                self.add_string_range(offset, size);
+            }
+        }
+    }
+
+    pub fn finish(&mut self) {
+        // Relocation tables come as a few runs already in address order (relative, then
+        // symbolic); the stable sort merges runs in linear time.
+        self.pointers.sort_by_key(|p| p.0);
         self.regions.sort_unstable_by_key(|r| r.vaddr);
-        self.code_ranges.sort_unstable();
+        // Merged, so that no byte is searched twice.
+        self.string_ranges.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(self.string_ranges.len());
+        for &(start, end) in &self.string_ranges {
+            match merged.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => merged.push((start, end)),
+            }
+        }
+        self.string_ranges = merged;
     }
 
     pub fn backing(&self, vaddr: u64) -> Backing {

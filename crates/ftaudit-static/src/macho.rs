@@ -5,7 +5,7 @@
 use ftaudit_model::{Architecture, FileProblemKind};
 use object::macho;
 use object::read::macho::{LoadCommandVariant, MachHeader, MachOFile64, Segment as _};
-use object::{LittleEndian as LE, Object, ObjectSection, ObjectSymbol, SectionKind};
+use object::{LittleEndian as LE, Object, ObjectSymbol};
 
 use crate::image::{is_entry_name, EntrySymbol, Image, Region};
 use crate::problem::{Problem, ProblemResult};
@@ -43,6 +43,7 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
     let mut segments = Vec::new();
     let mut rebase = None;
     let mut chained = None;
+    let mut string_table = None;
     let mut commands = header
         .load_commands(LE, data, 0)
         .map_err(|e| Problem::malformed("Mach-O load commands", e))?;
@@ -75,6 +76,9 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
                             .push((sect.addr.get(LE), sect.size.get(LE)));
                     }
                 }
+            }
+            LoadCommandVariant::Symtab(symtab) => {
+                string_table = Some((symtab.stroff.get(LE), symtab.strsize.get(LE)));
             }
             LoadCommandVariant::DyldInfo(info) => {
                 rebase = Some((info.rebase_off.get(LE), info.rebase_size.get(LE)));
@@ -114,18 +118,14 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
             file_size: s.filesize.min(s.vmsize),
         });
     }
-    for section in file.sections() {
-        if section.kind() == SectionKind::Text {
-            if let Some((off, size)) = section.file_range() {
-                image
-                    .code_ranges
-                    .push((off as usize, off.saturating_add(size) as usize));
-            }
-        }
+    image.add_string_sections(&file);
+    if let Some((offset, size)) = string_table {
+        image.add_string_range(u64::from(offset), u64::from(size));
     }
     collect_symbols(&file, &mut image);
 
-    if image.decodable {
+    // Pointers only serve to decode a module definition: a plain library has none.
+    if image.decodable && !image.entries.is_empty() {
         image.regions.sort_unstable_by_key(|r| r.vaddr);
         if let Some((off, size)) = chained {
             read_chained_fixups(&mut image, &segments, off, size)?;
@@ -133,7 +133,7 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
             read_rebases(&mut image, &segments, off, size)?;
         }
     }
-    image.finish_pointers();
+    image.finish();
     Ok(image)
 }
 
@@ -141,7 +141,9 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
 fn parse_undecodable(data: &[u8]) -> ProblemResult<Image<'_>> {
     let file = object::File::parse(data).map_err(|e| Problem::malformed("Mach-O", e))?;
     let mut image = Image::undecodable(data, file.architecture(), "Mach-O");
+    image.add_string_sections(&file);
     collect_symbols(&file, &mut image);
+    image.finish();
     Ok(image)
 }
 

@@ -77,13 +77,15 @@ fn name_string_ranges(image: &Image<'_>, name: &str) -> Vec<(u64, u64)> {
     needle.extend_from_slice(name.as_bytes());
     needle.push(0);
     let data = image.data;
+    let finder = memmem::Finder::new(&needle);
     let mut out = Vec::new();
-    for off in memmem::find_iter(data, &needle) {
+    let offsets = image
+        .string_ranges
+        .iter()
+        .flat_map(|&(start, end)| finder.find_iter(&data[start..end]).map(move |o| start + o));
+    for off in offsets {
         if out.len() >= MAX_NAME_CANDIDATES {
             break;
-        }
-        if in_code(image, off) {
-            continue;
         }
         let Some(v) = image.vaddr_of_offset(off as u64) else {
             continue;
@@ -107,10 +109,6 @@ fn name_string_ranges(image: &Image<'_>, name: &str) -> Vec<(u64, u64)> {
 fn in_ranges(ranges: &[(u64, u64)], t: u64) -> bool {
     let i = ranges.partition_point(|r| r.0 <= t);
     ranges[..i].iter().rev().take(4).any(|r| t <= r.1)
-}
-
-fn in_code(image: &Image<'_>, off: usize) -> bool {
-    image.code_ranges.iter().any(|&(s, e)| off >= s && off < e)
 }
 
 fn u32_le(b: &[u8], at: usize) -> u32 {

@@ -5,7 +5,7 @@
 use ftaudit_model::{Architecture, FileProblemKind};
 use object::pe;
 use object::read::pe::{ImageNtHeaders, ImageOptionalHeader, PeFile32, PeFile64};
-use object::{Object, ObjectSection, SectionKind};
+use object::Object;
 
 use crate::image::{is_entry_name, EntrySymbol, Image, Region};
 use crate::problem::{Problem, ProblemResult};
@@ -58,15 +58,7 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
             file_size: u64::from(file_size),
         });
     }
-    for section in file.sections() {
-        if section.kind() == SectionKind::Text {
-            if let Some((off, size)) = section.file_range() {
-                image
-                    .code_ranges
-                    .push((off as usize, off.saturating_add(size) as usize));
-            }
-        }
-    }
+    image.add_string_sections(&file);
     collect_symbols(&file, &mut image)?;
     image.regions.sort_unstable_by_key(|r| r.vaddr);
     if let Some(dir) = file
@@ -79,7 +71,8 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
             dir.virtual_address.get(object::LittleEndian),
         );
     }
-    if image.decodable {
+    // Pointers only serve to decode a module definition: a plain library has none.
+    if image.decodable && !image.entries.is_empty() {
         let blocks = file
             .data_directories()
             .relocation_blocks(data, &sections)
@@ -104,7 +97,7 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
             }
         }
     }
-    image.finish_pointers();
+    image.finish();
     Ok(image)
 }
 
@@ -179,6 +172,8 @@ fn undecodable<'a>(data: &'a [u8], file: &PeFile32<'a>) -> Image<'a> {
     let mut image = Image::undecodable(data, file.architecture(), "PE");
     // A 32-bit file whose tables are unreadable still gets a verdict: nothing decodable.
     let _ = collect_symbols(file, &mut image);
+    image.add_string_sections(file);
+    image.finish();
     image
 }
 
