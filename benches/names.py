@@ -10,9 +10,9 @@ _IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
 
 
 def is_native_file_name(name):
-    """`.so`, `.pyd`, `.dylib` and versioned shared objects (`libfoo.so.1.2`)."""
+    """`.so`, `.pyd`, `.dylib`, `.dll` and versioned shared objects (`libfoo.so.1.2`)."""
     lower = name.lower()
-    return lower.endswith((".so", ".pyd", ".dylib")) or ".so." in lower
+    return lower.endswith((".so", ".pyd", ".dylib", ".dll")) or ".so." in lower
 
 
 def _is_extension_suffix(suffix):

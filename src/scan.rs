@@ -1,11 +1,12 @@
 //! One scan: discover -> static analysis -> dynamic probe -> assessment -> [`Report`]. Each
 //! stage takes plain data and returns plain data; this module only sequences them.
 
+use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ftaudit_discover::{discover, DiscoverError, Discovery};
+use ftaudit_discover::{discover, DiscoverError, DiscoveredFile, Discovery, Location};
 use ftaudit_model::{
     DynamicFacts, DynamicRun, FileKind, NativeFile, Report, Stages, Target, TargetKind, ToolInfo,
     SCHEMA_VERSION,
@@ -99,34 +100,60 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
 }
 
 /// Reads and analyses every native file in parallel; a file that cannot be read or parsed
-/// keeps its place in the report with the reason.
+/// keeps its place in the report with the reason. Largest files go first, one per task, so
+/// that a 55 MB bundled library does not start last and leave a core idle at the end.
 fn analyze_statically(discovery: &Discovery, progress: &dyn Progress) -> Vec<NativeFile> {
     progress.stage("static analysis", discovery.files.len());
-    let files = discovery
-        .files
-        .par_iter()
-        .map(|file| {
-            let file_name = file.path.rsplit('/').next().unwrap_or(&file.path);
-            let facts = discovery
-                .sources
-                .read(&file.location)
-                .and_then(|bytes| ftaudit_static::analyze(file_name, &bytes));
-            progress.advance(&file.path);
-            NativeFile {
-                path: file.path.clone(),
-                location: file.location.display(&discovery.sources),
-                distribution: file.distribution.clone(),
-                size: file.size,
-                module_name: file.module_name.clone(),
-                static_facts: facts.as_ref().ok().cloned(),
-                problem: facts.err(),
-                dynamic: None,
-                findings: Vec::new(),
-            }
+    let files = &discovery.files;
+    let mut largest_first: Vec<usize> = (0..files.len()).collect();
+    largest_first.sort_by_key(|&i| Reverse(files[i].size));
+    let mut analyzed: Vec<(usize, NativeFile)> = largest_first
+        .into_par_iter()
+        .with_max_len(1)
+        .map(|i| {
+            let native = analyze_file(discovery, &files[i]);
+            progress.advance(&files[i].path);
+            (i, native)
         })
         .collect();
     progress.finish_stage();
-    files
+    // Back to discovery's order (by path).
+    analyzed.sort_by_key(|(i, _)| *i);
+    analyzed.into_iter().map(|(_, native)| native).collect()
+}
+
+/// Why a bundled library in a wheel is identified from its headers alone.
+const HEADERS_ONLY: &str = "a bundled library in a wheel (its name cannot be imported, so no \
+     module lives in it) is inflated only as far as its headers";
+
+fn analyze_file(discovery: &Discovery, file: &DiscoveredFile) -> NativeFile {
+    let file_name = file.path.rsplit('/').next().unwrap_or(&file.path);
+    let sources = &discovery.sources;
+    // Bundled libraries are half of a wheel set's bytes (BLAS, Arrow) and hold no module;
+    // installed ones are mapped, so reading them whole costs next to nothing.
+    let headers_only = file.module_name.is_none()
+        && matches!(file.location, Location::WheelMember { .. })
+        && file.size > ftaudit_static::HEADER_BYTES as u64;
+    let facts = if headers_only {
+        sources
+            .read_head(&file.location, ftaudit_static::HEADER_BYTES)
+            .and_then(|head| ftaudit_static::identify_library(file_name, &head, HEADERS_ONLY))
+    } else {
+        sources
+            .read(&file.location)
+            .and_then(|bytes| ftaudit_static::analyze(file_name, &bytes))
+    };
+    NativeFile {
+        path: file.path.clone(),
+        location: file.location.display(sources),
+        distribution: file.distribution.clone(),
+        size: file.size,
+        module_name: file.module_name.clone(),
+        static_facts: facts.as_ref().ok().cloned(),
+        problem: facts.err(),
+        dynamic: None,
+        findings: Vec::new(),
+    }
 }
 
 fn probe(

@@ -4,7 +4,7 @@ mod support;
 
 use std::path::PathBuf;
 
-use ftaudit_model::{BinaryFormat, GilDeclaration, TargetKind};
+use ftaudit_model::{Architecture, BinaryFormat, FileKind, GilDeclaration, TargetKind};
 use support::*;
 
 fn wheel(set: &str, prefix: &str) -> PathBuf {
@@ -70,4 +70,35 @@ fn folders_of_macos_and_windows_wheels_are_read_statically() {
         assert_eq!(report.summary.unchecked_files, 0, "{set}");
         assert_ne!(code, 2, "{set}: nothing should be left unchecked");
     }
+}
+
+/// numpy bundles OpenBLAS under `numpy.libs/`, a folder no import can reach: it is identified
+/// from its headers (the wheel member is not inflated whole) and says so; every extension
+/// module of the same wheel is still read whole.
+#[test]
+fn bundled_libraries_in_wheels_are_identified_from_their_headers() {
+    let (_, report) = scan_json(&[], &wheel("linux-cp313t", "numpy-"));
+    let blas: Vec<_> = report
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with("numpy.libs/"))
+        .collect();
+    assert!(!blas.is_empty(), "numpy bundles its BLAS");
+    for lib in blas {
+        assert!(lib.module_name.is_none(), "{}", lib.path);
+        let facts = lib.static_facts.as_ref().expect("identified");
+        assert_eq!(facts.kind, FileKind::SharedLibrary, "{}", lib.path);
+        assert_eq!(facts.format, BinaryFormat::Elf, "{}", lib.path);
+        assert_eq!(facts.architectures, [Architecture::X86_64], "{}", lib.path);
+        assert!(
+            facts.abi.binary_evidence.starts_with("symbols not read"),
+            "{}",
+            facts.abi.binary_evidence
+        );
+    }
+    let umath = file(&report, "numpy._core._multiarray_umath");
+    let facts = umath.static_facts.as_ref().expect("read");
+    assert_eq!(facts.kind, FileKind::ExtensionModule);
+    assert_eq!(facts.modules[0].gil.value, GilDeclaration::NotUsed);
+    assert_eq!(report.summary.unchecked_files, 0);
 }

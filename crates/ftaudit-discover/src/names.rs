@@ -1,7 +1,8 @@
 //! File-name rules: which files are native code, and which dotted module name a file would be
 //! imported as.
 
-/// `.so`, `.pyd`, `.dylib` and versioned shared objects (`libfoo.so.1.2`).
+/// `.so`, `.pyd`, `.dylib`, `.dll` (libraries that delvewheel bundles into Windows wheels) and
+/// versioned shared objects (`libfoo.so.1.2`).
 pub fn is_native_file_name(name: &str) -> bool {
     // Called for every file of a venv (tens of thousands): no allocation.
     let bytes = name.as_bytes();
@@ -12,6 +13,7 @@ pub fn is_native_file_name(name: &str) -> bool {
     ends_with(b".so")
         || ends_with(b".pyd")
         || ends_with(b".dylib")
+        || ends_with(b".dll")
         || bytes.windows(4).any(|w| w.eq_ignore_ascii_case(b".so."))
 }
 
@@ -104,6 +106,7 @@ mod tests {
             "a.so",
             "a.PYD",
             "liba.dylib",
+            "msvcp140-1234abcd.DLL",
             "libz.so.1.2.13",
             "x.cpython-313t-x86_64-linux-gnu.so",
         ] {

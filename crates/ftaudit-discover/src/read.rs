@@ -3,11 +3,12 @@
 //! written to disk.
 
 use std::fs::File;
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 use std::ops::{Deref, Range};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use flate2::{Decompress, FlushDecompress, Status};
 use ftaudit_model::{FileProblem, FileProblemKind};
 use memmap2::Mmap;
 use zip::{CompressionMethod, ZipArchive};
@@ -40,6 +41,7 @@ pub struct Sources {
 }
 
 /// A file's bytes, however they were obtained.
+#[derive(Debug)]
 pub enum FileBytes {
     Mapped(Mmap),
     Owned(Vec<u8>),
@@ -68,46 +70,115 @@ impl Sources {
     }
 
     pub fn read(&self, location: &Location) -> Result<FileBytes, FileProblem> {
+        self.read_up_to(location, None)
+    }
+
+    /// The first `len` bytes of a file, or all of it when shorter. A deflated wheel member is
+    /// inflated only that far (and its CRC cannot be checked). Installed files are mapped
+    /// whole, which costs nothing until pages are touched.
+    pub fn read_head(&self, location: &Location, len: usize) -> Result<FileBytes, FileProblem> {
+        self.read_up_to(location, Some(len))
+    }
+
+    fn read_up_to(
+        &self,
+        location: &Location,
+        limit: Option<usize>,
+    ) -> Result<FileBytes, FileProblem> {
         match location {
             Location::Disk(path) => map_file(path),
             Location::WheelMember { wheel, index, name } => {
-                self.read_member(&self.wheels[*wheel], *index, name)
+                read_member(&self.wheels[*wheel], *index, name, limit)
             }
         }
     }
+}
 
-    fn read_member(
-        &self,
-        wheel: &OpenWheel,
-        index: usize,
-        name: &str,
-    ) -> Result<FileBytes, FileProblem> {
-        let unreadable = |e: &dyn std::fmt::Display| FileProblem {
-            kind: FileProblemKind::Unreadable,
-            message: format!("cannot read {name} from {}: {e}", wheel.path.display()),
-        };
-        let mut archive = wheel.archive.clone();
-        let mut member = archive.by_index(index).map_err(|e| unreadable(&e))?;
-        if member.compression() == CompressionMethod::Stored {
-            let start = usize::try_from(member.data_start()).map_err(|e| unreadable(&e))?;
-            let len = usize::try_from(member.size()).map_err(|e| unreadable(&e))?;
-            let end = start
-                .checked_add(len)
-                .filter(|&end| end <= wheel.map.as_ref().len());
-            return match end {
-                Some(end) => Ok(FileBytes::Borrowed {
-                    map: wheel.map.clone(),
-                    range: start..end,
-                }),
-                None => Err(unreadable(&"member extends past the end of the wheel")),
-            };
+fn read_member(
+    wheel: &OpenWheel,
+    index: usize,
+    name: &str,
+    limit: Option<usize>,
+) -> Result<FileBytes, FileProblem> {
+    let unreadable = |e: &dyn std::fmt::Display| FileProblem {
+        kind: FileProblemKind::Unreadable,
+        message: format!("cannot read {name} from {}: {e}", wheel.path.display()),
+    };
+    let mut archive = wheel.archive.clone();
+    let member = archive.by_index_raw(index).map_err(|e| unreadable(&e))?;
+    let method = member.compression();
+    let (start, stored_len, size, crc) = (
+        member.data_start(),
+        member.compressed_size(),
+        member.size(),
+        member.crc32(),
+    );
+    let range = usize::try_from(start)
+        .ok()
+        .zip(usize::try_from(stored_len).ok())
+        .and_then(|(start, len)| Some(start..start.checked_add(len)?))
+        .filter(|range| range.end <= wheel.map.as_ref().len())
+        .ok_or_else(|| unreadable(&"member extends past the end of the wheel"))?;
+    let compressed = &wheel.map.as_ref()[range.clone()];
+    match (method, limit) {
+        (CompressionMethod::Stored, limit) => {
+            let end = limit.map_or(range.end, |l| range.end.min(range.start.saturating_add(l)));
+            Ok(FileBytes::Borrowed {
+                map: wheel.map.clone(),
+                range: range.start..end,
+            })
         }
-        // The declared size is untrusted input: cap the up-front allocation.
-        let mut bytes = Vec::with_capacity(member.size().min(1 << 30) as usize);
-        member.read_to_end(&mut bytes).map_err(|e| unreadable(&e))?;
-        Ok(FileBytes::Owned(bytes))
+        (CompressionMethod::Deflated, Some(limit)) if (limit as u64) < size => {
+            inflate_head(compressed, limit)
+                .map(FileBytes::Owned)
+                .map_err(|e| unreadable(&e))
+        }
+        (CompressionMethod::Deflated, _) => {
+            let bytes = inflate(compressed, size).map_err(|e| unreadable(&e))?;
+            if crc32fast::hash(&bytes) != crc {
+                return Err(unreadable(&"CRC-32 mismatch: the member is corrupt"));
+            }
+            Ok(FileBytes::Owned(bytes))
+        }
+        (other, _) => Err(unreadable(&format!("unsupported compression {other}"))),
     }
 }
+
+/// The first `len` bytes of a raw deflate stream.
+fn inflate_head(compressed: &[u8], len: usize) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::with_capacity(len);
+    let mut inflater = Decompress::new(false);
+    match inflater.decompress_vec(compressed, &mut bytes, FlushDecompress::None) {
+        Ok(_) => Ok(bytes),
+        Err(e) => Err(format!("corrupt deflate stream: {e}")),
+    }
+}
+
+/// Inflates a raw deflate stream in one call, straight into a buffer of the size the zip
+/// directory declares: no intermediate buffer, no copy.
+fn inflate(compressed: &[u8], declared_size: u64) -> Result<Vec<u8>, String> {
+    // The declared size is untrusted input: cap the up-front allocation.
+    let capacity = usize::try_from(declared_size.min(MAX_MEMBER_SIZE)).unwrap_or(0);
+    let mut bytes = Vec::with_capacity(capacity);
+    let mut inflater = Decompress::new(false);
+    match inflater.decompress_vec(compressed, &mut bytes, FlushDecompress::Finish) {
+        Ok(Status::StreamEnd) if bytes.len() as u64 == declared_size => Ok(bytes),
+        Ok(Status::StreamEnd) => Err(format!(
+            "inflates to {} bytes but the zip directory says {declared_size}",
+            bytes.len()
+        )),
+        Ok(_) if declared_size > MAX_MEMBER_SIZE => Err(format!(
+            "declares {declared_size} bytes, more than ftaudit reads from one member"
+        )),
+        Ok(_) => Err(format!(
+            "the deflate stream does not end within the {declared_size} bytes the zip directory declares"
+        )),
+        Err(e) => Err(format!("corrupt deflate stream: {e}")),
+    }
+}
+
+/// 1 GiB: larger than any native file seen in a wheel (libarrow is 55 MB).
+const MAX_MEMBER_SIZE: u64 = 1 << 30;
 
 pub(crate) fn map_file(path: &Path) -> Result<FileBytes, FileProblem> {
     let unreadable = |e: std::io::Error| FileProblem {
@@ -138,4 +209,81 @@ pub(crate) fn open_wheel(path: &Path) -> Result<OpenWheel, String> {
         map,
         archive,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use zip::write::SimpleFileOptions;
+
+    use super::*;
+
+    /// 300 KB that deflate shrinks but does not erase.
+    fn payload() -> Vec<u8> {
+        (0u32..300_000)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 & 0x0f)
+            .collect()
+    }
+
+    fn wheel_with(members: &[(&str, CompressionMethod)]) -> (tempfile::TempDir, OpenWheel) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x-1.0-py3-none-any.whl");
+        let mut writer = zip::ZipWriter::new(File::create(&path).unwrap());
+        for (name, method) in members {
+            let options = SimpleFileOptions::default().compression_method(*method);
+            writer.start_file(*name, options).unwrap();
+            writer.write_all(&payload()).unwrap();
+        }
+        writer.finish().unwrap();
+        let wheel = open_wheel(&path).unwrap();
+        (dir, wheel)
+    }
+
+    #[test]
+    fn members_read_whole_or_only_their_head() {
+        let (_dir, wheel) = wheel_with(&[
+            ("x/deflated.so", CompressionMethod::Deflated),
+            ("x/stored.so", CompressionMethod::Stored),
+        ]);
+        let whole = payload();
+        for index in 0..2 {
+            let all = read_member(&wheel, index, "m", None).unwrap();
+            assert_eq!(&*all, &whole[..]);
+            let head = read_member(&wheel, index, "m", Some(4096)).unwrap();
+            assert_eq!(&*head, &whole[..4096]);
+            let longer_than_file = read_member(&wheel, index, "m", Some(1 << 20)).unwrap();
+            assert_eq!(&*longer_than_file, &whole[..]);
+        }
+    }
+
+    #[test]
+    fn a_corrupt_member_is_unreadable_with_the_reason() {
+        let (dir, wheel) = wheel_with(&[("x/deflated.so", CompressionMethod::Deflated)]);
+        let path = wheel.path.clone();
+        let middle = {
+            let mut archive = wheel.archive.clone();
+            let member = archive.by_index_raw(0).unwrap();
+            (member.data_start() + member.compressed_size() / 2) as usize
+        };
+        drop(wheel);
+        // Flip bytes in the middle of the deflate stream: the stream breaks or the CRC fails.
+        let mut bytes = std::fs::read(&path).unwrap();
+        for b in &mut bytes[middle..middle + 8] {
+            *b ^= 0x5a;
+        }
+        std::fs::write(&path, bytes).unwrap();
+        let wheel = open_wheel(&path).unwrap();
+        let problem = read_member(&wheel, 0, "x/deflated.so", None).unwrap_err();
+        assert_eq!(problem.kind, FileProblemKind::Unreadable);
+        assert!(
+            problem
+                .message
+                .starts_with("cannot read x/deflated.so from ")
+                && (problem.message.contains("CRC-32") || problem.message.contains("deflate")),
+            "{}",
+            problem.message
+        );
+        drop(dir);
+    }
 }

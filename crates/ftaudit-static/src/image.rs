@@ -128,14 +128,9 @@ impl<'a> Image<'a> {
 
     /// An image of a 32-bit or big-endian file: entry points and imports only.
     pub fn undecodable(data: &'a [u8], arch: object::Architecture, format: &str) -> Self {
-        let arch = match arch {
-            object::Architecture::I386 => Architecture::X86,
-            object::Architecture::Arm => Architecture::Arm,
-            other => Architecture::Other(format!("{format} {other:?}")),
-        };
         Image {
             decodable: false,
-            ..Image::new(data, arch)
+            ..Image::new(data, model_architecture(arch, format))
         }
     }
 
@@ -289,6 +284,17 @@ impl<'a> Image<'a> {
         let tail = &tail[..tail.len().min(max)];
         let end = memchr::memchr(0, tail)?;
         std::str::from_utf8(&tail[..end]).ok()
+    }
+}
+
+/// The report's name for an architecture `object` decoded from a `format` file.
+pub(crate) fn model_architecture(arch: object::Architecture, format: &str) -> Architecture {
+    match arch {
+        object::Architecture::X86_64 => Architecture::X86_64,
+        object::Architecture::Aarch64 => Architecture::Aarch64,
+        object::Architecture::I386 => Architecture::X86,
+        object::Architecture::Arm => Architecture::Arm,
+        other => Architecture::Other(format!("{format} {other:?}")),
     }
 }
 

@@ -8,6 +8,7 @@
 mod abi;
 mod elf;
 mod generator;
+mod headers;
 mod hints;
 mod image;
 mod macho;
@@ -22,6 +23,7 @@ use ftaudit_model::{
 use object::read::macho::{FatArch, MachOFatFile32, MachOFatFile64};
 
 pub use abi::abi_from_file_name;
+pub use headers::{identify_library, HEADER_BYTES};
 pub use hints::gil_fix_hint;
 
 use image::Image;
@@ -89,14 +91,14 @@ fn analyze_inner(file_name: &str, bytes: &[u8]) -> ProblemResult<StaticFacts> {
     })
 }
 
-enum Sniffed {
+pub(crate) enum Sniffed {
     Elf,
     MachO,
     Fat,
     Pe,
 }
 
-fn sniff(bytes: &[u8]) -> ProblemResult<Sniffed> {
+pub(crate) fn sniff(bytes: &[u8]) -> ProblemResult<Sniffed> {
     let unknown = || {
         Problem::new(
             FileProblemKind::UnknownFormat,

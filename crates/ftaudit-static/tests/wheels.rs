@@ -244,3 +244,51 @@ fn every_native_member_of_every_wheel_is_read() {
     }
     assert!(seen > 50, "only {seen} native files found in {dirs:?}");
 }
+
+/// Bundled libraries in wheels are identified from their first bytes only: on every native
+/// member of every wheel set (ELF, Mach-O, PE; modules and libraries alike), the prefix gives
+/// the same format and architectures as reading the whole file.
+#[test]
+fn headers_alone_give_the_format_and_architectures_of_the_whole_file() {
+    let mut checked = 0;
+    for dir in common::wheel_dirs() {
+        let mut wheels: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "whl"))
+            .collect();
+        wheels.sort();
+        for wheel in wheels {
+            for (name, bytes) in common::native_members(&wheel) {
+                let base = common::base_name(&name);
+                let whole = ftaudit_static::analyze(base, &bytes)
+                    .unwrap_or_else(|p| panic!("{name}: {p:?}"));
+                let head = &bytes[..bytes.len().min(ftaudit_static::HEADER_BYTES)];
+                let quick = ftaudit_static::identify_library(base, head, "test")
+                    .unwrap_or_else(|p| panic!("{name}: {p:?}"));
+                assert_eq!(
+                    (quick.format, &quick.architectures),
+                    (whole.format, &whole.architectures),
+                    "{name}"
+                );
+                assert_eq!(quick.kind, FileKind::SharedLibrary);
+                assert_eq!(quick.abi.from_binary, AbiTarget::Unknown);
+                assert_eq!(quick.abi.binary_evidence, "symbols not read: test");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} members checked");
+}
+
+#[test]
+fn headers_that_are_cut_short_or_not_binary_are_reported() {
+    let elf = b"\x7fELF\x02\x01\x01\0";
+    let p = ftaudit_static::identify_library("libx.so.1", elf, "test").unwrap_err();
+    assert_eq!(p.kind, FileProblemKind::Truncated, "{p:?}");
+    let p = ftaudit_static::identify_library("libx.so.1", b"#!/bin/sh\n", "test").unwrap_err();
+    assert_eq!(p.kind, FileProblemKind::UnknownFormat, "{p:?}");
+    let mz = b"MZ\0\0";
+    let p = ftaudit_static::identify_library("x.dll", mz, "test").unwrap_err();
+    assert_eq!(p.kind, FileProblemKind::Truncated, "{p:?}");
+}
