@@ -60,7 +60,7 @@ echo
     --ratio "abi3t-doctor wheel vs ftaudit wheels=abi3t-doctor wheel, wheel folder/ftaudit --static-only, wheel folder:>=3" \
     --ratio "abi3t-doctor env vs ftaudit venv=abi3t-doctor env, venv/ftaudit --static-only, venv:>=20" \
     --ratio "abi3audit vs ftaudit wheels=abi3audit, wheel folder/ftaudit --static-only, wheel folder" \
-    --throughput "ftaudit --static-only, wheel folder=floor: zlib inflate, 1 core, all native files" \
+    --throughput "ftaudit --static-only, wheel folder=floor: zlib inflate, 1 core, extension modules" \
     --throughput "ftaudit --static-only, venv=floor: zlib inflate, 1 core, all native files" \
     --throughput "floor: zlib inflate, 1 core, all native files=floor: zlib inflate, 1 core, all native files"
 echo
