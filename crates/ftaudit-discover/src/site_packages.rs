@@ -170,7 +170,7 @@ fn read_dist_info(dir: PathBuf) -> DistInfo {
 
 /// Every native file under `root`, not yet attributed.
 fn walk_native_files(root: &Path) -> (Vec<DiscoveredFile>, Vec<DiscoveryProblem>) {
-    let found = walk_dir(root, root.to_path_buf());
+    let found = walk(root, root.to_path_buf(), 0);
     (found.files, found.problems)
 }
 
@@ -188,12 +188,33 @@ impl Found {
     }
 }
 
-/// One folder, then its subfolders in parallel: a venv holds tens of thousands of files in
-/// a couple of thousand folders, and listing them is most of discovery's time. Entry types
-/// come from the directory listing itself (no stat per file); symbolic links are not
-/// followed, and `__pycache__` holds no native code.
-fn walk_dir(root: &Path, dir: PathBuf) -> Found {
+/// Folders this close to the root are listed as parallel tasks: a venv holds tens of
+/// thousands of files in a couple of thousand folders, and listing them is most of
+/// discovery's time. Deeper ones are walked in a loop, so a pathologically deep tree cannot
+/// exhaust a thread's stack.
+const PARALLEL_DEPTH: usize = 4;
+
+fn walk(root: &Path, dir: PathBuf, depth: usize) -> Found {
     let mut found = Found::default();
+    let subdirs = list_dir(root, dir, &mut found);
+    if depth < PARALLEL_DEPTH {
+        let nested = subdirs
+            .into_par_iter()
+            .map(|subdir| walk(root, subdir, depth + 1))
+            .reduce(Found::default, Found::merge);
+        return found.merge(nested);
+    }
+    let mut pending = subdirs;
+    while let Some(dir) = pending.pop() {
+        pending.extend(list_dir(root, dir, &mut found));
+    }
+    found
+}
+
+/// Records the native files of one folder and returns its subfolders. Entry types come from
+/// the listing itself (no stat per file); symbolic links are not followed, and `__pycache__`
+/// holds no native code.
+fn list_dir(root: &Path, dir: PathBuf, found: &mut Found) -> Vec<PathBuf> {
     let entries = match fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(e) => {
@@ -201,7 +222,7 @@ fn walk_dir(root: &Path, dir: PathBuf) -> Found {
                 message: format!("cannot list: {e}"),
                 path: dir,
             });
-            return found;
+            return Vec::new();
         }
     };
     let mut subdirs = Vec::new();
@@ -237,13 +258,41 @@ fn walk_dir(root: &Path, dir: PathBuf) -> Found {
             });
         }
     }
-    let nested = subdirs
-        .into_par_iter()
-        .map(|subdir| walk_dir(root, subdir))
-        .reduce(Found::default, Found::merge);
-    found.merge(nested)
+    subdirs
 }
 
 fn normalize(record_path: &str) -> String {
     record_path.trim_start_matches("./").replace('\\', "/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_walk_finds_native_files_at_any_depth_and_skips_caches_and_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let mut deep = root.join("pkg");
+        for level in 0..300 {
+            deep.push(format!("d{level}"));
+        }
+        fs::create_dir_all(&deep).unwrap();
+        fs::write(deep.join("_deep.so"), b"x").unwrap();
+        fs::write(root.join("pkg/_top.cpython-313t-x86_64-linux-gnu.so"), b"x").unwrap();
+        fs::write(root.join("pkg/readme.txt"), b"x").unwrap();
+        fs::create_dir_all(root.join("pkg/__pycache__")).unwrap();
+        fs::write(root.join("pkg/__pycache__/_cached.so"), b"x").unwrap();
+        std::os::unix::fs::symlink(root.join("pkg"), root.join("link")).unwrap();
+
+        let (mut files, problems) = walk_native_files(root);
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        assert!(problems.is_empty(), "{problems:?}");
+        let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths.len(), 2, "{paths:?}");
+        assert!(paths[0].starts_with("pkg/_top.") && paths[0].ends_with(".so"));
+        assert!(paths[1].starts_with("pkg/d0/d1/") && paths[1].ends_with("/d299/_deep.so"));
+        assert_eq!(files[0].module_name.as_deref(), Some("pkg._top"));
+    }
 }
