@@ -259,3 +259,54 @@ fn a_venv_of_another_interpreter_keeps_static_results_and_says_why_no_probe() {
     assert!(report.summary.incomplete);
     assert_eq!(code, 2);
 }
+
+/// A file the scan may not open is reported with the operating system's reason, and the rest
+/// is still read. Root reads anything, so the scan runs in a user namespace with no uid
+/// mapping, where root's capabilities do not cover the files.
+#[test]
+fn a_file_that_cannot_be_opened_is_reported_and_the_scan_goes_on() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_, fixtures) = scan_json(&["--static-only"], fixtures_venv());
+    let module = file(&fixtures, "ftfix_mp_gil_not_used");
+    let dir = tempfile::tempdir().unwrap();
+    let readable = dir.path().join("readable.cpython-313t-x86_64-linux-gnu.so");
+    let locked = dir.path().join("locked.cpython-313t-x86_64-linux-gnu.so");
+    std::fs::copy(&module.location, &readable).unwrap();
+    std::fs::copy(&module.location, &locked).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+
+    let out = Command::new("unshare")
+        .args([
+            "--user",
+            env!("CARGO_BIN_EXE_ftaudit"),
+            "scan",
+            "--static-only",
+        ])
+        .args(["--format", "json"])
+        .arg(dir.path())
+        .output()
+        .expect("unshare runs");
+    let report: ftaudit_model::Report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let locked = report
+        .files
+        .iter()
+        .find(|f| f.path.starts_with("locked."))
+        .expect("listed");
+    let problem = locked.problem.as_ref().expect("not readable");
+    assert_eq!(problem.kind, ftaudit_model::FileProblemKind::Unreadable);
+    assert!(
+        problem.message.contains("Permission denied"),
+        "{}",
+        problem.message
+    );
+    assert!(problem.message.contains("locked."), "{}", problem.message);
+    let readable = report
+        .files
+        .iter()
+        .find(|f| f.path.starts_with("readable."))
+        .expect("listed");
+    assert!(readable.static_facts.is_some(), "{:?}", readable.problem);
+    assert_eq!(report.summary.unchecked_files, 1);
+    assert_eq!(out.status.code(), Some(2), "incomplete scan");
+}
