@@ -17,13 +17,22 @@ pub(crate) fn parse_metadata(text: &str) -> Metadata {
         if line.is_empty() {
             break;
         }
+        // A line that starts with white space continues the previous field's value (a
+        // License field can carry a whole licence text, with `Name:` lines of its own).
+        if line.starts_with([' ', '\t']) {
+            continue;
+        }
         let Some((key, value)) = line.split_once(':') else {
             continue;
         };
         let value = value.trim();
-        match key.trim().to_ascii_lowercase().as_str() {
-            "name" => meta.name = Some(value.to_string()),
-            "version" => meta.version = Some(value.to_string()),
+        match key.to_ascii_lowercase().as_str() {
+            "name" => {
+                meta.name.get_or_insert_with(|| value.to_string());
+            }
+            "version" => {
+                meta.version.get_or_insert_with(|| value.to_string());
+            }
             "classifier" => {
                 if let Some(level) = free_threading_level(value) {
                     // Several levels should not happen; keep the strongest claim.
@@ -105,6 +114,21 @@ mod tests {
         assert_eq!(meta.name.as_deref(), Some("demo-pkg"));
         assert_eq!(meta.version.as_deref(), Some("1.2.3"));
         assert_eq!(meta.free_threading, Some(FreeThreadingClassifier::Stable));
+    }
+
+    /// scipy's METADATA carries its bundled libraries' licences in the License field, as
+    /// continuation lines: `        Name: libquadmath` must not rename scipy.
+    #[test]
+    fn continuation_lines_are_not_fields() {
+        let text = "Metadata-Version: 2.1\nName: scipy\nVersion: 1.17.1\n\
+                    License: Copyright (c) 2001-2002 Enthought, Inc.\n\
+                    \x20        Name: libquadmath\n\
+                    \tVersion: 9.9\n\
+                    Classifier: Programming Language :: Python :: Free Threading :: 2 - Beta\n";
+        let meta = parse_metadata(text);
+        assert_eq!(meta.name.as_deref(), Some("scipy"));
+        assert_eq!(meta.version.as_deref(), Some("1.17.1"));
+        assert_eq!(meta.free_threading, Some(FreeThreadingClassifier::Beta));
     }
 
     #[test]
