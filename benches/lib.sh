@@ -5,6 +5,9 @@
 # Knobs (environment):
 #   BENCH_RUNS           timed runs per command (default 5 for static.sh, 3 for probe.sh; at least 3)
 #   BENCH_JOBS           parallelism for ftaudit --jobs and the naive loop (default: nproc)
+#   BENCH_TAG            free-threaded ABI tag of the wheels, e.g. cp314t (default: the provisioned
+#                        interpreter's own); another tag than the interpreter's is installed into a
+#                        bare site-packages folder (static.sh only: probe.sh needs that interpreter)
 #   FTAUDIT_BIN_DIR      use the ftaudit/ftaudit-worker in this folder instead of building
 #   BENCH_TOOLS_PYTHON   a default-build CPython for abi3t-doctor/abi3audit (default python3.11)
 #   FTAUDIT_BENCH_CACHE  cache folder
@@ -17,8 +20,11 @@ bench_jobs="${BENCH_JOBS:-$(nproc)}"
 bench_log() { echo "[bench] $*" >&2; }
 bench_die() { echo "[bench] error: $*" >&2; exit 1; }
 
-# Sets: py (provisioned free-threaded interpreter), py_version (X.Y), abi_tag (cp313t),
-# machine (x86_64), wheel_list (benches/wheels-<abi_tag>.txt).
+# Sets: py (provisioned free-threaded interpreter), py_tag (its own ABI tag, e.g. cp313t),
+# py_version (X.Y) and abi_tag (cp313t) of the wheels: the interpreter's own unless BENCH_TAG names
+# another, machine (x86_64), wheel_list (benches/wheels-<abi_tag>.txt), tag_suffix ("" for the
+# interpreter's own tag, "-<abi_tag>" for another, to keep their results apart).
+# The interpreter runs pip and the Python helpers either way; only the wheels change with the tag.
 bench_interpreter() {
     py="$("$bench_root/scripts/provision-python.sh" | tail -n 1)"
     [ -x "$py" ] || bench_die "scripts/provision-python.sh did not print an interpreter (got '$py')"
@@ -30,6 +36,15 @@ print(f"{v.major}.{v.minor}", f"cp{v.major}{v.minor}{sys.abiflags}", platform.ma
     read -r py_version abi_tag machine py_platform gil_disabled <<<"$facts"
     [ "$gil_disabled" = 1 ] || bench_die "$py is not a free-threaded build"
     [ "$py_platform" = linux ] || bench_die "the pinned wheel lists are manylinux wheels; $py runs on $py_platform"
+    py_tag="$abi_tag"
+    tag_suffix=""
+    if [ -n "${BENCH_TAG:-}" ] && [ "$BENCH_TAG" != "$py_tag" ]; then
+        [[ "$BENCH_TAG" =~ ^cp3([0-9]+)t$ ]] \
+            || bench_die "BENCH_TAG=$BENCH_TAG: expected a free-threaded CPython ABI tag such as cp314t"
+        abi_tag="$BENCH_TAG"
+        py_version="3.${BASH_REMATCH[1]}"
+        tag_suffix="-$abi_tag"
+    fi
     wheel_list="$bench_dir/wheels-$abi_tag.txt"
     [ -f "$wheel_list" ] || bench_die "no pinned wheel list for $abi_tag: write $wheel_list (see benches/README.md)"
 }
@@ -56,7 +71,16 @@ bench_build() {
 # A stamp names what a cached folder was made from; a changed list or interpreter remakes it.
 bench_stamp() { { cat "$wheel_list"; echo "$py $py_version $abi_tag $machine"; } | sha256sum | cut -c1-16; }
 
-# Sets: wheels_dir (every pinned wheel for the interpreter's tag).
+# The pip options that pick wheels for $abi_tag on manylinux $machine, whatever the interpreter.
+bench_pip_tags() {
+    # pip accepts older manylinux tags on its own for the newest one named; the three named cover
+    # the spellings wheels use.
+    pip_tags=(--only-binary=:all: --no-deps --python-version "$py_version" --abi "$abi_tag"
+        --platform "manylinux_2_17_$machine" --platform "manylinux2014_$machine"
+        --platform "manylinux_2_28_$machine")
+}
+
+# Sets: wheels_dir (every pinned wheel for $abi_tag).
 bench_wheels() {
     wheels_dir="$bench_cache/wheels-$abi_tag"
     local stamp
@@ -65,19 +89,22 @@ bench_wheels() {
     bench_log "downloading the wheels pinned in ${wheel_list#"$bench_root"/} into $wheels_dir"
     local tmp="$wheels_dir.tmp"
     rm -rf "$tmp" && mkdir -p "$tmp"
-    # pip accepts older manylinux tags on its own for the newest one named; the three named cover
-    # the spellings wheels use.
-    "$py" -m pip download --quiet --disable-pip-version-check -d "$tmp" \
-        --only-binary=:all: --no-deps --python-version "$py_version" --abi "$abi_tag" \
-        --platform "manylinux_2_17_$machine" --platform "manylinux2014_$machine" \
-        --platform "manylinux_2_28_$machine" -r "$wheel_list" \
+    bench_pip_tags
+    "$py" -m pip download --quiet --disable-pip-version-check -d "$tmp" "${pip_tags[@]}" -r "$wheel_list" \
         || bench_die "pip download failed for a pin in $wheel_list (is there a $abi_tag wheel for it?)"
     echo "$stamp" >"$tmp/.stamp"
     rm -rf "$wheels_dir" && mv "$tmp" "$wheels_dir"
 }
 
-# Sets: venv_dir, site_packages (the same wheels installed with the provisioned interpreter).
+# Sets: venv_dir, site_packages (the same wheels installed with the provisioned interpreter),
+# install_kind ("venv"). For another tag than the interpreter's (BENCH_TAG), venv_dir and
+# site_packages are one bare site-packages folder instead, and install_kind is "site-packages".
 bench_venv() {
+    if [ "$abi_tag" != "$py_tag" ]; then
+        bench_site_packages
+        return
+    fi
+    install_kind=venv
     venv_dir="$bench_cache/venv-$abi_tag"
     local stamp
     stamp="$(bench_stamp)"
@@ -90,6 +117,31 @@ bench_venv() {
         echo "$stamp" >"$venv_dir/.stamp"
     fi
     site_packages="$("$venv_dir/bin/python" -c 'import sysconfig; print(sysconfig.get_path("platlib"))')"
+}
+
+# No $abi_tag interpreter to make a venv with: the provisioned one's pip unpacks the wheels into a
+# bare folder (`pip install --target`, with the same tag options as the download), which is what a
+# venv's site-packages would hold. --no-compile: no bytecode of the wrong Python version.
+bench_site_packages() {
+    install_kind=site-packages
+    venv_dir="$bench_cache/site-packages-$abi_tag"
+    site_packages="$venv_dir"
+    local stamp
+    stamp="$(bench_stamp)"
+    if [ "$(cat "$venv_dir/.stamp" 2>/dev/null)" = "$stamp" ]; then return; fi
+    bench_log "installing the wheels into the bare site-packages folder $venv_dir (pip install --target)"
+    local tmp="$venv_dir.tmp" wheels=("$wheels_dir"/*.whl) records
+    rm -rf "$tmp"
+    bench_pip_tags
+    "$py" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-compile \
+        --target "$tmp" "${pip_tags[@]}" "${wheels[@]}" \
+        || bench_die "pip install --target $tmp failed"
+    # ftaudit attributes files to distributions through their RECORD files.
+    records="$(find "$tmp" -maxdepth 2 -path '*.dist-info/RECORD' | wc -l)"
+    [ "$records" -eq "${#wheels[@]}" ] \
+        || bench_die "pip install --target wrote $records *.dist-info/RECORD files for ${#wheels[@]} wheels"
+    echo "$stamp" >"$tmp/.stamp"
+    rm -rf "$venv_dir" && mv "$tmp" "$venv_dir"
 }
 
 # Sets: tools_dir (a default-build CPython venv with the pinned peer tools), tools_python.
@@ -119,7 +171,10 @@ bench_machine() {
     echo "date:        $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "machine:     $(nproc) cores ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
     echo "ftaudit:     $rev (source tree at start), binaries copied from $bin_from"
-    echo "interpreter: $py ($abi_tag)"
+    echo "interpreter: $py ($py_tag)"
+    if [ "$abi_tag" != "$py_tag" ]; then
+        echo "wheels:      $abi_tag manylinux $machine (BENCH_TAG), installed into a bare site-packages folder by pip install --target"
+    fi
     echo "load avg:    $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min, as the table is printed; figures are noisy when near or above the core count)"
 }
 

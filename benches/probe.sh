@@ -12,6 +12,7 @@ bench_interpreter
 bench_build
 bench_wheels
 bench_venv
+[ "$install_kind" = venv ] || bench_die "probe.sh imports the modules: BENCH_TAG must be the interpreter's own tag ($py_tag), not $abi_tag"
 bench_results probe
 ft="$bin_dir/ftaudit"
 vpy="$venv_dir/bin/python"
