@@ -102,3 +102,16 @@ fn bundled_libraries_in_wheels_are_identified_from_their_headers() {
     assert_eq!(facts.modules[0].gil.value, GilDeclaration::NotUsed);
     assert_eq!(report.summary.unchecked_files, 0);
 }
+
+/// matplotlib's METADATA carries bundled licences in its License field, as continuation lines
+/// with `Name:` fields of their own: the distribution is still matplotlib.
+#[test]
+fn the_distribution_name_comes_from_the_metadata_header_not_from_a_licence_text() {
+    let (_, report) = scan_json(&["--static-only"], &wheel("linux-cp313t", "matplotlib-"));
+    assert_eq!(report.distributions.len(), 1);
+    assert_eq!(report.distributions[0].name, "matplotlib");
+    assert!(report
+        .files
+        .iter()
+        .all(|f| f.distribution.as_deref() == Some("matplotlib")));
+}
