@@ -12,11 +12,15 @@ use std::sync::OnceLock;
 use ftaudit_model::{ImportOutcome, Report};
 use support::*;
 
-/// One full scan of the fixture venv shared by the tests below (it includes a hang fixture,
-/// which costs the timeout once).
+/// The options of every fixture scan here: the hang fixture costs the timeout once, and the
+/// memory limit stops `ftfix_bigalloc` before it touches 3 GiB, which on a loaded machine can
+/// take longer than that timeout and make two scans disagree for no reason of their own.
+const FIXTURE_SCAN: &[&str] = &["--timeout", "4", "--memory-limit", "1024"];
+
+/// One full scan of the fixture venv shared by the tests below.
 fn fixture_scan() -> &'static (i32, Report) {
     static SCAN: OnceLock<(i32, Report)> = OnceLock::new();
-    SCAN.get_or_init(|| scan_json(&["--timeout", "4"], fixtures_venv()))
+    SCAN.get_or_init(|| scan_json(FIXTURE_SCAN, fixtures_venv()))
 }
 
 fn dynamic<'a>(report: &'a Report, module: &str) -> &'a ftaudit_model::DynamicFacts {
@@ -214,7 +218,7 @@ fn python_gil_in_the_environment_changes_no_verdict() {
     let (_, plain) = fixture_scan();
     let mut cmd = ftaudit();
     cmd.env("PYTHON_GIL", "0").env("PYTHONVERBOSE", "0");
-    let (_, forced) = scan_json_with(&mut cmd, &["--timeout", "4"], fixtures_venv());
+    let (_, forced) = scan_json_with(&mut cmd, FIXTURE_SCAN, fixtures_venv());
     let verdicts = |r: &Report| -> BTreeMap<String, (Option<bool>, String)> {
         r.files
             .iter()
