@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# The main job on a real example: provisions a free-threaded CPython, installs a venv of popular
-# packages' real cp3XXt wheels from PyPI, builds ftaudit, and scans the venv (static + import probe).
+# The main job on a real example: provisions a free-threaded CPython (3.14t first: built from the
+# source release in ../shared/cpython/ or $FTAUDIT_CPYTHON_SOURCE when no 3.14t is installed),
+# builds ftaudit and its worker, installs a venv of popular packages' real wheels for that
+# interpreter from PyPI, and scans it (static + import probe + subinterpreters).
 # Extra arguments go to `ftaudit scan` (e.g. --format json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+python="$(scripts/provision-python.sh | tail -n 1)"
+export FTAUDIT_PYTHON="$python"
 bin="$(scripts/build.sh --release | tail -n 1)"
-venv="$(scripts/make-demo-venv.sh | tail -n 1)"
+venv="$(scripts/make-venv.sh demo | tail -n 1)"
 echo "[demo] $bin/ftaudit scan $venv $*" >&2
 set +e
 "$bin/ftaudit" scan "$venv" "$@"

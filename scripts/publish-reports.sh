@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Regenerates reports/: real compatibility matrices for pinned popular packages, as JSON (the
-# report model) and as the terminal table. Inputs come from the project's own pinned sets.
+# report model) and as the terminal table. Inputs come from the project's own pinned sets. Each
+# probed matrix is made on each free-threaded interpreter (3.14t first) and names it in its file
+# name and in its header.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bin="$(scripts/build.sh --release | tail -n 1)"
-venv="$(scripts/make-demo-venv.sh | tail -n 1)"
-sets="$(dirname "$(scripts/fetch-wheels.sh --all | tail -n 1)")"
+read -r -a minors <<<"${FTAUDIT_INTERPRETERS:-3.14 3.13}"
+pythons=()
+for minor in "${minors[@]}"; do
+  pythons+=("$(env -u FTAUDIT_PYTHON scripts/provision-python.sh "$minor" | tail -n 1)")
+done
+bin="$(FTAUDIT_PYTHONS="${pythons[*]}" scripts/build.sh --release | tail -n 1)"
+sets="$(dirname "$(FTAUDIT_PYTHON="${pythons[0]}" scripts/fetch-wheels.sh --all | tail -n 1)")"
 mkdir -p reports
 
 publish() {
@@ -17,7 +23,14 @@ publish() {
   echo "[reports] reports/$name.{json,txt}" >&2
 }
 
-publish demo-venv-probed "$venv"
-for set in linux-cp314t macos-arm64 windows-amd64; do
+for py in "${pythons[@]}"; do
+  tag="$(env -u PYTHON_GIL "$py" -I -c 'import sys; print(f"cp{sys.version_info.major}{sys.version_info.minor}{sys.abiflags}")')"
+  publish "demo-$tag-probed" "$(FTAUDIT_PYTHON="$py" scripts/make-venv.sh demo | tail -n 1)"
+  # A linux set that is its own dependency closure is installed and probed; the others are read.
+  if grep -q '^# @closure' "fixtures/wheels/linux-$tag.txt"; then
+    publish "wheels-linux-$tag-probed" "$(FTAUDIT_PYTHON="$py" scripts/make-venv.sh "linux-$tag" | tail -n 1)"
+  fi
+done
+for set in macos-arm64 windows-amd64; do
   publish "wheels-$set-static" "$sets/$set"
 done

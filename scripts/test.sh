@@ -1,24 +1,62 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh machine: provisions the free-threaded CPython, builds the
-# fixture modules and fetches the pinned real wheels (all cached under ~/.cache/ftaudit), builds
-# ftaudit and its worker, and runs every test. Fails if no test ran.
+# The whole test suite, from a fresh machine: provisions free-threaded CPython 3.14t and 3.13t,
+# builds one worker per interpreter, the fixture modules for each, fetches the pinned real wheels
+# and installs the venvs (all cached under ~/.cache/ftaudit), then runs every test on 3.14t and
+# the probe tests again on 3.13t. Fails if no test ran.
+#
+# FTAUDIT_INTERPRETERS (default "3.14 3.13") names the minor versions; the first one runs the
+# whole suite, the others the tests that import modules. Every one named must be provisioned.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+CACHE="${FTAUDIT_CACHE:-$HOME/.cache/ftaudit}"
 
-python="$(scripts/provision-python.sh | tail -n 1)"
-export FTAUDIT_PYTHON="$python" PYO3_PYTHON="$python"
-export FTAUDIT_FIXTURES_VENV="$(scripts/build-fixtures.sh | tail -n 1)"
-# Every pinned set (linux for the interpreter's tag, plus macOS/Windows/cp314t read statically).
-export FTAUDIT_WHEELS_DIR="$(dirname "$(scripts/fetch-wheels.sh --all | tail -n 1)")"
-export FTAUDIT_DEMO_VENV="$(scripts/make-demo-venv.sh | tail -n 1)"
+read -r -a minors <<<"${FTAUDIT_INTERPRETERS:-3.14 3.13}"
+pythons=()
+for minor in "${minors[@]}"; do
+  pythons+=("$(env -u FTAUDIT_PYTHON scripts/provision-python.sh "$minor" | tail -n 1)")
+done
+primary="${pythons[0]}"
+export FTAUDIT_PYTHONS="${pythons[*]}"
 scripts/build.sh >/dev/null
+# Every pinned set (read statically by the tests; the linux ones are also installed below).
+export FTAUDIT_WHEELS_DIR="$(dirname "$(FTAUDIT_PYTHON="$primary" scripts/fetch-wheels.sh --all | tail -n 1)")"
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-set +e
-cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-set -e
+status=0
+for i in "${!pythons[@]}"; do
+  py="${pythons[$i]}"
+  tag="$(env -u PYTHON_GIL "$py" -I -c 'import sys; print(f"cp{sys.version_info.major}{sys.version_info.minor}{sys.abiflags}")')"
+  name="CPython $(env -u PYTHON_GIL "$py" -I -c 'import sys; print(sys.version.split()[0] + sys.abiflags)')"
+  export FTAUDIT_PYTHON="$py"
+  export FTAUDIT_FIXTURES_VENV="$(scripts/build-fixtures.sh | tail -n 1)"
+  export FTAUDIT_DEMO_VENV="$(scripts/make-venv.sh demo | tail -n 1)"
+  # Venvs whose every module the tests compare with CPython's own evidence: the demo venv, and the
+  # linux set of this interpreter where that set is its own dependency closure (it says so).
+  real="$FTAUDIT_DEMO_VENV"
+  if grep -q '^# @closure' "fixtures/wheels/linux-$tag.txt" 2>/dev/null; then
+    real="$real:$(scripts/make-venv.sh "linux-$tag" | tail -n 1)"
+  fi
+  export FTAUDIT_REAL_VENVS="$real"
+  if [ "$i" -eq 0 ]; then
+    echo "=== ftaudit tests on $name ($py): the whole suite ==="
+    # The workers are built per interpreter by scripts/build.sh, not here.
+    runs=("--workspace --exclude ftaudit-worker")
+  else
+    echo "=== ftaudit tests on $name ($py): the tests that import modules ==="
+    runs=("-p ftaudit-probe" "-p ftaudit --test probe --test workers --test real_wheels")
+  fi
+  for run in "${runs[@]}"; do
+    set +e
+    # shellcheck disable=SC2086
+    cargo test --no-fail-fast $run "$@" 2>&1 | tee -a "$log"
+    run_status=${PIPESTATUS[0]}
+    set -e
+    echo "=== $name: cargo test $run: exit status $run_status ==="
+    [ "$run_status" -eq 0 ] || status=$run_status
+  done
+done
+
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s += $1} END {print s + 0}')
 echo "tests: $passed passed, $failed failed"

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use ftaudit::exit;
+use ftaudit_model::AvailableWorker;
 use ftaudit::scan::{scan, NoProgress, ProbeOptions, Progress, ScanOptions};
 use ftaudit_render::TableOptions;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -25,6 +26,14 @@ struct Cli {
 enum Command {
     /// Scan a venv, a site-packages folder, a wheel, or a folder of wheels.
     Scan(ScanArgs),
+    /// List the probe workers next to ftaudit and the interpreter each embeds.
+    Workers(WorkersArgs),
+}
+
+#[derive(clap::Args)]
+struct WorkersArgs {
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
 }
 
 #[derive(clap::Args)]
@@ -85,6 +94,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Scan(args) => run_scan(args),
+        Command::Workers(args) => run_workers(args),
     }
 }
 
@@ -148,6 +158,28 @@ fn run_scan(args: ScanArgs) -> ExitCode {
         return ExitCode::from(exit::FATAL);
     }
     ExitCode::from(exit::for_report(&report))
+}
+
+fn run_workers(args: WorkersArgs) -> ExitCode {
+    let workers: Vec<AvailableWorker> = ftaudit_probe::list_workers(Duration::from_secs(60))
+        .into_iter()
+        .map(|w| AvailableWorker {
+            path: w.path,
+            problem: w.interpreter.as_ref().err().map(|e| e.to_string()),
+            embeds: w.interpreter.ok(),
+        })
+        .collect();
+    let text = match args.format {
+        Format::Json => ftaudit_render::workers_json(&workers),
+        Format::Table => ftaudit_render::workers_table(&workers),
+    };
+    print!("{text}");
+    // No worker, or one that does not start, means no probe can run: "could not check".
+    if workers.is_empty() || workers.iter().any(|w| w.embeds.is_none()) {
+        ExitCode::from(exit::INCOMPLETE)
+    } else {
+        ExitCode::from(exit::CLEAN)
+    }
 }
 
 fn terminal_width() -> Option<u16> {

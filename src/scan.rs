@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use ftaudit_discover::{discover, DiscoverError, DiscoveredFile, Discovery, Location};
 use ftaudit_model::{
-    DynamicFacts, DynamicRun, FileKind, NativeFile, Report, Stages, Target, TargetKind, ToolInfo,
-    SCHEMA_VERSION,
+    DynamicFacts, DynamicRun, EmbeddedInterpreter, FileKind, NativeFile, Report, Stages, Target,
+    TargetInterpreter, TargetKind, ToolInfo, SCHEMA_VERSION,
 };
-use ftaudit_probe::{ProbeConfig, ProbePlan, ProbeProgress};
+use ftaudit_probe::{ProbeConfig, ProbePlan, ProbeProgress, WantedInterpreter};
 use rayon::prelude::*;
 
 use crate::assess;
@@ -162,11 +162,10 @@ fn probe(
     options: &ProbeOptions,
     progress: &dyn Progress,
 ) -> Result<(DynamicRun, Vec<DynamicFacts>), String> {
-    let worker = options
-        .worker
-        .clone()
-        .or_else(ftaudit_probe::find_worker)
-        .ok_or("ftaudit-worker was not found next to ftaudit (build it with scripts/build.sh, or set FTAUDIT_WORKER)")?;
+    let Some(wanted) = &target.interpreter else {
+        return Err("the target does not say which interpreter it was made for (no pyvenv.cfg version or lib/pythonX.Y folder)".into());
+    };
+    let (worker, _embedded) = choose_worker(wanted, options)?;
     let config = ProbeConfig {
         worker,
         jobs: options.jobs.max(1),
@@ -174,22 +173,6 @@ fn probe(
         memory_limit_mb: options.memory_limit_mb,
         subinterpreters: options.subinterpreters,
     };
-    let embedded = ftaudit_probe::embedded_interpreter(&config)
-        .map_err(|e| format!("the probe worker failed to start: {e}"))?;
-    let Some(wanted) = &target.interpreter else {
-        return Err("the target does not say which interpreter it was made for (no pyvenv.cfg version or lib/pythonX.Y folder)".into());
-    };
-    let embedded_minor = minor(&embedded.version);
-    if !wanted.free_threaded || minor(&wanted.version) != embedded_minor {
-        return Err(format!(
-            "the environment runs Python {}{}, but ftaudit's worker embeds {}{}: only a free-threaded {} environment can be probed",
-            wanted.version,
-            if wanted.free_threaded { " (free-threaded)" } else { " (default build)" },
-            embedded.version,
-            embedded.abiflags,
-            embedded_minor,
-        ));
-    }
     // One entry per module name: the first site-packages folder wins, as on sys.path. Files
     // the static pass identified as plain libraries (no entry point) are not modules: importing
     // them could only fail. Unreadable files are tried: the import tells what the parser could not.
@@ -228,6 +211,69 @@ fn attach_dynamic(files: &mut [NativeFile], facts: Vec<DynamicFacts>) {
     }
 }
 
-fn minor(version: &str) -> String {
-    version.split('.').take(2).collect::<Vec<_>>().join(".")
+/// The worker that embeds the environment's interpreter: the one asked for (`--worker`), else
+/// the matching one of those next to ftaudit. When none matches, the reason names the
+/// interpreter the environment needs, the workers there are, and how to provision the missing one.
+fn choose_worker(
+    wanted: &TargetInterpreter,
+    options: &ProbeOptions,
+) -> Result<(PathBuf, EmbeddedInterpreter), String> {
+    let need = WantedInterpreter::new(&wanted.version, wanted.free_threaded);
+    let runs = format!(
+        "the environment runs Python {}{}",
+        wanted.version,
+        if wanted.free_threaded {
+            " (free-threaded)"
+        } else {
+            " (default build, with the GIL)"
+        }
+    );
+    if !wanted.free_threaded {
+        return Err(format!(
+            "{runs}: only a free-threaded environment can be probed; recreate it with python{}t",
+            need.minor
+        ));
+    }
+    if let Some(worker) = &options.worker {
+        let embedded = ftaudit_probe::describe(worker, options.timeout)
+            .map_err(|e| format!("the probe worker failed to start: {e}"))?;
+        if !need.matches(&embedded) {
+            return Err(format!(
+                "{runs}, but the worker {} embeds {}{}: only a free-threaded {} worker can probe it",
+                worker.display(),
+                embedded.version,
+                embedded.abiflags,
+                need.minor
+            ));
+        }
+        return Ok((worker.clone(), embedded));
+    }
+    match ftaudit_probe::select_worker(&need, options.timeout) {
+        Ok(chosen) => Ok(chosen),
+        Err(asked) => {
+            let available: Vec<String> = asked
+                .iter()
+                .map(|w| match &w.interpreter {
+                    Ok(i) => format!("{}{} ({})", i.version, i.abiflags, w.path.display()),
+                    Err(e) => format!("{} (does not start: {e})", w.path.display()),
+                })
+                .collect();
+            let available = if available.is_empty() {
+                "no worker was found next to ftaudit or in $FTAUDIT_WORKER".to_string()
+            } else {
+                format!("the workers here embed {}", available.join(", "))
+            };
+            let base = wanted
+                .executable
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| format!("/path/to/python{}t", need.minor));
+            Err(format!(
+                "{runs}, and no ftaudit worker embeds a free-threaded {minor}: {available}. \
+                 Provision one and build its worker with: \
+                 FTAUDIT_PYTHON={base} scripts/provision-python.sh {minor} && scripts/build.sh --release",
+                minor = need.minor
+            ))
+        }
+    }
 }

@@ -70,8 +70,17 @@ fn static_scan_works_with_libpython_hidden_from_the_loader() {
     )
     .unwrap();
     let libdir = libdir.trim();
-    let worker =
-        std::path::Path::new(env!("CARGO_BIN_EXE_ftaudit")).with_file_name("ftaudit-worker");
+    let minor = String::from_utf8(
+        Command::new(&python)
+            .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+            .output()
+            .expect("interpreter runs")
+            .stdout,
+    )
+    .unwrap();
+    let worker = std::path::Path::new(env!("CARGO_BIN_EXE_ftaudit"))
+        .with_file_name(format!("ftaudit-worker-{}t", minor.trim()));
+    assert!(worker.is_file(), "{} was not built", worker.display());
     let script = format!(
         "mount -t tmpfs none '{libdir}' || exit 97; \
          '{worker}' --version >/dev/null 2>&1 && exit 98; \

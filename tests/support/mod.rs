@@ -101,11 +101,11 @@ pub fn codes(file: &NativeFile) -> Vec<&'static str> {
     file.findings.iter().map(|f| f.code.as_str()).collect()
 }
 
-/// A venv of popular packages' real wheels, made by scripts/make-demo-venv.sh.
+/// A venv of popular packages' real wheels, made by `scripts/make-venv.sh demo`.
 pub fn demo_venv() -> &'static Path {
     static VENV: OnceLock<PathBuf> = OnceLock::new();
     VENV.get_or_init(|| match std::env::var_os("FTAUDIT_DEMO_VENV") {
         Some(path) => PathBuf::from(path),
-        None => script_output("make-demo-venv.sh"),
+        None => script_output_with_args("make-venv.sh", &["demo"]),
     })
 }

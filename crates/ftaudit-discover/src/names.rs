@@ -30,7 +30,11 @@ pub fn module_name_for(relative_path: &str) -> Option<String> {
     if !parts.iter().all(|p| is_identifier(p)) {
         return None;
     }
-    parts.push(stem);
+    // `pkg/__init__.<suffix>` is the package `pkg` itself (mypyc compiles package __init__
+    // modules): `import pkg` loads it, while `import pkg.__init__` would load it a second time.
+    if stem != "__init__" || parts.is_empty() {
+        parts.push(stem);
+    }
     Some(parts.join("."))
 }
 
@@ -94,6 +98,11 @@ mod tests {
             ("pkg/libhelper.so.1", None),
             ("foo-1.0.data/platlib/foo.so", None),
             ("pkg/1bad.cpython-313t-x86_64-linux-gnu.so", None),
+            ("mypy/__init__.cpython-314t-x86_64-linux-gnu.so", Some("mypy")),
+            (
+                "mypyc/irbuild/__init__.cpython-314t-x86_64-linux-gnu.so",
+                Some("mypyc.irbuild"),
+            ),
         ];
         for (path, want) in cases {
             assert_eq!(module_name_for(path).as_deref(), want, "{path}");

@@ -1,5 +1,7 @@
 //! What importing a module in the embedded free-threaded interpreter showed.
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
 /// How the dynamic probe was run (one per report).
@@ -36,6 +38,17 @@ pub struct EmbeddedInterpreter {
     pub cache_tag: String,
     /// Where the embedded interpreter's standard library lives (`sys.base_prefix`).
     pub base_prefix: String,
+}
+
+/// One probe worker next to ftaudit, as `ftaudit workers --format json` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvailableWorker {
+    pub path: PathBuf,
+    /// What the worker said it embeds; None when it did not start.
+    pub embeds: Option<EmbeddedInterpreter>,
+    /// Why it did not start.
+    pub problem: Option<String>,
 }
 
 /// The probe's result for one extension module.

@@ -6,12 +6,16 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ftaudit_probe::{find_worker, ProbeConfig, ProbePlan};
+use ftaudit_probe::{worker_files, ProbeConfig, ProbePlan};
 
 fn main() {
     let mut args = std::env::args().skip(1).peekable();
     let mut config = ProbeConfig {
-        worker: find_worker().unwrap_or_else(|| PathBuf::from("target/debug/ftaudit-worker")),
+        // $FTAUDIT_WORKER, else the first worker next to this example.
+        worker: worker_files()
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| PathBuf::from("target/debug/ftaudit-worker")),
         jobs: 2,
         timeout: Duration::from_secs(30),
         memory_limit_mb: None,

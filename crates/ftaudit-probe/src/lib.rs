@@ -12,6 +12,7 @@ mod output;
 mod process;
 mod shard;
 mod signal;
+mod workers;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -22,6 +23,9 @@ use ftaudit_model::protocol::ProbeStage;
 use ftaudit_model::{DynamicFacts, DynamicRun, EmbeddedInterpreter};
 
 pub use error::ProbeError;
+pub use workers::{
+    describe, list_workers, minor_of, select_worker, worker_files, WantedInterpreter, WorkerInfo,
+};
 
 use batch::{run_batch, BatchSpec};
 use facts::{Evidence, ModuleState};
@@ -56,22 +60,6 @@ pub enum ProbeProgress<'a> {
         done: usize,
         total: usize,
     },
-}
-
-/// Locate the worker: $FTAUDIT_WORKER, else `ftaudit-worker` next to the current executable
-/// (or one folder up, for test binaries in target/debug/deps).
-pub fn find_worker() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("FTAUDIT_WORKER").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(path));
-    }
-    let exe = std::env::current_exe().ok()?;
-    let dir = exe.parent()?;
-    [
-        dir.join("ftaudit-worker"),
-        dir.parent()?.join("ftaudit-worker"),
-    ]
-    .into_iter()
-    .find(|p| p.is_file())
 }
 
 fn spec<'a>(config: &'a ProbeConfig, site_dirs: &'a [PathBuf]) -> BatchSpec<'a> {
@@ -143,7 +131,7 @@ pub fn run(
         None => {
             // Nothing to import: still say which interpreter would have been used.
             worker_processes += 1;
-            embedded_interpreter(config)?
+            describe(&config.worker, config.timeout)?
         }
     };
 

@@ -2,10 +2,12 @@
 
 mod cells;
 mod table;
+mod workers;
 
 use ftaudit_model::Report;
 
 pub use table::{table, TableOptions};
+pub use workers::{workers_json, workers_table};
 
 /// The JSON contract: the report serialised as-is, pretty-printed, with a trailing newline.
 pub fn json(report: &Report) -> String {

@@ -72,7 +72,8 @@ pub fn venv_python_version() -> String {
         .unwrap_or_else(|| panic!("no version line in {}", cfg.display()))
 }
 
-/// The worker: $FTAUDIT_WORKER, else target/debug/ftaudit-worker.
+/// The worker: $FTAUDIT_WORKER, else the one scripts/build.sh built for the fixture venv's
+/// interpreter, target/debug/ftaudit-worker-X.Yt.
 pub fn worker() -> PathBuf {
     if let Some(path) = std::env::var_os("FTAUDIT_WORKER").filter(|p| !p.is_empty()) {
         return PathBuf::from(path);
@@ -80,10 +81,11 @@ pub fn worker() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join("target"));
-    let worker = target.join("debug/ftaudit-worker");
+    let minor = ftaudit_probe::minor_of(&venv_python_version());
+    let worker = target.join(format!("debug/ftaudit-worker-{minor}t"));
     assert!(
         worker.is_file(),
-        "{} is missing: build it first with\n  PYO3_PYTHON=$(tail -n1 ~/.cache/ftaudit/interpreter) cargo build -p ftaudit-worker\nor set FTAUDIT_WORKER",
+        "{} is missing: build it first with scripts/build.sh (one worker per interpreter), or set FTAUDIT_WORKER",
         worker.display()
     );
     worker
