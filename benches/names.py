@@ -37,4 +37,7 @@ def module_name_for(relative_path):
         return None
     if not all(_IDENTIFIER.match(p) for p in parts):
         return None
+    # pkg/__init__.<suffix> is the package pkg itself (mypyc compiles package __init__ modules).
+    if stem == "__init__" and parts:
+        return ".".join(parts)
     return ".".join(parts + [stem])

@@ -10,9 +10,20 @@ bench_runs="${BENCH_RUNS:-3}"
 
 bench_interpreter
 bench_build
-bench_wheels
-bench_venv
-[ "$install_kind" = venv ] || bench_die "probe.sh imports the modules: BENCH_TAG must be the interpreter's own tag ($py_tag), not $abi_tag"
+# The venv: the pinned real set fixtures/wheels/linux-<tag>.txt where it is its own dependency
+# closure (BENCH_SET=bench picks the benchmark's own list instead), else benches/wheels-<tag>.txt.
+set_file="$bench_root/fixtures/wheels/linux-$py_tag.txt"
+if [ "${BENCH_SET:-}" != bench ] && grep -q '^# @closure' "$set_file" 2>/dev/null; then
+    [ -z "${BENCH_TAG:-}" ] || [ "$BENCH_TAG" = "$py_tag" ] || bench_die "probe.sh imports the modules: BENCH_TAG must be the interpreter's own tag ($py_tag)"
+    FTAUDIT_PYTHON="$py" "$bench_root/scripts/fetch-wheels.sh" "linux-$py_tag" >/dev/null
+    venv_dir="$(FTAUDIT_PYTHON="$py" "$bench_root/scripts/make-venv.sh" "linux-$py_tag" | tail -n 1)"
+    site_packages="$("$venv_dir/bin/python" -c 'import sysconfig; print(sysconfig.get_path("platlib"))')"
+    bench_log "probing the real set linux-$py_tag installed in $venv_dir"
+else
+    bench_wheels
+    bench_venv
+    [ "$install_kind" = venv ] || bench_die "probe.sh imports the modules: BENCH_TAG must be the interpreter's own tag ($py_tag), not $abi_tag"
+fi
 bench_results probe
 ft="$bin_dir/ftaudit"
 vpy="$venv_dir/bin/python"
@@ -60,9 +71,9 @@ echo "what each approach reported (untimed run; outputs in $outputs):"
 "$py" "$bench_dir/compare_probe.py" "$outputs/ftaudit-probe.json" "$outputs/naive.txt"
 echo
 "$py" "$bench_dir/measure.py" report "$results" \
-    --ratio "naive loop vs ftaudit (with subinterpreters)=naive loop/ftaudit scan venv, static + probe with subinterpreters:>=3" \
+    --ratio "naive loop vs ftaudit (with subinterpreters)=naive loop/ftaudit scan venv, static + probe with subinterpreters:>=15" \
     --ratio "naive loop vs ftaudit --no-subinterpreters=naive loop/ftaudit scan venv, static + probe --no-subinterpreters:>=3" \
-    --ratio "ftaudit (with subinterpreters) vs floor=ftaudit scan venv, static + probe with subinterpreters/floor" \
+    --ratio "ftaudit (with subinterpreters) vs floor=ftaudit scan venv, static + probe with subinterpreters/floor:<=3" \
     --ratio "ftaudit --no-subinterpreters vs floor=ftaudit scan venv, static + probe --no-subinterpreters/floor" \
     --ratio "subinterpreter imports' share=ftaudit scan venv, static + probe with subinterpreters/ftaudit scan venv, static + probe --no-subinterpreters"
 echo
