@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use ftaudit::exit;
-use ftaudit_model::AvailableWorker;
 use ftaudit::scan::{scan, NoProgress, ProbeOptions, Progress, ScanOptions};
+use ftaudit_model::AvailableWorker;
 use ftaudit_render::TableOptions;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 

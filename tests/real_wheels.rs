@@ -93,7 +93,11 @@ fn check_venv(venv: &Path) -> Report {
         run.interpreter.abiflags,
         report.files.iter().filter(|f| f.dynamic.is_some()).count()
     );
-    let probed: Vec<&DynamicFacts> = report.files.iter().filter_map(|f| f.dynamic.as_ref()).collect();
+    let probed: Vec<&DynamicFacts> = report
+        .files
+        .iter()
+        .filter_map(|f| f.dynamic.as_ref())
+        .collect();
     assert!(
         probed.len() >= 30,
         "{}: a real venv has dozens of extension modules, got {}",
@@ -118,11 +122,19 @@ fn check_venv(venv: &Path) -> Report {
         .iter()
         .map(|d| (d.module.clone(), outcome_word(&d.import)))
         .collect();
-    assert_eq!(ftaudit_import, cpython.import, "{}: import outcomes", venv.display());
+    assert_eq!(
+        ftaudit_import,
+        cpython.import,
+        "{}: import outcomes",
+        venv.display()
+    );
     let ftaudit_isolated: BTreeMap<String, Option<String>> = probed
         .iter()
         .map(|d| {
-            let isolated = d.isolated_subinterpreter.as_ref().filter(|_| d.import.is_ok());
+            let isolated = d
+                .isolated_subinterpreter
+                .as_ref()
+                .filter(|_| d.import.is_ok());
             (d.module.clone(), isolated.map(outcome_word))
         })
         .collect();
@@ -140,11 +152,11 @@ fn real_wheels_agree_with_cpythons_own_evidence() {
     for venv in real_venvs() {
         let report = check_venv(&venv);
         // Packages whose modules need the GIL are named, and the binaries say so too.
-        for f in report
-            .files
-            .iter()
-            .filter(|f| f.dynamic.as_ref().is_some_and(|d| d.requires_gil == Some(true)))
-        {
+        for f in report.files.iter().filter(|f| {
+            f.dynamic
+                .as_ref()
+                .is_some_and(|d| d.requires_gil == Some(true))
+        }) {
             assert!(codes(f).contains(&"gil-reenabled"), "{}", f.path);
         }
     }

@@ -25,13 +25,22 @@ fn python_says(python: &Path, code: &str) -> String {
         .env_remove("PYTHON_GIL")
         .output()
         .expect("the interpreter runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 fn listed_workers() -> Vec<AvailableWorker> {
     let out = run(ftaudit().args(["workers", "--format", "json"]));
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("a worker list")
 }
 
@@ -45,16 +54,28 @@ fn there_is_one_worker_per_interpreter_and_each_embeds_it() {
         let minor = python_says(&python, "import sys; print('%d.%d' % sys.version_info[:2])");
         let worker = workers
             .iter()
-            .find(|w| w.path.file_name().unwrap().to_string_lossy() == format!("ftaudit-worker-{minor}t"))
+            .find(|w| {
+                w.path.file_name().unwrap().to_string_lossy() == format!("ftaudit-worker-{minor}t")
+            })
             .unwrap_or_else(|| panic!("no ftaudit-worker-{minor}t in {workers:?}"));
         let embeds = worker.embeds.as_ref().expect("the worker starts");
-        eprintln!("{}: CPython {}{}", worker.path.display(), embeds.version, embeds.abiflags);
+        eprintln!(
+            "{}: CPython {}{}",
+            worker.path.display(),
+            embeds.version,
+            embeds.abiflags
+        );
         assert_eq!(embeds.version, version);
         assert!(embeds.version.starts_with(&format!("{minor}.")));
         assert_eq!(embeds.abiflags, "t");
         assert!(embeds.py_gil_disabled, "Py_GIL_DISABLED");
-        assert!(!embeds.gil_enabled_at_startup, "the GIL is off before any import");
-        assert!(embeds.ext_suffix.contains(&format!("cpython-{}t-", minor.replace('.', ""))));
+        assert!(
+            !embeds.gil_enabled_at_startup,
+            "the GIL is off before any import"
+        );
+        assert!(embeds
+            .ext_suffix
+            .contains(&format!("cpython-{}t-", minor.replace('.', ""))));
     }
     let table = run(ftaudit().arg("workers"));
     let text = String::from_utf8_lossy(&table.stdout);
@@ -66,7 +87,16 @@ fn there_is_one_worker_per_interpreter_and_each_embeds_it() {
 /// The scan of the fixture venv ran on the worker whose interpreter made the venv.
 #[test]
 fn the_scan_picks_the_worker_matching_the_venv() {
-    let (_, report) = scan_json(&["--no-subinterpreters", "--timeout", "4", "--memory-limit", "1024"], fixtures_venv());
+    let (_, report) = scan_json(
+        &[
+            "--no-subinterpreters",
+            "--timeout",
+            "4",
+            "--memory-limit",
+            "1024",
+        ],
+        fixtures_venv(),
+    );
     let venv = report.target.interpreter.as_ref().unwrap();
     let run = report.stages.dynamic.as_ref().expect("probed");
     assert_eq!(run.interpreter.version, venv.version);
@@ -97,22 +127,34 @@ fn a_venv_no_worker_matches_says_what_it_needs_and_how_to_get_it() {
         .unwrap()
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("ftfix_mp_gil_not_used."))
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("ftfix_mp_gil_not_used.")
+        })
         .unwrap();
     std::fs::copy(&fixture, site.join(fixture.file_name().unwrap())).unwrap();
 
     let (code, report) = scan_json(&[], &venv);
     let reason = report.stages.dynamic_skipped.as_deref().expect("no probe");
     assert!(reason.contains("3.99.0 (free-threaded)"), "{reason}");
-    assert!(reason.contains("no ftaudit worker embeds a free-threaded 3.99"), "{reason}");
+    assert!(
+        reason.contains("no ftaudit worker embeds a free-threaded 3.99"),
+        "{reason}"
+    );
     for w in listed_workers() {
         assert!(reason.contains(&w.embeds.unwrap().version), "{reason}");
     }
     assert!(
-        reason.contains("FTAUDIT_PYTHON=/opt/py399t/bin/python3.99t scripts/provision-python.sh 3.99"),
+        reason.contains(
+            "FTAUDIT_PYTHON=/opt/py399t/bin/python3.99t scripts/provision-python.sh 3.99"
+        ),
         "{reason}"
     );
-    assert!(file(&report, "ftfix_mp_gil_not_used").static_facts.is_some());
+    assert!(file(&report, "ftfix_mp_gil_not_used")
+        .static_facts
+        .is_some());
     assert!(report.summary.incomplete);
     assert_eq!(code, 2);
 }
@@ -123,18 +165,29 @@ fn a_forced_worker_of_another_version_is_refused() {
     let workers = listed_workers();
     let venv_version = report_version(fixtures_venv());
     let Some(other) = workers.iter().find(|w| {
-        !w.embeds.as_ref().unwrap().version.starts_with(&ftaudit_probe_minor(&venv_version))
+        !w.embeds
+            .as_ref()
+            .unwrap()
+            .version
+            .starts_with(&ftaudit_probe_minor(&venv_version))
     }) else {
         // One interpreter only (FTAUDIT_INTERPRETERS=3.13): use a worker path that is no worker.
         let (code, report) = scan_json(&["--worker", "/bin/true"], fixtures_venv());
-        assert!(report.stages.dynamic_skipped.unwrap().contains("failed to start"));
+        assert!(report
+            .stages
+            .dynamic_skipped
+            .unwrap()
+            .contains("failed to start"));
         assert_eq!(code, 2);
         return;
     };
     let worker = other.path.to_string_lossy().into_owned();
     let (code, report) = scan_json(&["--worker", &worker], fixtures_venv());
     let reason = report.stages.dynamic_skipped.expect("no probe");
-    assert!(reason.contains(&format!("the worker {worker} embeds")), "{reason}");
+    assert!(
+        reason.contains(&format!("the worker {worker} embeds")),
+        "{reason}"
+    );
     assert_eq!(code, 2);
 }
 

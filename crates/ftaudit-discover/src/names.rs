@@ -98,7 +98,10 @@ mod tests {
             ("pkg/libhelper.so.1", None),
             ("foo-1.0.data/platlib/foo.so", None),
             ("pkg/1bad.cpython-313t-x86_64-linux-gnu.so", None),
-            ("mypy/__init__.cpython-314t-x86_64-linux-gnu.so", Some("mypy")),
+            (
+                "mypy/__init__.cpython-314t-x86_64-linux-gnu.so",
+                Some("mypy"),
+            ),
             (
                 "mypyc/irbuild/__init__.cpython-314t-x86_64-linux-gnu.so",
                 Some("mypyc.irbuild"),

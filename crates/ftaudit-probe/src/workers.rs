@@ -107,7 +107,8 @@ fn is_version_tag(tag: &str) -> bool {
         return false;
     };
     let mut parts = version.split('.');
-    let numeric = |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let numeric =
+        |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     numeric(parts.next()) && numeric(parts.next()) && parts.next().is_none()
 }
 
@@ -147,7 +148,10 @@ pub fn select_worker(
 ) -> Result<(PathBuf, EmbeddedInterpreter), Vec<WorkerInfo>> {
     let mut files = worker_files();
     let preferred = wanted.worker_file_name();
-    files.sort_by_key(|p| p.file_name().is_none_or(|n| n.to_string_lossy() != preferred));
+    files.sort_by_key(|p| {
+        p.file_name()
+            .is_none_or(|n| n.to_string_lossy() != preferred)
+    });
     let mut asked = Vec::new();
     for path in files {
         match describe(&path, timeout) {
