@@ -115,3 +115,48 @@ fn the_distribution_name_comes_from_the_metadata_header_not_from_a_licence_text(
         .iter()
         .all(|f| f.distribution.as_deref() == Some("matplotlib")));
 }
+
+/// mypyc compiles package `__init__` modules: `mypy/__init__.cpython-314t-*.so` is the package
+/// `mypy` itself (`import mypy` loads it through `PyInit_mypy`). Each shim also exports
+/// `PyInit___init__`, an alias of its own entry point, which gets no findings of its own.
+#[test]
+fn a_mypyc_package_init_is_named_as_its_package_and_its_alias_is_not_judged() {
+    let (_, report) = scan_json(&[], &wheel("linux-cp314t", "mypy-"));
+    assert!(
+        report.files.iter().all(|f| !f
+            .module_name
+            .as_deref()
+            .unwrap_or("")
+            .ends_with(".__init__")),
+        "a package __init__ is named as its package"
+    );
+    for name in ["mypy", "mypyc.irbuild", "mypy.api"] {
+        let f = file(&report, name);
+        let facts = f.static_facts.as_ref().unwrap();
+        let last = name.rsplit('.').next().unwrap();
+        let own: Vec<_> = facts
+            .modules
+            .iter()
+            .filter(|m| m.alias_of.is_none())
+            .collect();
+        assert_eq!(own.len(), 1, "{name}: {:?}", facts.modules);
+        assert_eq!(own[0].entry_point, format!("PyInit_{last}"));
+        let alias = facts
+            .modules
+            .iter()
+            .find(|m| m.name == "__init__")
+            .expect("mypyc's alias");
+        assert_eq!(alias.alias_of.as_deref(), Some(last));
+        assert!(
+            f.findings.iter().all(|x| x.module.as_deref()
+                != Some(&format!("{}__init__", name.trim_end_matches(last)))),
+            "{name}: {:?}",
+            f.findings
+        );
+        assert!(
+            !codes(f).contains(&"gil-undeterminable"),
+            "{name}: {:?}",
+            f.findings
+        );
+    }
+}

@@ -9,7 +9,9 @@ mod summary;
 
 pub use summary::summarize;
 
-use ftaudit_model::{Distribution, Finding, NativeFile, Severity, StaticModule, TargetInterpreter};
+use ftaudit_model::{
+    Distribution, Finding, NativeFile, Severity, StaticFacts, StaticModule, TargetInterpreter,
+};
 
 /// What the findings rules need beyond the file itself.
 pub struct Context<'a> {
@@ -30,6 +32,12 @@ pub fn assess(files: &mut [NativeFile], context: &Context) {
         findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.code.cmp(&b.code)));
         file.findings = findings;
     }
+}
+
+/// The entry points of a file that are modules of their own (not another's alias, see
+/// `StaticModule::alias_of`): only these get findings and counts.
+pub fn own_modules(facts: &StaticFacts) -> impl Iterator<Item = &StaticModule> {
+    facts.modules.iter().filter(|m| m.alias_of.is_none())
 }
 
 /// The static module an imported dotted name resolves to: CPython calls `PyInit_<last part>`.

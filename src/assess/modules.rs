@@ -27,7 +27,7 @@ pub(super) fn static_findings(file: &NativeFile, out: &mut Vec<ftaudit_model::Fi
         (None, None) => return,
     };
     let generator = facts.generator.as_ref().map(|g| g.generator);
-    for module in &facts.modules {
+    for module in super::own_modules(facts) {
         let name = dotted_name(file, &module.name);
         let name = Some(name.as_str());
         match module.gil.value {

@@ -35,7 +35,7 @@ pub fn summarize(files: &[NativeFile], stages: &Stages, probe_expected: bool) ->
             Some(facts) if facts.kind == FileKind::SharedLibrary => summary.bundled_libraries += 1,
             Some(facts) => {
                 summary.extension_modules += 1;
-                for module in &facts.modules {
+                for module in super::own_modules(facts) {
                     match module.gil.value {
                         GilDeclaration::NotUsed => summary.static_gil_not_used += 1,
                         GilDeclaration::Used => summary.static_gil_used += 1,

@@ -133,6 +133,11 @@ pub struct StaticModule {
     pub def: Option<ModuleDef>,
     pub gil: Verdict<GilDeclaration>,
     pub multiple_interpreters: Verdict<MultiInterpDeclaration>,
+    /// The entry point is another's alias, not a module of its own: mypyc's shims export
+    /// `PyInit___init__`, which returns `PyInit_<name>()` (a workaround for distutils on
+    /// Windows). Absent from the JSON when None.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias_of: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

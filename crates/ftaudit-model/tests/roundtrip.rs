@@ -36,6 +36,7 @@ fn sample_report() -> Report {
             MultiInterpDeclaration::Supported,
             "no slot: multi-phase default",
         ),
+        alias_of: None,
     };
     let facts = StaticFacts {
         format: BinaryFormat::Elf,

@@ -219,7 +219,13 @@ fn rows_for_file(file: &NativeFile, dynamic: bool) -> Vec<Vec<String>> {
     let modules: Vec<Option<&StaticModule>> = if facts.modules.is_empty() {
         vec![None]
     } else {
-        facts.modules.iter().map(Some).collect()
+        // An alias entry point (mypyc's PyInit___init__) is the same module as its target.
+        facts
+            .modules
+            .iter()
+            .filter(|m| m.alias_of.is_none())
+            .map(Some)
+            .collect()
     };
     modules
         .into_iter()

@@ -19,6 +19,7 @@ mod verdict;
 
 use ftaudit_model::{
     Architecture, BinaryFormat, FileKind, FileProblem, FileProblemKind, Generator, StaticFacts,
+    StaticModule,
 };
 use object::read::macho::{FatArch, MachOFatFile32, MachOFatFile64};
 
@@ -76,10 +77,13 @@ fn analyze_inner(file_name: &str, bytes: &[u8]) -> ProblemResult<StaticFacts> {
     let note = generator
         .as_ref()
         .and_then(|g| generator_note(g.generator, image.imports.set_gil));
-    let modules: Vec<_> = entries
+    let mut modules: Vec<_> = entries
         .into_iter()
         .map(|entry| verdict::module_facts(&image, entry, note))
         .collect();
+    if generator.as_ref().map(|g| g.generator) == Some(Generator::Mypyc) {
+        mark_mypyc_init_alias(&mut modules);
+    }
     let abi = abi::abi_facts(file_name, &image, &modules);
     Ok(StaticFacts {
         format,
@@ -89,6 +93,22 @@ fn analyze_inner(file_name: &str, bytes: &[u8]) -> ProblemResult<StaticFacts> {
         generator,
         modules,
     })
+}
+
+/// mypyc's shim for module `x` exports `PyInit_x` and `PyInit___init__`, whose body is
+/// `return PyInit_x();` ("distutils sometimes spuriously tells cl to export CPyInit___init__").
+/// The alias is the same module, so it is marked rather than judged on its own.
+fn mark_mypyc_init_alias(modules: &mut [StaticModule]) {
+    let others: Vec<String> = modules
+        .iter()
+        .filter(|m| m.name != "__init__")
+        .map(|m| m.name.clone())
+        .collect();
+    if let [only] = others.as_slice() {
+        for module in modules.iter_mut().filter(|m| m.name == "__init__") {
+            module.alias_of = Some(only.clone());
+        }
+    }
 }
 
 pub(crate) enum Sniffed {

@@ -75,6 +75,7 @@ pub(crate) fn module_facts(
             def: None,
             gil: v(GilDeclaration::Undeterminable, why.clone()),
             multiple_interpreters: v(MultiInterpDeclaration::Undeterminable, why),
+            alias_of: None,
         };
     }
     if entry.kind == EntryPointKind::PyModExport {
@@ -91,6 +92,7 @@ pub(crate) fn module_facts(
             def: None,
             gil: v(GilDeclaration::Undeterminable, why.clone()),
             multiple_interpreters: v(MultiInterpDeclaration::Undeterminable, why),
+            alias_of: None,
         };
     }
 
@@ -169,6 +171,7 @@ pub(crate) fn module_facts(
         def: chosen.map(|f| f.def.clone()),
         gil,
         multiple_interpreters: multi,
+        alias_of: None,
     }
 }
 
