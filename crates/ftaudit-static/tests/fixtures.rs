@@ -88,9 +88,24 @@ impl Fixtures {
     }
 }
 
-fn ft313() -> AbiTarget {
+/// "3.14": the fixture venv's interpreter, from its `lib/pythonX.Yt` folder (the fixtures are
+/// built for each provisioned interpreter).
+fn fixture_minor() -> String {
+    std::fs::read_dir(venv().join("lib"))
+        .expect("the fixture venv has lib/")
+        .flatten()
+        .find_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_prefix("python")
+                .and_then(|v| v.strip_suffix('t'))
+                .map(str::to_string)
+        })
+        .expect("lib/pythonX.Yt")
+}
+
+fn ft_fixture() -> AbiTarget {
     AbiTarget::FreeThreaded {
-        version: "3.13".into(),
+        version: fixture_minor(),
     }
 }
 
@@ -110,9 +125,9 @@ fn multi_phase_gil_slots() {
     let (f, m) = fx.module("ftfix_mp_gil_not_used");
     assert_eq!(f.format, BinaryFormat::Elf);
     assert_eq!(f.architectures, vec![Architecture::X86_64]);
-    assert_eq!(f.abi.from_suffix, ft313());
-    assert_eq!(f.abi.from_binary, ft313());
-    assert_eq!(f.abi.conclusion, ft313());
+    assert_eq!(f.abi.from_suffix, ft_fixture());
+    assert_eq!(f.abi.from_binary, ft_fixture());
+    assert_eq!(f.abi.conclusion, ft_fixture());
     assert_eq!(f.generator.as_ref().unwrap().generator, Generator::PlainC);
     assert_eq!(m.entry_point, "PyInit_ftfix_mp_gil_not_used");
     assert_eq!(m.entry_kind, EntryPointKind::PyInit);
@@ -366,7 +381,7 @@ fn default_build_layout() {
     let fx = Fixtures::load();
     let (f, m) = fx.module("ftfix_gil_build");
     let default = AbiTarget::Default {
-        version: "3.13".into(),
+        version: fixture_minor(),
     };
     assert_eq!(m.def.as_ref().unwrap().layout, DefLayout::Default);
     assert_eq!(f.abi.from_suffix, default);
@@ -376,7 +391,7 @@ fn default_build_layout() {
     // Same code under a free-threaded file name: the binary contradicts the suffix.
     let (f, m) = fx.module("ftfix_gil_build_renamed");
     assert_eq!(m.def.as_ref().unwrap().layout, DefLayout::Default);
-    assert_eq!(f.abi.from_suffix, ft313());
+    assert_eq!(f.abi.from_suffix, ft_fixture());
     assert!(
         matches!(f.abi.from_binary, AbiTarget::Default { .. }),
         "{:?}",
