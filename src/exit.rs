@@ -1,6 +1,7 @@
 //! Exit statuses, one place, so CI users can rely on them.
 
 use ftaudit_model::Report;
+use ftaudit_probe::StopSignal;
 
 /// Everything was checked and nothing at error level was found.
 pub const CLEAN: u8 = 0;
@@ -11,6 +12,17 @@ pub const FINDINGS: u8 = 1;
 pub const INCOMPLETE: u8 = 2;
 /// The scan could not run at all (bad arguments, target missing).
 pub const FATAL: u8 = 3;
+/// Stopped by SIGINT (Ctrl-C): 128 + 2, as shells report it. The partial report was written.
+pub const INTERRUPTED: u8 = 130;
+/// Stopped by SIGTERM: 128 + 15. The partial report was written.
+pub const TERMINATED: u8 = 143;
+
+pub fn for_signal(signal: StopSignal) -> u8 {
+    match signal {
+        StopSignal::Interrupt => INTERRUPTED,
+        StopSignal::Terminate => TERMINATED,
+    }
+}
 
 pub fn for_report(report: &Report) -> u8 {
     if report.summary.incomplete {

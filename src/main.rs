@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use ftaudit::exit;
 use ftaudit::scan::{scan, NoProgress, ProbeOptions, Progress, ScanOptions};
 use ftaudit_model::AvailableWorker;
+use ftaudit_probe::Cancel;
 use ftaudit_render::TableOptions;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -15,7 +16,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 #[derive(Parser)]
 #[command(name = "ftaudit", version, about)]
 #[command(
-    after_help = "Exit status: 0 clean, 1 error-level findings, 2 something could not be checked, 3 the scan could not run."
+    after_help = "Exit status: 0 clean, 1 error-level findings, 2 something could not be checked, 3 the scan could not run, 130 / 143 stopped by SIGINT / SIGTERM (the partial report is still written)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -98,7 +99,27 @@ fn main() -> ExitCode {
     }
 }
 
+/// SIGINT and SIGTERM set a flag the scan polls, instead of ending the process: the workers
+/// are stopped and the partial report is written before exiting with 130 / 143.
+fn stop_on_signals() -> Cancel {
+    let cancel = Cancel::default();
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        for (signal, flag) in [
+            (SIGINT, cancel.interrupt_flag()),
+            (SIGTERM, cancel.terminate_flag()),
+        ] {
+            if let Err(e) = signal_hook::flag::register(signal, flag) {
+                eprintln!("ftaudit: warning: cannot handle signal {signal}: {e}");
+            }
+        }
+    }
+    cancel
+}
+
 fn run_scan(args: ScanArgs) -> ExitCode {
+    let cancel = stop_on_signals();
     let options = ScanOptions {
         path: args.path.clone(),
         static_only: args.static_only,
@@ -109,6 +130,7 @@ fn run_scan(args: ScanArgs) -> ExitCode {
             memory_limit_mb: (args.memory_limit > 0).then_some(args.memory_limit),
             subinterpreters: !args.no_subinterpreters,
         },
+        cancel: cancel.clone(),
     };
     let report = if std::io::stderr().is_terminal() {
         scan(&options, &BarProgress::default())
@@ -156,6 +178,13 @@ fn run_scan(args: ScanArgs) -> ExitCode {
     if let Err(err) = written {
         eprintln!("ftaudit: error: cannot write the report: {err}");
         return ExitCode::from(exit::FATAL);
+    }
+    if let Some(signal) = cancel.requested() {
+        eprintln!(
+            "ftaudit: stopped by {}: the report holds what finished",
+            signal.name()
+        );
+        return ExitCode::from(exit::for_signal(signal));
     }
     ExitCode::from(exit::for_report(&report))
 }

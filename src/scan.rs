@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use ftaudit_discover::{discover, DiscoverError, DiscoveredFile, Discovery, Location};
 use ftaudit_model::{
-    DynamicFacts, DynamicRun, EmbeddedInterpreter, FileKind, NativeFile, Report, Stages, Target,
-    TargetInterpreter, TargetKind, ToolInfo, SCHEMA_VERSION,
+    DynamicFacts, DynamicRun, EmbeddedInterpreter, FileKind, FileProblem, FileProblemKind,
+    InputProblem, NativeFile, Report, Stages, Target, TargetInterpreter, TargetKind, ToolInfo,
+    SCHEMA_VERSION,
 };
-use ftaudit_probe::{ProbeConfig, ProbePlan, ProbeProgress, WantedInterpreter};
+use ftaudit_probe::{Cancel, ProbeConfig, ProbePlan, ProbeProgress, WantedInterpreter};
 use rayon::prelude::*;
 
 use crate::assess;
@@ -22,6 +23,8 @@ pub struct ScanOptions {
     /// Skip the import probe even where it could run.
     pub static_only: bool,
     pub probe: ProbeOptions,
+    /// Set by the CLI's SIGINT/SIGTERM handlers: the scan stops early and reports what finished.
+    pub cancel: Cancel,
 }
 
 #[derive(Debug, Clone)]
@@ -51,8 +54,9 @@ impl Progress for NoProgress {
 }
 
 pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, DiscoverError> {
+    let started = std::time::Instant::now();
     let discovery = discover(&options.path)?;
-    let mut files = analyze_statically(&discovery, progress);
+    let mut files = analyze_statically(&discovery, &options.cancel, progress);
     let probe_expected = matches!(
         discovery.target.kind,
         TargetKind::Venv | TargetKind::SitePackages
@@ -62,14 +66,23 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
         static_analysis: true,
         dynamic: None,
         dynamic_skipped: None,
+        interrupted: None,
     };
     if options.static_only {
         // Asked for: not a gap in the report.
     } else if !probe_expected {
         stages.dynamic_skipped =
             Some("the import probe needs an installed environment (a venv); wheels and loose files are read statically".into());
+    } else if options.cancel.requested().is_some() {
+        stages.dynamic_skipped = Some("the scan was interrupted before the import probe".into());
     } else {
-        match probe(&discovery.target, &files, &options.probe, progress) {
+        match probe(
+            &discovery.target,
+            &files,
+            &options.probe,
+            &options.cancel,
+            progress,
+        ) {
             Ok((run, facts)) => {
                 attach_dynamic(&mut files, facts);
                 stages.dynamic = Some(run);
@@ -83,8 +96,29 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
         expects_records: probe_expected,
         distributions: &discovery.distributions,
     };
+    if let Some(signal) = options.cancel.requested() {
+        stages.interrupted = Some(format!(
+            "{} after {:.1} s: what had finished is reported, the rest is marked not checked",
+            signal.name(),
+            started.elapsed().as_secs_f64()
+        ));
+    }
+    let input_problems: Vec<InputProblem> = discovery
+        .problems
+        .iter()
+        .map(|p| InputProblem {
+            path: p.path.clone(),
+            kind: p.kind,
+            message: p.message.clone(),
+        })
+        .collect();
     assess::assess(&mut files, &context);
-    let summary = assess::summarize(&files, &stages, probe_expected && !options.static_only);
+    let summary = assess::summarize(
+        &files,
+        &input_problems,
+        &stages,
+        probe_expected && !options.static_only,
+    );
     Ok(Report {
         schema_version: SCHEMA_VERSION.to_string(),
         tool: ToolInfo {
@@ -94,6 +128,7 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
         target: discovery.target,
         distributions: discovery.distributions,
         files,
+        input_problems,
         stages,
         summary,
     })
@@ -102,7 +137,11 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
 /// Reads and analyses every native file in parallel; a file that cannot be read or parsed
 /// keeps its place in the report with the reason. Largest files go first, one per task, so
 /// that a 55 MB bundled library does not start last and leave a core idle at the end.
-fn analyze_statically(discovery: &Discovery, progress: &dyn Progress) -> Vec<NativeFile> {
+fn analyze_statically(
+    discovery: &Discovery,
+    cancel: &Cancel,
+    progress: &dyn Progress,
+) -> Vec<NativeFile> {
     progress.stage("static analysis", discovery.files.len());
     let files = &discovery.files;
     let mut largest_first: Vec<usize> = (0..files.len()).collect();
@@ -111,7 +150,11 @@ fn analyze_statically(discovery: &Discovery, progress: &dyn Progress) -> Vec<Nat
         .into_par_iter()
         .with_max_len(1)
         .map(|i| {
-            let native = analyze_file(discovery, &files[i]);
+            let native = if cancel.requested().is_some() {
+                not_read(discovery, &files[i])
+            } else {
+                analyze_file(discovery, &files[i])
+            };
             progress.advance(&files[i].path);
             (i, native)
         })
@@ -156,10 +199,29 @@ fn analyze_file(discovery: &Discovery, file: &DiscoveredFile) -> NativeFile {
     }
 }
 
+/// A file the static pass did not get to because the scan was interrupted.
+fn not_read(discovery: &Discovery, file: &DiscoveredFile) -> NativeFile {
+    NativeFile {
+        path: file.path.clone(),
+        location: file.location.display(&discovery.sources),
+        distribution: file.distribution.clone(),
+        size: file.size,
+        module_name: file.module_name.clone(),
+        static_facts: None,
+        problem: Some(FileProblem {
+            kind: FileProblemKind::Interrupted,
+            message: "not read: the scan was interrupted first".into(),
+        }),
+        dynamic: None,
+        findings: Vec::new(),
+    }
+}
+
 fn probe(
     target: &Target,
     files: &[NativeFile],
     options: &ProbeOptions,
+    cancel: &Cancel,
     progress: &dyn Progress,
 ) -> Result<(DynamicRun, Vec<DynamicFacts>), String> {
     let Some(wanted) = &target.interpreter else {
@@ -172,6 +234,7 @@ fn probe(
         timeout: options.timeout,
         memory_limit_mb: options.memory_limit_mb,
         subinterpreters: options.subinterpreters,
+        cancel: cancel.clone(),
     };
     // One entry per module name: the first site-packages folder wins, as on sys.path. Files
     // the static pass identified as plain libraries (no entry point) are not modules: importing

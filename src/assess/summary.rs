@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use ftaudit_model::{
-    DistributionSummary, FileKind, GilDeclaration, NativeFile, Severity, Stages, Summary,
+    DistributionSummary, FileKind, GilDeclaration, ImportOutcome, InputProblem, NativeFile,
+    Severity, Stages, Summary,
 };
 
 use super::module_for_import;
@@ -13,10 +14,17 @@ use super::module_for_import;
 pub const UNOWNED: &str = "(no RECORD)";
 
 /// `probe_expected`: the user asked for a probe of an installed environment, so a probe that
-/// did not run leaves the report incomplete.
-pub fn summarize(files: &[NativeFile], stages: &Stages, probe_expected: bool) -> Summary {
+/// did not run leaves the report incomplete. So does every input problem (a file may hide
+/// behind it), a module not probed, and an interrupted scan.
+pub fn summarize(
+    files: &[NativeFile],
+    input_problems: &[InputProblem],
+    stages: &Stages,
+    probe_expected: bool,
+) -> Summary {
     let mut summary = Summary {
         native_files: files.len(),
+        input_problems: input_problems.len(),
         ..Summary::default()
     };
     let mut by_distribution: BTreeMap<String, DistributionSummary> = BTreeMap::new();
@@ -59,6 +67,8 @@ pub fn summarize(files: &[NativeFile], stages: &Stages, probe_expected: bool) ->
             }
             if dynamic.import.is_contained_failure() {
                 summary.dynamic_contained += 1;
+            } else if matches!(dynamic.import, ImportOutcome::NotAttempted { .. }) {
+                summary.dynamic_not_probed += 1;
             } else if !dynamic.import.is_ok() {
                 summary.dynamic_import_failed += 1;
             }
@@ -83,6 +93,9 @@ pub fn summarize(files: &[NativeFile], stages: &Stages, probe_expected: bool) ->
             .is_some_and(|d| d.import.is_contained_failure())
     });
     summary.incomplete = summary.unchecked_files > 0
+        || summary.input_problems > 0
+        || summary.dynamic_not_probed > 0
+        || stages.interrupted.is_some()
         || (probe_expected && stages.dynamic_skipped.is_some())
         || contained_failure;
     summary.by_distribution = by_distribution

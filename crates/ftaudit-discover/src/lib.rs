@@ -8,10 +8,13 @@ mod read;
 mod site_packages;
 mod target;
 mod wheel;
+// Wrappers over private parsers, for the cargo-fuzz targets in fuzz/ (not API).
+#[doc(hidden)]
+pub mod fuzzing;
 
 use std::path::{Path, PathBuf};
 
-use ftaudit_model::{Distribution, Target};
+use ftaudit_model::{Distribution, InputProblemKind, Target};
 
 pub use names::{is_native_file_name, module_name_for};
 pub use read::{FileBytes, Sources};
@@ -55,7 +58,22 @@ pub enum Location {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiscoveryProblem {
     pub path: PathBuf,
+    pub kind: InputProblemKind,
     pub message: String,
+}
+
+impl DiscoveryProblem {
+    pub(crate) fn new(
+        path: impl Into<PathBuf>,
+        kind: InputProblemKind,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            path: path.into(),
+            kind,
+            message: message.into(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +99,15 @@ pub fn discover(path: &Path) -> Result<Discovery, DiscoverError> {
         target::Classified::Venv { target } | target::Classified::SitePackages { target } => {
             site_packages::discover(target)
         }
-        target::Classified::Wheels { target, wheels } => wheel::discover(target, &wheels),
+        target::Classified::Wheels {
+            target,
+            wheels,
+            problems,
+        } => {
+            let mut discovery = wheel::discover(target, &wheels)?;
+            discovery.problems.splice(0..0, problems);
+            Ok(discovery)
+        }
         target::Classified::Files { target } => site_packages::discover_loose(target),
     }
 }

@@ -106,6 +106,9 @@ fn read_member(
     };
     let mut archive = wheel.archive.clone();
     let member = archive.by_index_raw(index).map_err(|e| unreadable(&e))?;
+    if member.encrypted() {
+        return Err(unreadable(&"the member is encrypted"));
+    }
     let method = member.compression();
     let (start, stored_len, size, crc) = (
         member.data_start(),
@@ -128,6 +131,13 @@ fn read_member(
                 range: range.start..end,
             })
         }
+        (CompressionMethod::Deflated, _) if looks_like_a_bomb(stored_len, size) => Err(FileProblem {
+            kind: FileProblemKind::Malformed,
+            message: format!(
+                "{name} in {} declares {size} bytes from {stored_len} compressed: a ratio no native binary has (a zip bomb?), not inflated",
+                wheel.path.display()
+            ),
+        }),
         (CompressionMethod::Deflated, Some(limit)) if (limit as u64) < size => {
             inflate_head(compressed, limit)
                 .map(FileBytes::Owned)
@@ -180,6 +190,17 @@ fn inflate(compressed: &[u8], declared_size: u64) -> Result<Vec<u8>, String> {
 /// 1 GiB: larger than any native file seen in a wheel (libarrow is 55 MB).
 const MAX_MEMBER_SIZE: u64 = 1 << 30;
 
+/// Members up to this size are inflated whatever their ratio: the memory is small anyway.
+const BOMB_CHECK_ABOVE: u64 = 64 << 20;
+/// Native binaries deflate 2-5x; even mostly-zero ones stay far below this. Deflate itself
+/// cannot exceed about 1032:1, so a higher declared ratio is a lie in any case.
+const MAX_PLAUSIBLE_RATIO: u64 = 100;
+
+/// A big member that claims to inflate far more than code and data ever do.
+fn looks_like_a_bomb(compressed: u64, declared: u64) -> bool {
+    declared > BOMB_CHECK_ABOVE && declared / compressed.max(1) > MAX_PLAUSIBLE_RATIO
+}
+
 pub(crate) fn map_file(path: &Path) -> Result<FileBytes, FileProblem> {
     let unreadable = |e: std::io::Error| FileProblem {
         kind: FileProblemKind::Unreadable,
@@ -194,6 +215,36 @@ pub(crate) fn map_file(path: &Path) -> Result<FileBytes, FileProblem> {
     // same risk every mmap-based reader (ripgrep, rustc) accepts for installed files.
     let map = unsafe { Mmap::map(&file) }.map_err(unreadable)?;
     Ok(FileBytes::Mapped(map))
+}
+
+/// The entry count the zip's end-of-central-directory record declares (ZIP64 where the
+/// classic field is saturated). The zip reader keys members by name, so duplicates collapse
+/// there: a count above its `len()` is how duplicate names show.
+pub(crate) fn declared_entry_count(bytes: &[u8]) -> Option<u64> {
+    const EOCD: &[u8] = b"PK\x05\x06";
+    const ZIP64_LOCATOR: &[u8] = b"PK\x06\x07";
+    const ZIP64_EOCD: &[u8] = b"PK\x06\x06";
+    // The record is 22 bytes plus a comment of at most 65535.
+    let search_from = bytes.len().saturating_sub(22 + 65535);
+    let at = bytes[search_from..]
+        .windows(4)
+        .rposition(|w| w == EOCD)
+        .map(|i| i + search_from)?;
+    let record = bytes.get(at..at + 22)?;
+    let count = u16::from_le_bytes([record[10], record[11]]);
+    if count != u16::MAX {
+        return Some(u64::from(count));
+    }
+    let locator = bytes.get(at.checked_sub(20)?..at)?;
+    if &locator[..4] != ZIP64_LOCATOR {
+        return None;
+    }
+    let offset = usize::try_from(u64::from_le_bytes(locator[8..16].try_into().ok()?)).ok()?;
+    let zip64 = bytes.get(offset..offset.checked_add(56)?)?;
+    if &zip64[..4] != ZIP64_EOCD {
+        return None;
+    }
+    Some(u64::from_le_bytes(zip64[32..40].try_into().ok()?))
 }
 
 pub(crate) fn open_wheel(path: &Path) -> Result<OpenWheel, String> {

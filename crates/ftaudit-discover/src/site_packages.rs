@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use ftaudit_model::{Distribution, Target};
+use ftaudit_model::{Distribution, InputProblemKind, Target};
 use rayon::prelude::*;
 
 use crate::metadata::{
@@ -83,10 +83,11 @@ fn read_dist_infos(
     let entries = match fs::read_dir(site) {
         Ok(entries) => entries,
         Err(e) => {
-            let problem = DiscoveryProblem {
-                path: site.to_path_buf(),
-                message: format!("cannot list: {e}"),
-            };
+            let problem = DiscoveryProblem::new(
+                site,
+                InputProblemKind::UnreadableFolder,
+                format!("cannot list: {e}"),
+            );
             return (Vec::new(), HashMap::new(), vec![problem]);
         }
     };
@@ -125,17 +126,26 @@ fn read_dist_info(dir: PathBuf) -> DistInfo {
     let meta = match fs::read_to_string(dir.join("METADATA")) {
         Ok(text) => parse_metadata(&text),
         Err(e) => {
-            problems.push(DiscoveryProblem {
-                path: dir.join("METADATA"),
-                message: format!("cannot read: {e}"),
-            });
+            problems.push(DiscoveryProblem::new(
+                dir.join("METADATA"),
+                InputProblemKind::BadMetadata,
+                format!("cannot read: {e}"),
+            ));
             Default::default()
         }
     };
     let name = meta.name.unwrap_or(fallback_name);
-    let wheel_tags = fs::read_to_string(dir.join("WHEEL"))
-        .map(|t| parse_wheel_tags(&t))
-        .unwrap_or_default();
+    let wheel_tags = match fs::read_to_string(dir.join("WHEEL")) {
+        Ok(text) => parse_wheel_tags(&text),
+        Err(e) => {
+            problems.push(DiscoveryProblem::new(
+                dir.join("WHEEL"),
+                InputProblemKind::BadMetadata,
+                format!("cannot read ({e}): the wheel tags of {name} are unknown"),
+            ));
+            Vec::new()
+        }
+    };
     let mut native_paths = Vec::new();
     match fs::read(dir.join("RECORD")) {
         Ok(bytes) => {
@@ -143,17 +153,19 @@ fn read_dist_info(dir: PathBuf) -> DistInfo {
                 is_native_file_name(path.rsplit(['/', '\\']).next().unwrap_or(path))
             });
             if bad_rows > 0 {
-                problems.push(DiscoveryProblem {
-                    path: dir.join("RECORD"),
-                    message: format!("{bad_rows} malformed row(s) ignored"),
-                });
+                problems.push(DiscoveryProblem::new(
+                    dir.join("RECORD"),
+                    InputProblemKind::BadMetadata,
+                    format!("{bad_rows} malformed row(s) ignored"),
+                ));
             }
             native_paths = paths.iter().map(|p| normalize(p)).collect();
         }
-        Err(e) => problems.push(DiscoveryProblem {
-            path: dir.join("RECORD"),
-            message: format!("cannot read ({e}): files of {name} will show as unowned"),
-        }),
+        Err(e) => problems.push(DiscoveryProblem::new(
+            dir.join("RECORD"),
+            InputProblemKind::BadMetadata,
+            format!("cannot read ({e}): files of {name} will show as unowned"),
+        )),
     }
     DistInfo {
         distribution: Distribution {
@@ -218,10 +230,11 @@ fn list_dir(root: &Path, dir: PathBuf, found: &mut Found) -> Vec<PathBuf> {
     let entries = match fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(e) => {
-            found.problems.push(DiscoveryProblem {
-                message: format!("cannot list: {e}"),
-                path: dir,
-            });
+            found.problems.push(DiscoveryProblem::new(
+                dir,
+                InputProblemKind::UnreadableFolder,
+                format!("cannot list: {e}"),
+            ));
             return Vec::new();
         }
     };
@@ -230,35 +243,114 @@ fn list_dir(root: &Path, dir: PathBuf, found: &mut Found) -> Vec<PathBuf> {
         let (entry, file_type) = match entry.and_then(|e| e.file_type().map(|t| (e, t))) {
             Ok(pair) => pair,
             Err(e) => {
-                found.problems.push(DiscoveryProblem {
-                    path: dir.clone(),
-                    message: format!("cannot read an entry: {e}"),
-                });
+                found.problems.push(DiscoveryProblem::new(
+                    &dir,
+                    InputProblemKind::UnreadableFolder,
+                    format!("cannot read an entry: {e}"),
+                ));
                 continue;
             }
         };
         let name = entry.file_name();
+        let native_name = is_native_file_name(&name.to_string_lossy());
         if file_type.is_dir() {
             if name != "__pycache__" {
                 subdirs.push(entry.path());
             }
-        } else if file_type.is_file() && is_native_file_name(&name.to_string_lossy()) {
-            let path = entry.path();
-            let Ok(relative) = path.strip_prefix(root) else {
-                continue;
-            };
-            let relative = relative.to_string_lossy().replace('\\', "/");
-            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            found.files.push(DiscoveredFile {
-                distribution: None,
-                module_name: module_name_for(&relative),
-                path: relative,
-                location: Location::Disk(path),
-                size,
-            });
+        } else if file_type.is_file() {
+            if native_name {
+                let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                record_native(root, entry.path(), size, found);
+            }
+        } else if file_type.is_symlink() {
+            follow_link(root, entry.path(), native_name, found);
+        } else if native_name {
+            found.problems.push(DiscoveryProblem::new(
+                entry.path(),
+                InputProblemKind::NotARegularFile,
+                format!(
+                    "named like a native file but {}: not read",
+                    describe_type(&file_type)
+                ),
+            ));
         }
     }
     subdirs
+}
+
+fn record_native(root: &Path, path: PathBuf, size: u64, found: &mut Found) {
+    let Ok(relative) = path.strip_prefix(root) else {
+        return;
+    };
+    let relative = relative.to_string_lossy().replace('\\', "/");
+    found.files.push(DiscoveredFile {
+        distribution: None,
+        module_name: module_name_for(&relative),
+        path: relative,
+        location: Location::Disk(path),
+        size,
+    });
+}
+
+/// A link named like a native file is read when it leads to a regular file (an import would
+/// load it); any other link that could hide native files (to a folder, dangling) is reported,
+/// not followed: following could leave the target or loop.
+fn follow_link(root: &Path, path: PathBuf, native_name: bool, found: &mut Found) {
+    let skipped = |why: String| {
+        DiscoveryProblem::new(
+            &path,
+            InputProblemKind::LinkSkipped,
+            format!("symbolic link {why}: not followed"),
+        )
+    };
+    let destination = fs::read_link(&path)
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|_| "?".into());
+    match fs::metadata(&path) {
+        Ok(meta) if meta.is_file() && native_name => record_native(root, path, meta.len(), found),
+        Ok(meta) if meta.is_file() => {}
+        Ok(meta) if meta.is_dir() => {
+            let problem = skipped(format!("to the folder {destination}"));
+            found.problems.push(problem);
+        }
+        Ok(meta) if native_name => {
+            let problem = skipped(format!(
+                "to {destination}, {}",
+                describe_type(&meta.file_type())
+            ));
+            found.problems.push(problem);
+        }
+        Ok(_) => {}
+        Err(e) if native_name => {
+            let problem = skipped(format!("to {destination}, which cannot be read ({e})"));
+            found.problems.push(problem);
+        }
+        // A dangling link with another name hides no native file.
+        Err(_) => {}
+    }
+}
+
+fn describe_type(file_type: &fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+        if file_type.is_char_device() {
+            return "a character device";
+        }
+        if file_type.is_block_device() {
+            return "a block device";
+        }
+    }
+    if file_type.is_dir() {
+        return "a folder";
+    }
+    "not a regular file"
 }
 
 fn normalize(record_path: &str) -> String {
@@ -288,7 +380,10 @@ mod tests {
 
         let (mut files, problems) = walk_native_files(root);
         files.sort_by(|a, b| a.path.cmp(&b.path));
-        assert!(problems.is_empty(), "{problems:?}");
+        // The link to a folder is not followed, and says so.
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].kind, InputProblemKind::LinkSkipped);
+        assert_eq!(problems[0].path, root.join("link"));
         let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths.len(), 2, "{paths:?}");
         assert!(paths[0].starts_with("pkg/_top.") && paths[0].ends_with(".so"));

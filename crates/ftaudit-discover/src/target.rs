@@ -3,9 +3,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use ftaudit_model::{Target, TargetInterpreter, TargetKind};
+use ftaudit_model::{InputProblemKind, Target, TargetInterpreter, TargetKind};
 
-use crate::DiscoverError;
+use crate::{DiscoverError, DiscoveryProblem};
 
 pub(crate) enum Classified {
     Venv {
@@ -17,6 +17,8 @@ pub(crate) enum Classified {
     Wheels {
         target: Target,
         wheels: Vec<PathBuf>,
+        /// Entries named `*.whl` that are not regular files.
+        problems: Vec<DiscoveryProblem>,
     },
     Files {
         target: Target,
@@ -29,13 +31,23 @@ pub(crate) fn classify(path: &Path) -> Result<Classified, DiscoverError> {
         source,
     };
     let path = fs::canonicalize(path).map_err(io)?;
+    let meta = fs::metadata(&path).map_err(io)?;
+    if !meta.is_file() && !meta.is_dir() {
+        return Err(DiscoverError::Unsupported {
+            path,
+            message:
+                "neither a regular file nor a folder (a FIFO, socket or device): nothing to scan"
+                    .into(),
+        });
+    }
 
-    if path.is_file() {
+    if meta.is_file() {
         if has_extension(&path, "whl") {
             let target = target(&path, TargetKind::Wheel, vec![], None);
             return Ok(Classified::Wheels {
                 target,
                 wheels: vec![path],
+                problems: Vec::new(),
             });
         }
         return Ok(Classified::Files {
@@ -69,15 +81,47 @@ pub(crate) fn classify(path: &Path) -> Result<Classified, DiscoverError> {
         return Ok(Classified::SitePackages { target });
     }
 
-    let mut wheels: Vec<PathBuf> = fs::read_dir(&path)
-        .map_err(io)?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && has_extension(p, "whl"))
-        .collect();
-    if !wheels.is_empty() {
+    let mut wheels = Vec::new();
+    let mut problems = Vec::new();
+    for entry in fs::read_dir(&path).map_err(io)? {
+        let entry_path = match entry {
+            Ok(entry) => entry.path(),
+            Err(e) => {
+                problems.push(DiscoveryProblem::new(
+                    &path,
+                    InputProblemKind::UnreadableFolder,
+                    format!("cannot read an entry: {e}"),
+                ));
+                continue;
+            }
+        };
+        if !has_extension(&entry_path, "whl") {
+            continue;
+        }
+        // Follows links: a link to a wheel is a wheel.
+        match fs::metadata(&entry_path) {
+            Ok(meta) if meta.is_file() => wheels.push(entry_path),
+            Ok(_) => problems.push(DiscoveryProblem::new(
+                &entry_path,
+                InputProblemKind::NotARegularFile,
+                "named like a wheel but not a regular file: not read",
+            )),
+            Err(e) => problems.push(DiscoveryProblem::new(
+                &entry_path,
+                InputProblemKind::BadWheel,
+                format!("cannot read: {e}"),
+            )),
+        }
+    }
+    if !wheels.is_empty() || !problems.is_empty() {
         wheels.sort();
+        problems.sort_by(|a, b| a.path.cmp(&b.path));
         let target = target(&path, TargetKind::WheelDirectory, vec![], None);
-        return Ok(Classified::Wheels { target, wheels });
+        return Ok(Classified::Wheels {
+            target,
+            wheels,
+            problems,
+        });
     }
 
     Ok(Classified::Files {

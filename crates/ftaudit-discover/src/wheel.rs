@@ -4,11 +4,11 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use ftaudit_model::{Distribution, Target};
+use ftaudit_model::{Distribution, InputProblemKind, Target};
 
 use crate::metadata::{parse_metadata, parse_wheel_tags};
 use crate::names::{is_native_file_name, module_name_for};
-use crate::read::{open_wheel, OpenWheel, WheelArchive};
+use crate::read::{declared_entry_count, open_wheel, OpenWheel, WheelArchive};
 use crate::{DiscoverError, DiscoveredFile, Discovery, DiscoveryProblem, Location, Sources};
 use rayon::prelude::*;
 
@@ -26,6 +26,7 @@ pub(crate) fn discover(target: Target, wheels: &[PathBuf]) -> Result<Discovery, 
             wheel,
             distribution,
             members,
+            problems: wheel_problems,
         } = match read {
             Ok(read) => read,
             Err(problem) => {
@@ -33,6 +34,7 @@ pub(crate) fn discover(target: Target, wheels: &[PathBuf]) -> Result<Discovery, 
                 continue;
             }
         };
+        problems.extend(wheel_problems);
         let index = sources.add_wheel(wheel);
         for (i, member_name, size) in members {
             let relative = install_path(&member_name);
@@ -69,13 +71,21 @@ struct ReadWheel {
     distribution: Distribution,
     /// (zip index, member name, uncompressed size) of each native member.
     members: Vec<(usize, String, u64)>,
+    /// What is wrong with the wheel without stopping it from being read.
+    problems: Vec<DiscoveryProblem>,
 }
 
 fn read_wheel(path: &Path) -> Result<ReadWheel, DiscoveryProblem> {
-    let wheel = open_wheel(path).map_err(|message| DiscoveryProblem {
-        path: path.to_path_buf(),
-        message,
-    })?;
+    let wheel = open_wheel(path)
+        .map_err(|message| DiscoveryProblem::new(path, InputProblemKind::BadWheel, message))?;
+    let mut problems = Vec::new();
+    let mut bad_metadata = |message: String| {
+        problems.push(DiscoveryProblem::new(
+            path,
+            InputProblemKind::BadMetadata,
+            message,
+        ))
+    };
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -83,25 +93,47 @@ fn read_wheel(path: &Path) -> Result<ReadWheel, DiscoveryProblem> {
     let (name_from_file, version_from_file, tags_from_file) = parse_wheel_file_name(&file_name);
     let mut archive = wheel.archive.clone();
     let dist_info = dist_info_prefix(&archive);
-    let meta = dist_info
-        .as_ref()
-        .and_then(|d| read_text(&mut archive, &format!("{d}METADATA")))
+    let mut read_dist_info_file = |archive: &mut WheelArchive, file: &str| {
+        let Some(dir) = &dist_info else {
+            return None;
+        };
+        let name = format!("{dir}{file}");
+        match read_text(archive, &name) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                bad_metadata(format!("{name}: {e}"));
+                None
+            }
+        }
+    };
+    let meta = read_dist_info_file(&mut archive, "METADATA")
         .map(|t| parse_metadata(&t))
         .unwrap_or_default();
-    let wheel_tags = dist_info
-        .as_ref()
-        .and_then(|d| read_text(&mut archive, &format!("{d}WHEEL")))
+    let wheel_tags = read_dist_info_file(&mut archive, "WHEEL")
         .map(|t| parse_wheel_tags(&t))
         .filter(|t| !t.is_empty())
         .unwrap_or(tags_from_file);
-    let members = (0..archive.len())
-        .filter_map(|i| {
-            let member = archive.by_index_raw(i).ok()?;
-            let member_name = member.name().to_string();
-            (member.is_file() && is_native_file_name(member_name.rsplit('/').next().unwrap_or("")))
-                .then(|| (i, member_name, member.size()))
-        })
-        .collect();
+    if dist_info.is_none() {
+        bad_metadata(
+            "no *.dist-info/ folder: not a wheel as installers make them; name and version come from the file name"
+                .into(),
+        );
+    }
+    let (members, member_problems) = native_members(path, &mut archive);
+    problems.extend(member_problems);
+    if let Some(declared) = declared_entry_count(wheel.map.as_ref()) {
+        let distinct = archive.len() as u64;
+        if declared > distinct {
+            problems.push(DiscoveryProblem::new(
+                path,
+                InputProblemKind::HostileMember,
+                format!(
+                    "the central directory lists {declared} entries but only {distinct} distinct names: {} duplicate member name(s), of which only one copy each is read",
+                    declared - distinct
+                ),
+            ));
+        }
+    }
     Ok(ReadWheel {
         distribution: Distribution {
             name: meta.name.unwrap_or(name_from_file),
@@ -112,7 +144,40 @@ fn read_wheel(path: &Path) -> Result<ReadWheel, DiscoveryProblem> {
         },
         wheel,
         members,
+        problems,
     })
+}
+
+/// The native members, by zip index. A member whose name escapes the wheel root (absolute,
+/// `..`, a drive letter) is refused, as installers refuse it, and the wheel carries the problem.
+fn native_members(
+    path: &Path,
+    archive: &mut WheelArchive,
+) -> (Vec<(usize, String, u64)>, Vec<DiscoveryProblem>) {
+    let hostile =
+        |message: String| DiscoveryProblem::new(path, InputProblemKind::HostileMember, message);
+    let mut members = Vec::new();
+    let mut problems = Vec::new();
+    for i in 0..archive.len() {
+        let member = match archive.by_index_raw(i) {
+            Ok(member) => member,
+            Err(e) => {
+                problems.push(hostile(format!("zip entry {i} cannot be read: {e}")));
+                continue;
+            }
+        };
+        let name = member.name().to_string();
+        if member.enclosed_name().is_none() {
+            problems.push(hostile(format!(
+                "member {name:?} would be written outside the install folder (absolute path or `..`): refused"
+            )));
+            continue;
+        }
+        if member.is_file() && is_native_file_name(name.rsplit('/').next().unwrap_or("")) {
+            members.push((i, name, member.size()));
+        }
+    }
+    (members, problems)
 }
 
 /// `{name}-{version}(-{build})?-{python}-{abi}-{platform}.whl`; compressed tag sets
@@ -145,11 +210,26 @@ fn dist_info_prefix(archive: &WheelArchive) -> Option<String> {
         .find(|d| !d.contains('/') || d.matches('/').count() == 1)
 }
 
-fn read_text(archive: &mut WheelArchive, name: &str) -> Option<String> {
-    let mut member = archive.by_name(name).ok()?;
+/// Metadata files are small text; one that claims more than this is refused unread.
+const MAX_METADATA_SIZE: u64 = 64 << 20;
+
+fn read_text(archive: &mut WheelArchive, name: &str) -> Result<String, String> {
+    let member = archive.by_name(name).map_err(|e| match e {
+        zip::result::ZipError::FileNotFound => "missing".to_string(),
+        e => format!("cannot be read: {e}"),
+    })?;
+    if member.size() > MAX_METADATA_SIZE {
+        return Err(format!(
+            "declares {} bytes: not metadata, not read",
+            member.size()
+        ));
+    }
     let mut text = String::new();
-    member.read_to_string(&mut text).ok()?;
-    Some(text)
+    member
+        .take(MAX_METADATA_SIZE)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    Ok(text)
 }
 
 /// Where a member lands when installed: `x-1.0.data/platlib/a/b.so` -> `a/b.so`.

@@ -18,6 +18,20 @@ pub struct DynamicRun {
     /// Worker processes started in all (restarts after crashes and hangs included).
     pub worker_processes: usize,
     pub elapsed_seconds: f64,
+    /// Whether the workers were cut off from the network, and how (or why not).
+    #[serde(default)]
+    pub network: NetworkIsolation,
+}
+
+/// A module's import may run arbitrary code; the workers get no network where the kernel allows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkIsolation {
+    /// True when every worker ran in a network namespace of its own (no interface but a loopback
+    /// that is down), checked from outside by comparing `/proc/PID/ns/net`.
+    pub isolated: bool,
+    /// How, or why not.
+    pub detail: String,
 }
 
 /// Facts the worker reads from the interpreter it embeds, before importing anything.

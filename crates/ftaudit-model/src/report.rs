@@ -15,6 +15,11 @@ pub struct Report {
     pub distributions: Vec<Distribution>,
     /// Every native file found, extension module or bundled library, sorted by path.
     pub files: Vec<NativeFile>,
+    /// What could not be read while looking for native files (a corrupt wheel, a bad RECORD,
+    /// an unreadable folder, a FIFO named like a module, a link not followed). Each one makes
+    /// the report incomplete: a native file may be hidden behind it.
+    #[serde(default)]
+    pub input_problems: Vec<InputProblem>,
     /// Which stages ran, and with what.
     pub stages: Stages,
     pub summary: Summary,
@@ -111,6 +116,34 @@ pub struct NativeFile {
     pub findings: Vec<Finding>,
 }
 
+/// A problem met while discovering the target's files, not tied to one native file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputProblem {
+    /// The wheel, folder, metadata file or directory entry concerned.
+    pub path: PathBuf,
+    pub kind: InputProblemKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputProblemKind {
+    /// A folder that could not be listed, or an entry whose type could not be read.
+    UnreadableFolder,
+    /// A wheel that could not be opened as a zip archive (truncated, not a zip, unreadable).
+    BadWheel,
+    /// A wheel member refused: a name that escapes the wheel (`../`, absolute), a duplicate,
+    /// an encrypted member, or a size or compression ratio no real binary has.
+    HostileMember,
+    /// METADATA, WHEEL or RECORD missing, unreadable or malformed.
+    BadMetadata,
+    /// Named like a native file but not a regular file (FIFO, socket, device, folder).
+    NotARegularFile,
+    /// A symbolic link that was not followed (to a folder, dangling, or to a non-regular file).
+    LinkSkipped,
+}
+
 /// Why a file could not be checked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -130,6 +163,8 @@ pub enum FileProblemKind {
     Malformed,
     /// Not ELF, Mach-O or PE.
     UnknownFormat,
+    /// Not read: the scan was interrupted (SIGINT, SIGTERM) first.
+    Interrupted,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -139,6 +174,10 @@ pub struct Stages {
     pub dynamic: Option<DynamicRun>,
     /// Why the dynamic probe did not run, when it did not.
     pub dynamic_skipped: Option<String>,
+    /// Set when a signal (SIGINT, SIGTERM) stopped the scan early: what was cut short. The
+    /// report then holds what finished; the rest is marked not checked.
+    #[serde(default)]
+    pub interrupted: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,6 +188,9 @@ pub struct Summary {
     pub bundled_libraries: usize,
     /// Files that could not be read or parsed.
     pub unchecked_files: usize,
+    /// Entries of `input_problems`.
+    #[serde(default)]
+    pub input_problems: usize,
     pub static_gil_not_used: usize,
     pub static_gil_used: usize,
     pub static_gil_undeterminable: usize,
@@ -157,6 +199,9 @@ pub struct Summary {
     pub dynamic_import_failed: usize,
     /// Crashed, timed out, hit the memory limit.
     pub dynamic_contained: usize,
+    /// Modules the probe did not get to (the scan was interrupted).
+    #[serde(default)]
+    pub dynamic_not_probed: usize,
     pub errors: usize,
     pub warnings: usize,
     /// True when anything the user asked for could not be checked (exit status 2).

@@ -144,6 +144,11 @@ fn sample_report() -> Report {
                 findings: vec![],
             },
         ],
+        input_problems: vec![InputProblem {
+            path: "/w/broken.whl".into(),
+            kind: InputProblemKind::BadWheel,
+            message: "not a valid wheel (zip)".into(),
+        }],
         stages: Stages {
             static_analysis: true,
             dynamic: Some(DynamicRun {
@@ -163,8 +168,13 @@ fn sample_report() -> Report {
                 environment_removed: vec!["PYTHON_GIL".into()],
                 worker_processes: 3,
                 elapsed_seconds: 1.5,
+                network: NetworkIsolation {
+                    isolated: true,
+                    detail: "own namespace".into(),
+                },
             }),
             dynamic_skipped: None,
+            interrupted: Some("SIGINT after 3.0 s".into()),
         },
         summary: Summary {
             native_files: 2,

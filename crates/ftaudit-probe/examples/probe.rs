@@ -20,6 +20,7 @@ fn main() {
         timeout: Duration::from_secs(30),
         memory_limit_mb: None,
         subinterpreters: true,
+        cancel: Default::default(),
     };
     while let Some(flag) = args.peek().filter(|a| a.starts_with("--")).cloned() {
         args.next();

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use ftaudit_model::protocol::{ImportRecord, ProbeRequest, ProbeStage, WorkerEvent};
 use ftaudit_model::{EmbeddedInterpreter, ImportOutcome};
 
+use crate::cancel::Cancel;
 use crate::output::StageSplitter;
 use crate::process::{Limits, Message, WorkerProcess};
 use crate::{signal, ProbeError};
@@ -23,6 +24,7 @@ pub struct BatchSpec<'a> {
     pub subinterpreters: bool,
     pub timeout: Duration,
     pub memory_limit_mb: Option<u64>,
+    pub cancel: &'a Cancel,
 }
 
 /// Where a worker stopped without finishing.
@@ -40,6 +42,11 @@ pub struct BatchResult {
     /// Output written straight to fd 1/2 per (module index, stage), stdout first.
     pub raw_output: Vec<(usize, ProbeStage, String)>,
     pub failure: Option<Failure>,
+    /// The run was asked to stop: the worker was killed with the module it was on unfinished
+    /// (not the module's fault: no failure is recorded).
+    pub cancelled: bool,
+    /// The worker ran in a network namespace of its own.
+    pub network_isolated: bool,
 }
 
 struct Stage {
@@ -72,7 +79,14 @@ pub fn run_batch(
     let mut garbage = Vec::new();
 
     let ending = loop {
-        let Some(message) = worker.next_message(deadline) else {
+        if spec.cancel.requested().is_some() {
+            worker.kill();
+            break Ending::Cancelled;
+        }
+        let Some(message) = worker.next_message(Cancel::slice_until(deadline)) else {
+            if Instant::now() < deadline {
+                continue;
+            }
             worker.kill();
             break Ending::TimedOut;
         };
@@ -147,7 +161,7 @@ pub fn run_batch(
             }
             None
         }
-        Ending::TimedOut => {
+        Ending::TimedOut | Ending::Cancelled => {
             worker.wait()?;
             None
         }
@@ -163,7 +177,11 @@ pub fn run_batch(
     };
     let streams = worker.finish_output();
 
+    let cancelled = matches!(ending, Ending::Cancelled);
     let Some(interpreter) = interpreter else {
+        if cancelled {
+            return Err(ProbeError::Cancelled);
+        }
         let reason = match (&ending, status) {
             (Ending::TimedOut, _) => format!(
                 "no Ready event within {:?}",
@@ -184,7 +202,7 @@ pub fn run_batch(
         });
     };
 
-    let failure = if matches!(ending, Ending::Done) {
+    let failure = if matches!(ending, Ending::Done | Ending::Cancelled) {
         None
     } else {
         let Some(last) = stages.last() else {
@@ -224,12 +242,16 @@ pub fn run_batch(
         subinterpreters: subs,
         raw_output,
         failure,
+        cancelled,
+        network_isolated: worker.network_isolated,
     })
 }
 
 enum Ending {
     Done,
     TimedOut,
+    /// The run was asked to stop.
+    Cancelled,
     /// The result pipe closed before Done.
     Exited,
 }

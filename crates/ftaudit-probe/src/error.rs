@@ -17,6 +17,8 @@ pub enum ProbeError {
     },
     #[error("the probe worker {} broke the protocol: {message}", worker.display())]
     Protocol { worker: PathBuf, message: String },
+    #[error("the probe was stopped before any worker was ready")]
+    Cancelled,
     #[error("probe I/O error ({context}): {source}")]
     Io {
         context: String,

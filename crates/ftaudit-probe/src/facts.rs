@@ -19,7 +19,11 @@ pub struct ModuleState {
     pub loaded_by: Option<String>,
     /// Straight fd 1/2 output per stage.
     pub raw_output: Vec<(ProbeStage, String)>,
+    /// The run was stopped (SIGINT, SIGTERM) before this module was finished.
+    pub interrupted: bool,
 }
+
+const INTERRUPTED: &str = "not probed: the scan was interrupted first";
 
 /// What all records together say, for the verdicts that cross modules.
 pub struct Evidence {
@@ -78,6 +82,9 @@ pub fn build(
     let import = match (&state.failure, &state.record) {
         (Some((ProbeStage::Import, outcome)), _) => outcome.clone(),
         (_, Some(record)) => memory_limited(record.outcome.clone(), memory_limit_mb),
+        _ if state.interrupted => ImportOutcome::NotAttempted {
+            reason: INTERRUPTED.into(),
+        },
         _ => ImportOutcome::NotAttempted {
             reason: "the worker reported nothing for this module".into(),
         },
@@ -142,6 +149,7 @@ fn sub_outcome(
         }
         _ => match &state.record {
             Some(r) if !r.outcome.is_ok() => "the main-interpreter import failed",
+            _ if state.interrupted => INTERRUPTED,
             _ => "the worker reported nothing for this stage",
         },
     };

@@ -6,6 +6,7 @@
 //! replaced and the batch goes on after the module that took it down.
 
 mod batch;
+mod cancel;
 mod error;
 mod facts;
 mod output;
@@ -13,6 +14,9 @@ mod process;
 mod shard;
 mod signal;
 mod workers;
+// Wrappers over private parsers, for the cargo-fuzz targets in fuzz/ (not API).
+#[doc(hidden)]
+pub mod fuzzing;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -22,6 +26,7 @@ use std::time::{Duration, Instant};
 use ftaudit_model::protocol::ProbeStage;
 use ftaudit_model::{DynamicFacts, DynamicRun, EmbeddedInterpreter};
 
+pub use cancel::{Cancel, StopSignal};
 pub use error::ProbeError;
 pub use workers::{
     describe, list_workers, minor_of, select_worker, worker_files, WantedInterpreter, WorkerInfo,
@@ -40,6 +45,9 @@ pub struct ProbeConfig {
     /// Data-segment limit (RLIMIT_DATA) for each worker.
     pub memory_limit_mb: Option<u64>,
     pub subinterpreters: bool,
+    /// Polled while waiting on workers: once set, the workers are stopped and `run` returns
+    /// what finished, the rest marked as not probed.
+    pub cancel: Cancel,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -69,6 +77,7 @@ fn spec<'a>(config: &'a ProbeConfig, site_dirs: &'a [PathBuf]) -> BatchSpec<'a> 
         subinterpreters: config.subinterpreters,
         timeout: config.timeout,
         memory_limit_mb: config.memory_limit_mb,
+        cancel: &config.cancel,
     }
 }
 
@@ -119,15 +128,19 @@ pub fn run(
 
     let mut interpreter = None;
     let mut worker_processes = 0;
+    let mut network = (0, 0);
     let mut states: Vec<(String, ModuleState)> = Vec::new();
     for result in results {
         let shard = result?;
         worker_processes += shard.processes;
+        network.0 += shard.network.0;
+        network.1 += shard.network.1;
         interpreter = interpreter.or(shard.interpreter);
         states.extend(shard.states);
     }
     let interpreter = match interpreter {
         Some(i) => i,
+        None if config.cancel.requested().is_some() => return Err(ProbeError::Cancelled),
         None => {
             // Nothing to import: still say which interpreter would have been used.
             worker_processes += 1;
@@ -140,7 +153,10 @@ pub fn run(
     let facts = modules
         .iter()
         .map(|m| {
-            let state = by_name.remove(m).unwrap_or_default();
+            let state = by_name.remove(m).unwrap_or_else(|| ModuleState {
+                interrupted: config.cancel.requested().is_some(),
+                ..ModuleState::default()
+            });
             facts::build(
                 m,
                 state,
@@ -161,6 +177,7 @@ pub fn run(
             .into_iter()
             .map(|n| n.to_string_lossy().into_owned())
             .collect(),
+        network: process::describe_network(network.1, network.0),
         worker_processes,
         elapsed_seconds: started.elapsed().as_secs_f64(),
     };
@@ -170,6 +187,8 @@ pub fn run(
 struct ShardResult {
     interpreter: Option<EmbeddedInterpreter>,
     processes: usize,
+    /// Workers seen running, and of them those in a network namespace of their own.
+    network: (usize, usize),
     states: Vec<(String, ModuleState)>,
 }
 
@@ -185,6 +204,7 @@ fn run_shard(
     let mut states: Vec<ModuleState> = modules.iter().map(|_| ModuleState::default()).collect();
     let mut interpreter = None;
     let mut processes = 0;
+    let mut network = (0, 0);
     let mut pending: Vec<usize> = (0..modules.len()).collect();
     // A module whose main import is repeated by a restarted worker still counts once.
     let mut reported = HashSet::new();
@@ -193,11 +213,17 @@ fn run_shard(
             report_done(module);
         }
     };
-    while !pending.is_empty() {
+    while !pending.is_empty() && spec.cancel.requested().is_none() {
         processes += 1;
         let rest: Vec<String> = pending.iter().map(|&i| modules[i].clone()).collect();
-        let batch = run_batch(spec, &rest, &mut |m| report_once(m))?;
+        let batch = match run_batch(spec, &rest, &mut |m| report_once(m)) {
+            Ok(batch) => batch,
+            Err(ProbeError::Cancelled) => break,
+            Err(e) => return Err(e),
+        };
         interpreter.get_or_insert(batch.interpreter);
+        network.0 += 1;
+        network.1 += usize::from(batch.network_isolated);
         let position: HashMap<&str, usize> =
             pending.iter().map(|&i| (modules[i].as_str(), i)).collect();
 
@@ -233,6 +259,9 @@ fn run_shard(
             }
             states[index].raw_output.push((stage, text));
         }
+        if batch.cancelled {
+            break;
+        }
         let Some(failure) = batch.failure else { break };
         let index = pending[failure.index];
         states[index].failure = Some((failure.stage, failure.outcome));
@@ -242,9 +271,17 @@ fn run_shard(
             states[i].failure.is_none() && !finished(&states[i], spec.subinterpreters)
         });
     }
+    if spec.cancel.requested().is_some() {
+        for state in &mut states {
+            if state.failure.is_none() && !finished(state, spec.subinterpreters) {
+                state.interrupted = true;
+            }
+        }
+    }
     Ok(ShardResult {
         interpreter,
         processes,
+        network,
         states: modules.iter().cloned().zip(states).collect(),
     })
 }

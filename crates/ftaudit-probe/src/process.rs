@@ -1,6 +1,7 @@
 //! One worker process: spawned contained (own process group, scratch cwd and HOME, no
-//! PYTHON* variables, stdin from /dev/null, optional memory limit), with its result pipe
-//! and its stdout/stderr read on background threads.
+//! PYTHON* variables, stdin from /dev/null, a network namespace of its own where the kernel
+//! allows, optional memory limit), with its result pipe and its stdout/stderr read on
+//! background threads.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -50,6 +51,8 @@ pub struct WorkerProcess {
     pub messages: Receiver<Message>,
     outputs: Vec<OutputReader>,
     exited: Option<ExitStatus>,
+    /// Whether it runs in a network namespace other than ours (checked from outside).
+    pub network_isolated: bool,
     _scratch: tempfile::TempDir,
 }
 
@@ -117,6 +120,8 @@ impl WorkerProcess {
             command.env_remove(name);
         }
         let write_fd = write_end.as_raw_fd();
+        // Formatted before fork: nothing may allocate between fork and exec.
+        let id_maps = IdMaps::for_current_user();
         let memory_limit = limits
             .memory_limit_mb
             .map(|mb| mb.saturating_mul(1024 * 1024));
@@ -133,6 +138,9 @@ impl WorkerProcess {
                 } else if libc::dup2(write_fd, RESULT_FD) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
+                // No network: an import runs arbitrary code. Failing that is not fatal; the
+                // parent sees it and the report says so.
+                isolate_network(&id_maps);
                 if let Some(bytes) = memory_limit {
                     // RLIMIT_DATA, not RLIMIT_AS: a free-threaded CPython reserves far more
                     // address space than it uses (3.13t with 8 threads: ~1.2 GB VmSize, 15 MB
@@ -158,6 +166,8 @@ impl WorkerProcess {
         // The parent's copy must go, or the pipe never reports end of file when the worker dies.
         drop(write_end);
         let pid = child.id() as i32;
+        // spawn() returns after exec, so pre_exec has run: the namespace is the final one.
+        let network_isolated = own_network_namespace(pid);
 
         let (tx, messages) = mpsc::channel();
         std::thread::spawn(move || read_results(File::from(read_end), tx));
@@ -187,6 +197,7 @@ impl WorkerProcess {
             messages,
             outputs,
             exited: None,
+            network_isolated,
             _scratch: scratch,
         })
     }
@@ -274,6 +285,84 @@ impl Drop for WorkerProcess {
             self.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// What a new user namespace maps: this user and group onto themselves, so files keep their
+/// owners as the worker sees them.
+struct IdMaps {
+    uid_map: Vec<u8>,
+    gid_map: Vec<u8>,
+}
+
+impl IdMaps {
+    fn for_current_user() -> Self {
+        // SAFETY: getuid and getgid cannot fail and touch no memory.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        Self {
+            uid_map: format!("{uid} {uid} 1").into_bytes(),
+            gid_map: format!("{gid} {gid} 1").into_bytes(),
+        }
+    }
+}
+
+/// Between fork and exec: moves the child into a new network namespace (only a loopback, and
+/// it is down). Root (or CAP_SYS_ADMIN) can do that directly; anyone else through a new user
+/// namespace, where the kernel allows unprivileged ones. Only async-signal-safe calls.
+fn isolate_network(maps: &IdMaps) {
+    // SAFETY: unshare changes only this (single-threaded, just forked) process's namespaces.
+    if unsafe { libc::unshare(libc::CLONE_NEWNET) } == 0 {
+        return;
+    }
+    // SAFETY: as above; a new user namespace is also allowed in a single-threaded process.
+    if unsafe { libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) } != 0 {
+        return;
+    }
+    write_proc_file(c"/proc/self/setgroups", b"deny");
+    write_proc_file(c"/proc/self/uid_map", &maps.uid_map);
+    write_proc_file(c"/proc/self/gid_map", &maps.gid_map);
+}
+
+/// One write to a /proc file, ignoring failure (the worker then runs unmapped, as `nobody`).
+fn write_proc_file(path: &std::ffi::CStr, data: &[u8]) {
+    // SAFETY: path is NUL-terminated; open, write and close are async-signal-safe, and `data`
+    // outlives the write.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+        if fd >= 0 {
+            libc::write(fd, data.as_ptr().cast(), data.len());
+            libc::close(fd);
+        }
+    }
+}
+
+/// True when `pid` is in another network namespace than this process.
+fn own_network_namespace(pid: i32) -> bool {
+    let ours = std::fs::read_link("/proc/self/ns/net");
+    let theirs = std::fs::read_link(format!("/proc/{pid}/ns/net"));
+    matches!((ours, theirs), (Ok(a), Ok(b)) if a != b)
+}
+
+/// How the workers were kept off the network, for the report.
+pub fn describe_network(isolated: usize, workers: usize) -> ftaudit_model::NetworkIsolation {
+    if workers == 0 {
+        return ftaudit_model::NetworkIsolation {
+            isolated: false,
+            detail: "no worker ran an import".into(),
+        };
+    }
+    if isolated == workers {
+        return ftaudit_model::NetworkIsolation {
+            isolated: true,
+            detail: "each worker ran in a network namespace of its own (no interface but a loopback that is down)".into(),
+        };
+    }
+    ftaudit_model::NetworkIsolation {
+        isolated: false,
+        detail: format!(
+            "{} of {workers} workers could not get a network namespace of their own (unshare(CLONE_NEWNET) refused, and unprivileged user namespaces are disabled or blocked here): imports could reach the network",
+            workers - isolated
+        ),
     }
 }
 

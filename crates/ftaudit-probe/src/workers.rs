@@ -10,6 +10,7 @@ use std::time::Duration;
 use ftaudit_model::EmbeddedInterpreter;
 
 use crate::batch::{run_batch, BatchSpec};
+use crate::cancel::Cancel;
 use crate::ProbeError;
 
 /// A worker binary and what it said it embeds.
@@ -119,12 +120,14 @@ fn is_executable(path: &Path) -> bool {
 
 /// Starts the worker with nothing to import and returns what it embeds.
 pub fn describe(worker: &Path, timeout: Duration) -> Result<EmbeddedInterpreter, ProbeError> {
+    let never = Cancel::default();
     let spec = BatchSpec {
         worker,
         site_dirs: &[],
         subinterpreters: false,
         timeout,
         memory_limit_mb: None,
+        cancel: &never,
     };
     Ok(run_batch(&spec, &[], &mut |_| {})?.interpreter)
 }

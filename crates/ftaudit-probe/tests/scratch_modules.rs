@@ -126,3 +126,76 @@ fn output_through_the_real_streams_stays_with_its_module() {
         Some("next\n")
     );
 }
+
+/// An import runs arbitrary code: the worker gets no network (where the kernel allows a network
+/// namespace), a scratch HOME and working folder, and the report says how it was isolated.
+#[test]
+fn workers_have_no_network_and_a_scratch_home_and_cwd() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "ftscratch_net.py",
+        &format!(
+            "import os, socket\n\
+             s = socket.socket()\n\
+             s.settimeout(5)\n\
+             try:\n    s.connect(('127.0.0.1', {port}))\n    print('connected')\n\
+             except OSError as e:\n    print('no connection:', e.errno)\n\
+             print('cwd', os.getcwd())\n\
+             print('home', os.environ['HOME'])\n"
+        ),
+    );
+    let plan = ProbePlan {
+        site_dirs: vec![dir.path().to_path_buf()],
+        modules: vec!["ftscratch_net".into()],
+    };
+    let (run, facts) =
+        ftaudit_probe::run(&common::config(1, 60, false), &plan, &|_| {}).expect("probe");
+    let output = common::find(&facts, "ftscratch_net")
+        .output
+        .clone()
+        .unwrap_or_default();
+
+    let kernel_allows = std::process::Command::new("unshare")
+        .args(["--net", "true"])
+        .status()
+        .is_ok_and(|s| s.success())
+        || std::process::Command::new("unshare")
+            .args(["--user", "--net", "true"])
+            .status()
+            .is_ok_and(|s| s.success());
+    if kernel_allows {
+        assert!(run.network.isolated, "{:?}", run.network);
+        assert!(output.contains("no connection:"), "{output}");
+        let accepted = listener.accept();
+        assert!(
+            matches!(&accepted, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+            "the worker reached 127.0.0.1:{port}: {accepted:?}"
+        );
+    } else {
+        // Said, not hidden: the report carries why.
+        assert!(!run.network.isolated);
+        assert!(
+            run.network.detail.contains("could not"),
+            "{:?}",
+            run.network
+        );
+    }
+    let line = |key: &str| {
+        output
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap_or_else(|| panic!("no {key} in {output}"))
+            .to_string()
+    };
+    let (cwd, home) = (line("cwd "), line("home "));
+    assert!(cwd.contains("ftaudit-worker-"), "{cwd}");
+    assert!(home.starts_with(&cwd) && home.ends_with("/home"), "{home}");
+    assert!(
+        !std::path::Path::new(&cwd).exists(),
+        "the scratch folder is removed after the run"
+    );
+}

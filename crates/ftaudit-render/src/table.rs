@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
-use ftaudit_model::{FileKind, NativeFile, Report, Severity, StaticModule};
+use ftaudit_model::{FileKind, InputProblemKind, NativeFile, Report, Severity, StaticModule};
 
 use crate::cells;
 
@@ -54,6 +54,18 @@ pub fn table(report: &Report, options: &TableOptions) -> String {
     if let Some(reason) = &report.stages.dynamic_skipped {
         let _ = writeln!(out, "import probe: NOT RUN: {reason}");
     }
+    if let Some(run) = &report.stages.dynamic {
+        if !run.network.isolated {
+            let _ = writeln!(
+                out,
+                "import probe: network NOT isolated: {}",
+                run.network.detail
+            );
+        }
+    }
+    if let Some(what) = &report.stages.interrupted {
+        let _ = writeln!(out, "INTERRUPTED: {what}");
+    }
     out.push('\n');
     out.push_str(&module_table(report, options).to_string());
     out.push('\n');
@@ -62,6 +74,7 @@ pub fn table(report: &Report, options: &TableOptions) -> String {
         out.push_str(&distribution_table(report, options).to_string());
         out.push('\n');
     }
+    write_input_problems(report, &mut out);
     write_unchecked(report, &mut out);
     write_findings(report, options, &mut out);
     write_summary(report, &mut out);
@@ -257,6 +270,37 @@ fn rows_for_file(file: &NativeFile, dynamic: bool) -> Vec<Vec<String>> {
         .collect()
 }
 
+fn write_input_problems(report: &Report, out: &mut String) {
+    if report.input_problems.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\ncould not read {} input(s) (native files may be hidden behind them):",
+        report.input_problems.len()
+    );
+    for problem in &report.input_problems {
+        let _ = writeln!(
+            out,
+            "  {} [{}]: {}",
+            problem.path.display(),
+            input_problem_label(problem.kind),
+            problem.message
+        );
+    }
+}
+
+fn input_problem_label(kind: InputProblemKind) -> &'static str {
+    match kind {
+        InputProblemKind::UnreadableFolder => "unreadable folder",
+        InputProblemKind::BadWheel => "bad wheel",
+        InputProblemKind::HostileMember => "refused member",
+        InputProblemKind::BadMetadata => "bad metadata",
+        InputProblemKind::NotARegularFile => "not a regular file",
+        InputProblemKind::LinkSkipped => "link not followed",
+    }
+}
+
 fn write_unchecked(report: &Report, out: &mut String) {
     let unchecked: Vec<_> = report
         .files
@@ -332,6 +376,9 @@ fn write_summary(report: &Report, out: &mut String) {
         if s.bundled_libraries == 1 { "library" } else { "libraries" },
         s.unchecked_files
     );
+    if s.input_problems > 0 {
+        let _ = writeln!(out, "  {} input(s) could not be read", s.input_problems);
+    }
     let _ = writeln!(
         out,
         "  declared in the binary: {} GIL-free, {} need the GIL, {} undecidable",
@@ -340,8 +387,8 @@ fn write_summary(report: &Report, out: &mut String) {
     if report.stages.dynamic.is_some() {
         let _ = writeln!(
             out,
-            "  at import: {} re-enabled the GIL, {} failed to import, {} crashed/hung (contained)",
-            s.dynamic_gil_required, s.dynamic_import_failed, s.dynamic_contained
+            "  at import: {} re-enabled the GIL, {} failed to import, {} crashed/hung (contained), {} not probed",
+            s.dynamic_gil_required, s.dynamic_import_failed, s.dynamic_contained, s.dynamic_not_probed
         );
     }
     let verdict = if s.incomplete {

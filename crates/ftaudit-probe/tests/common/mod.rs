@@ -98,6 +98,7 @@ pub fn config(jobs: usize, timeout_secs: u64, subinterpreters: bool) -> ProbeCon
         timeout: Duration::from_secs(timeout_secs),
         memory_limit_mb: None,
         subinterpreters,
+        cancel: Default::default(),
     }
 }
 
