@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -40,29 +40,27 @@ fn scan_until_stuck_in_the_hang(extra: &[&str]) -> (Child, BTreeSet<u32>) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("ftaudit starts");
-    // ftaudit first starts each worker binary once to ask what it embeds; then the first
-    // batch worker dies on the abort fixture within milliseconds. The one that lives on for
-    // seconds is the replacement, stuck in the hang.
+    // The hang fixture sleeps in its PyInit: a worker whose main thread sits in nanosleep is
+    // there (no other stage sleeps). The first worker died on the abort before that.
     let started = Instant::now();
-    let mut first_seen: BTreeMap<u32, Instant> = BTreeMap::new();
+    let mut workers = BTreeSet::new();
+    let stuck = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/wchan")).is_ok_and(|w| w.contains("nanosleep"))
+    };
     loop {
         assert!(
             started.elapsed() < Duration::from_secs(180),
-            "no worker got stuck in the hang fixture: {first_seen:?}"
+            "no worker got to the hang fixture: {workers:?}"
         );
         let now = children(child.id());
-        for pid in &now {
-            first_seen.entry(*pid).or_insert_with(Instant::now);
-        }
-        let stuck = now
-            .iter()
-            .any(|pid| first_seen[pid].elapsed() > Duration::from_secs(3));
-        if stuck {
+        workers.extend(now.iter().copied());
+        if now.iter().any(|&pid| stuck(pid)) {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let workers = first_seen.into_keys().collect();
+    std::thread::sleep(Duration::from_millis(500));
+    workers.extend(children(child.id()));
     (child, workers)
 }
 
@@ -118,10 +116,12 @@ fn sigterm_writes_the_partial_report_and_exits_143() {
     assert!(interrupted.starts_with("SIGTERM"), "{interrupted}");
     assert!(report.summary.incomplete);
     // Finished before the signal: kept as measured.
-    assert!(matches!(
-        outcome(&report, "ftfix_exec_raises"),
-        ImportOutcome::Error { .. }
-    ));
+    let exec_raises = outcome(&report, "ftfix_exec_raises");
+    assert!(
+        matches!(exec_raises, ImportOutcome::Error { .. }),
+        "{exec_raises:?}: {:?}",
+        report.stages
+    );
     assert!(matches!(
         outcome(&report, "ftfix_init_abort"),
         ImportOutcome::Crashed {

@@ -249,10 +249,10 @@ pub(crate) fn declared_entry_count(bytes: &[u8]) -> Option<u64> {
 
 pub(crate) fn open_wheel(path: &Path) -> Result<OpenWheel, String> {
     let file = File::open(path).map_err(|e| e.to_string())?;
-    // SAFETY: as in map_file.
-    let map = SharedMap(Arc::new(
-        unsafe { Mmap::map(&file) }.map_err(|e| e.to_string())?,
-    ));
+    // SAFETY: as in map_file: read-only, and a wheel truncated while mapped is the one
+    // accepted risk of reading by mmap.
+    let mapped = unsafe { Mmap::map(&file) }.map_err(|e| e.to_string())?;
+    let map = SharedMap(Arc::new(mapped));
     let archive = ZipArchive::new(Cursor::new(map.clone()))
         .map_err(|e| format!("not a valid wheel (zip): {e}"))?;
     Ok(OpenWheel {

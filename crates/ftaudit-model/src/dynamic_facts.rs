@@ -87,9 +87,11 @@ pub struct DynamicFacts {
     pub loaded_by: Option<String>,
     /// Text the module wrote to stdout/stderr (Python or straight to fd 1/2), truncated.
     pub output: Option<String>,
-    /// Import in a fresh isolated subinterpreter (own GIL, check_multi_interp_extensions).
+    /// Import in an isolated subinterpreter (own GIL, check_multi_interp_extensions) where nothing
+    /// of this module was loaded yet: a fresh one, or one shared with the modules of the same
+    /// top-level package checked just before it.
     pub isolated_subinterpreter: Option<ImportOutcome>,
-    /// Import in a fresh legacy (shared-GIL) subinterpreter.
+    /// Import in a legacy (shared-GIL) subinterpreter, chosen the same way.
     pub legacy_subinterpreter: Option<ImportOutcome>,
 }
 

@@ -125,6 +125,10 @@ impl WorkerProcess {
         let memory_limit = limits
             .memory_limit_mb
             .map(|mb| mb.saturating_mul(1024 * 1024));
+        // SAFETY: the closure runs in the forked child before exec, where only
+        // async-signal-safe calls are allowed: it makes only raw syscalls (fcntl, dup2,
+        // unshare, open/write/close, setrlimit) on values prepared before the fork, and
+        // allocates nothing.
         unsafe {
             command.pre_exec(move || {
                 // Only async-signal-safe calls here: we are between fork and exec.
@@ -216,10 +220,15 @@ impl WorkerProcess {
         }
     }
 
-    /// Kills the worker's whole process group.
+    /// Kills the worker's whole process group, while its leader is unreaped: until it is
+    /// reaped, the worker's pid (the group's id) cannot be reused, so the signal cannot reach
+    /// an unrelated process. After reaping, this does nothing.
     pub fn kill(&mut self) {
-        unsafe {
-            libc::kill(-self.pid, libc::SIGKILL);
+        if self.exited.is_none() {
+            // SAFETY: kill only sends a signal; the group id is our unreaped child's pid.
+            unsafe {
+                libc::kill(-self.pid, libc::SIGKILL);
+            }
         }
     }
 
@@ -229,15 +238,12 @@ impl WorkerProcess {
             return Ok(Some(status));
         }
         loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => {
-                    self.exited = Some(status);
-                    return Ok(Some(status));
-                }
-                Ok(None) if Instant::now() >= deadline => return Ok(None),
+            match self.has_exited(false) {
+                Ok(true) => return self.reap().map(Some),
+                Ok(false) if Instant::now() >= deadline => return Ok(None),
                 // Polled, but only while a dead worker's pipe is closed and it has not been
                 // reaped yet: this loop runs for microseconds in practice.
-                Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+                Ok(false) => std::thread::sleep(Duration::from_millis(5)),
                 Err(e) => {
                     return Err(ProbeError::io(
                         format!("waiting for {}", self.worker.display()),
@@ -252,6 +258,36 @@ impl WorkerProcess {
         if let Some(status) = self.exited {
             return Ok(status);
         }
+        self.has_exited(true)
+            .map_err(|e| ProbeError::io(format!("waiting for {}", self.worker.display()), e))?;
+        self.reap()
+    }
+
+    /// Whether the worker has exited, without reaping it (`WNOWAIT`): it stays a zombie, its
+    /// pid reserved, until [`Self::reap`].
+    fn has_exited(&self, block: bool) -> std::io::Result<bool> {
+        let flags = libc::WEXITED | libc::WNOWAIT | if block { 0 } else { libc::WNOHANG };
+        loop {
+            // SAFETY: siginfo_t is plain data that waitid fills in; zeroed is a valid value.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            // SAFETY: `info` is a valid, writable siginfo_t; the pid is our own child.
+            let rc = unsafe { libc::waitid(libc::P_PID, self.pid as libc::id_t, &mut info, flags) };
+            if rc < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            // SAFETY: waitid succeeded, so si_pid is set (0 when WNOHANG found nothing).
+            return Ok(unsafe { info.si_pid() } != 0);
+        }
+    }
+
+    /// The worker has exited: kills what is left of its group (it may have started processes
+    /// that outlive it) while the pid is still reserved, then reaps it.
+    fn reap(&mut self) -> Result<ExitStatus, ProbeError> {
+        self.kill();
         let status = self
             .child
             .wait()
@@ -260,8 +296,8 @@ impl WorkerProcess {
         Ok(status)
     }
 
-    /// After exit: ends stragglers in the group, lets the readers reach end of file and
-    /// returns the per-stage output of stdout and stderr.
+    /// After exit (the group's stragglers were killed when the worker was reaped): lets the
+    /// readers reach end of file and returns the per-stage output of stdout and stderr.
     pub fn finish_output(&mut self) -> Vec<StageSplitter> {
         self.kill();
         let mut result = Vec::new();
@@ -370,12 +406,14 @@ fn result_pipe() -> Result<(OwnedFd, OwnedFd), ProbeError> {
     let mut fds = [0i32; 2];
     // CLOEXEC on both ends: workers spawned concurrently by other threads must not inherit
     // this pipe; pre_exec gives the child its own copy as fd 3.
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
         return Err(ProbeError::io(
             "creating the result pipe",
             std::io::Error::last_os_error(),
         ));
     }
+    // SAFETY: pipe2 succeeded, so both descriptors are open and owned by nobody else.
     unsafe { Ok((OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))) }
 }
 

@@ -199,3 +199,76 @@ fn workers_have_no_network_and_a_scratch_home_and_cwd() {
         "the scratch folder is removed after the run"
     );
 }
+
+/// Each import appends `name@interpreter` to a process-wide log; `z` raises it in any
+/// subinterpreter, so the test can see which interpreter each check ran in.
+const LOGGING_MODULE: &str = "
+import os, _interpreters
+_me = _interpreters.get_current()[0]
+os.environ['FTSCRATCH_LOG'] = os.environ.get('FTSCRATCH_LOG', '') + f' {__name__}@{_me}'
+";
+
+/// Modules of one package share a subinterpreter, one after another; but a module that an
+/// earlier one already loaded there is checked in a fresh interpreter instead.
+#[test]
+fn modules_of_a_package_share_a_subinterpreter_unless_already_loaded_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("ftscratch_pkg");
+    std::fs::create_dir(&pkg).unwrap();
+    write(&pkg, "__init__.py", "");
+    write(
+        &pkg,
+        "a.py",
+        &format!("{LOGGING_MODULE}\nfrom . import b\n"),
+    );
+    write(&pkg, "b.py", LOGGING_MODULE);
+    write(
+        &pkg,
+        "z.py",
+        &format!(
+            "{LOGGING_MODULE}\nif _me != _interpreters.get_main()[0]:\n    raise ImportError(os.environ['FTSCRATCH_LOG'])\n"
+        ),
+    );
+    let modules = ["ftscratch_pkg.a", "ftscratch_pkg.b", "ftscratch_pkg.z"];
+    let plan = ProbePlan {
+        site_dirs: vec![dir.path().to_path_buf()],
+        modules: modules.iter().map(|m| m.to_string()).collect(),
+    };
+    let (_, facts) =
+        ftaudit_probe::run(&common::config(1, 60, true), &plan, &|_| {}).expect("probe");
+    for module in &modules[..2] {
+        let f = common::find(&facts, module);
+        assert_eq!(
+            f.isolated_subinterpreter,
+            Some(ImportOutcome::Ok),
+            "{module}"
+        );
+    }
+    let Some(ImportOutcome::Error { message, .. }) =
+        &common::find(&facts, "ftscratch_pkg.z").isolated_subinterpreter
+    else {
+        panic!("z must raise its log in the subinterpreter: {facts:?}");
+    };
+    // After the main imports (@0): a loads b in one interpreter; b, already loaded there, is
+    // checked in a second one; z shares that second one.
+    let entries: Vec<(&str, u64)> = message
+        .split_whitespace()
+        .map(|e| {
+            let (name, id) = e.split_once('@').unwrap();
+            (
+                name.trim_start_matches("ftscratch_pkg."),
+                id.parse().unwrap(),
+            )
+        })
+        .filter(|(_, id)| *id != 0)
+        .collect();
+    let [("a", first), ("b", same), ("b", second), ("z", shared)] = entries[..] else {
+        panic!("unexpected order of imports: {message}");
+    };
+    assert_eq!(first, same, "{message}");
+    assert_ne!(
+        first, second,
+        "b was checked in a fresh interpreter: {message}"
+    );
+    assert_eq!(second, shared, "z shared b's interpreter: {message}");
+}

@@ -27,7 +27,10 @@ fn run_worker(
     std::fs::write(&path, serde_json::to_vec(&request).unwrap()).unwrap();
 
     let mut fds = [0i32; 2];
+    // SAFETY: `fds` is a live array of the two ints pipe2 writes.
     assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: pipe2 succeeded, so both descriptors are open, new, and owned by nothing else:
+    // each OwnedFd becomes the only owner of one.
     let (read_end, write_end) =
         unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
     let write_fd = fds[1];
@@ -46,9 +49,18 @@ fn run_worker(
     for (k, v) in env {
         command.env(k, v);
     }
+    // SAFETY: the hook runs in the forked child before exec and only makes async-signal-safe
+    // calls (dup2, fcntl) on descriptors the child inherited; it allocates nothing and takes
+    // no lock. `write_fd` stays open in the parent (`write_end`) until after spawn returns.
     unsafe {
         command.pre_exec(move || {
-            if libc::dup2(write_fd, 3) < 0 {
+            if write_fd == 3 {
+                // dup2 onto itself would keep O_CLOEXEC and exec would close fd 3.
+                let flags = libc::fcntl(3, libc::F_GETFD);
+                if flags < 0 || libc::fcntl(3, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            } else if libc::dup2(write_fd, 3) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
@@ -96,12 +108,13 @@ fn events_come_in_protocol_order_and_never_on_stdout() {
         "imported ftfix_noisy",
         "begin ftfix_interp_per_gil Import",
         "imported ftfix_interp_per_gil",
+        // Then stage by stage, so modules of one package can share an interpreter.
         "begin ftfix_noisy IsolatedSubinterpreter",
         "sub ftfix_noisy IsolatedSubinterpreter",
-        "begin ftfix_noisy LegacySubinterpreter",
-        "sub ftfix_noisy LegacySubinterpreter",
         "begin ftfix_interp_per_gil IsolatedSubinterpreter",
         "sub ftfix_interp_per_gil IsolatedSubinterpreter",
+        "begin ftfix_noisy LegacySubinterpreter",
+        "sub ftfix_noisy LegacySubinterpreter",
         "begin ftfix_interp_per_gil LegacySubinterpreter",
         "sub ftfix_interp_per_gil LegacySubinterpreter",
         "done",

@@ -6,7 +6,13 @@
 //! stdout and stderr belong to the modules being imported; the worker never writes its
 //! results there.
 
+// Every `unsafe` block says why it is sound; inside an `unsafe fn`, each unsafe operation
+// still needs a block of its own (and so a comment of its own).
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
 mod channel;
+mod checks;
 mod interp;
 mod main_import;
 mod subinterp;
@@ -83,14 +89,19 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut results = match ResultChannel::from_fd(args.result_fd) {
+    // SAFETY: the descriptor is one the parent passed down, above 2 (parse_args checks), and
+    // nothing in this process has opened or wrapped it: read_request's file was closed again
+    // before this point, so the channel becomes its only owner.
+    let mut results = match unsafe { ResultChannel::from_fd(args.result_fd) } {
         Ok(c) => c,
         Err(e) => {
             eprintln!("ftaudit-worker: {e}");
             return ExitCode::from(2);
         }
     };
-    if let Err(e) = interp::initialize() {
+    // SAFETY: called once, from the main thread, before any other Python API call and before
+    // this process starts any thread.
+    if let Err(e) = unsafe { interp::initialize() } {
         eprintln!(
             "ftaudit-worker: cannot start the embedded interpreter (home {}): {e}",
             interp::PYTHON_HOME
@@ -99,13 +110,19 @@ fn main() -> ExitCode {
     }
     // Initialisation left this thread attached to the main interpreter, and it stays attached
     // for the life of the process (subinterpreter stages swap back before returning).
-    let py = unsafe { Python::assume_attached() };
-    if let Err(e) = run(py, &request, &mut results, StageMarkers::new(args.markers)) {
+    // Python::attach sees that (PyGILState_Ensure on an already attached thread state only
+    // counts) and gives PyO3 a token bounded by the closure, with PyO3's attach count set so
+    // references dropped in `run` are released at once rather than queued.
+    let markers = StageMarkers::new(args.markers);
+    if let Err(e) = Python::attach(|py| run(py, &request, &mut results, markers)) {
         eprintln!("ftaudit-worker: {e}");
         return ExitCode::from(4);
     }
     // Skip finalisation: it is slow, and a module's teardown crash would otherwise be blamed
     // on whichever module happened to be imported last.
+    // SAFETY: _exit takes no pointers and never returns; skipping every destructor, atexit
+    // handler and Py_Finalize is the intent. The result pipe is unbuffered (each event is one
+    // write) and stdio was flushed at the end of `run`.
     unsafe { libc::_exit(0) }
 }
 
@@ -164,31 +181,27 @@ fn run(
         results.send(&WorkerEvent::Imported(record));
     }
     if request.subinterpreters {
-        let mut parent_failures = subinterp::ParentFailures::default();
-        for module in imported {
-            for stage in [
-                ProbeStage::IsolatedSubinterpreter,
-                ProbeStage::LegacySubinterpreter,
-            ] {
+        // Stage by stage, so that siblings checked one after another can share an interpreter
+        // of the same kind (checks.rs).
+        let mut checks = checks::SubinterpreterChecks::new(&request.site_dirs);
+        for stage in [
+            ProbeStage::IsolatedSubinterpreter,
+            ProbeStage::LegacySubinterpreter,
+        ] {
+            for module in &imported {
                 begin(results, module, stage);
-                let outcome = match parent_failures.known(stage, module) {
-                    Some(outcome) => outcome,
-                    None => {
-                        let attempt =
-                            subinterp::import_in_subinterpreter(stage, module, &request.site_dirs);
-                        parent_failures.remember(stage, module, &attempt);
-                        attempt.outcome
-                    }
-                };
+                let outcome = checks.check(py, stage, module);
                 results.send(&WorkerEvent::Subinterpreter {
-                    module: module.clone(),
+                    module: (*module).clone(),
                     stage,
                     outcome,
                 });
             }
         }
+        checks.finish(py);
     }
     // Output written after the last marker (buffered printf) still belongs to the last stage.
+    // SAFETY: fflush(NULL) flushes every open stdio stream; libc locks each one itself.
     unsafe { libc::fflush(std::ptr::null_mut()) };
     results.send(&WorkerEvent::Done);
     Ok(())

@@ -1,6 +1,7 @@
-//! Imports one module in a fresh subinterpreter (Py_NewInterpreterFromConfig), then tears it
-//! down and returns to the main interpreter's thread state. Raw C API only: PyO3's safe API
-//! assumes the main interpreter.
+//! Subinterpreters (Py_NewInterpreterFromConfig) to import modules in, each returning to the
+//! main interpreter's thread state between imports and when ended. Raw C API only: PyO3's safe
+//! API assumes the main interpreter. Which module is imported in which interpreter is
+//! checks.rs's decision.
 //!
 //! The worker imports every module of its batch in the main interpreter before any
 //! subinterpreter check (see main.rs), because that is how programs use
@@ -10,47 +11,51 @@
 //! modules are then served from CPython's extension cache, where the subinterpreter check
 //! applies (Python/import.c, import_find_extension).
 
-use std::ffi::{c_int, CStr, CString};
+use std::ffi::CStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use std::ptr;
+use std::ptr::{self, NonNull};
 
 use ftaudit_model::protocol::ProbeStage;
-use std::collections::HashMap;
 
 use ftaudit_model::ImportOutcome;
-use pyo3::ffi;
+use pyo3::{ffi, Python};
 
 use crate::interp::check;
 
 const IMPORT_CODE: &CStr = c"
 import sys
-
-class _FtauditSink:
-    encoding = 'utf-8'
-    errors = 'replace'
-    def write(self, text):
-        return len(text)
-    def flush(self):
-        pass
-    def isatty(self):
-        return False
-
-# Python-level output here repeats the main import's; verbose chatter is noise.
-sys.stdout = sys.stderr = _FtauditSink()
 _ftaudit_error = None
 # Ancestors one by one, as `import a.b.c` itself does, so a failure names the package it came from.
 _ftaudit_failed_at = None
+# A reused interpreter (see warm.rs) may have loaded the module already, as a side effect of a
+# sibling's import: then this is no test of it, and the caller starts a fresh interpreter.
+_ftaudit_preloaded = 'yes' if _ftaudit_module in sys.modules else None
 try:
-    import site
-    for _d in _ftaudit_site_dirs:
-        site.addsitedir(_d)
-    from importlib import import_module
-    _parts = _ftaudit_module.split('.')
-    for _i in range(1, len(_parts) + 1):
-        _ftaudit_failed_at = '.'.join(_parts[:_i])
-        import_module(_ftaudit_failed_at)
-    _ftaudit_failed_at = None
+    if '_ftaudit_ready' not in globals():
+        class _FtauditSink:
+            encoding = 'utf-8'
+            errors = 'replace'
+            def write(self, text):
+                return len(text)
+            def flush(self):
+                pass
+            def isatty(self):
+                return False
+
+        # Python-level output here repeats the main import's; verbose chatter is noise.
+        sys.stdout = sys.stderr = _FtauditSink()
+        import site
+        for _d in _ftaudit_site_dirs:
+            site.addsitedir(_d)
+        _ftaudit_ready = True
+    if _ftaudit_preloaded is None:
+        from importlib import import_module
+        _parts = _ftaudit_module.split('.')
+        for _i in range(1, len(_parts) + 1):
+            _ftaudit_failed_at = '.'.join(_parts[:_i])
+            import_module(_ftaudit_failed_at)
+        _ftaudit_failed_at = None
 except BaseException as _e:
     _c = type(_e)
     _ftaudit_error = (
@@ -100,133 +105,378 @@ pub struct SubinterpreterImport {
     pub failed_at: Option<String>,
 }
 
-/// Must be called with the main interpreter's thread state attached; returns with it attached.
-pub fn import_in_subinterpreter(
+/// A live subinterpreter of one kind, detached from this thread between imports: the main
+/// interpreter's thread state is the attached one whenever no method of this runs.
+pub struct Subinterpreter {
     stage: ProbeStage,
-    module: &str,
-    site_dirs: &[PathBuf],
-) -> SubinterpreterImport {
-    let not_attempted = |reason: String| SubinterpreterImport {
-        outcome: ImportOutcome::NotAttempted { reason },
-        failed_at: None,
-    };
-    let config = interpreter_config(stage);
-    unsafe {
-        let main = ffi::PyThreadState_Get();
+    state: NonNull<ffi::PyThreadState>,
+    main: NonNull<ffi::PyThreadState>,
+}
+
+impl Subinterpreter {
+    /// Creates a subinterpreter of the kind `stage` names. `py` is the proof that the main
+    /// interpreter's thread state is attached; it is attached again when this returns.
+    pub fn create(_py: Python<'_>, stage: ProbeStage) -> Result<Self, String> {
+        let config = interpreter_config(stage);
+        // SAFETY: `_py` proves this thread has the main interpreter's thread state attached, so
+        // PyThreadState_Get returns it (it never returns NULL: it aborts instead).
+        let main = unsafe { ffi::PyThreadState_Get() };
+        let main = NonNull::new(main).ok_or("no main thread state")?;
         let mut sub: *mut ffi::PyThreadState = ptr::null_mut();
         // Creating and ending an interpreter prints PyConfig.verbose chatter straight to fd 2
         // before its sys.stderr exists; none of it is the module's output.
-        let status = with_fd2_silenced(|| ffi::Py_NewInterpreterFromConfig(&mut sub, &config));
-        if let Err(message) = check("Py_NewInterpreterFromConfig", status) {
-            ffi::PyThreadState_Swap(main);
-            return not_attempted(format!("could not create the subinterpreter: {message}"));
+        let status = with_fd2_silenced(|| {
+            // SAFETY: a thread state is attached (`_py`), `sub` and `config` are live locals the
+            // call only writes / reads. On success it detaches `main` and attaches the new
+            // interpreter's thread state, stored in `sub`; on failure it sets `sub` to NULL and
+            // re-attaches `main` itself.
+            unsafe { ffi::Py_NewInterpreterFromConfig(&mut sub, &config) }
+        });
+        // SAFETY: `status` was just returned by CPython.
+        if let Err(message) = unsafe { check("Py_NewInterpreterFromConfig", status) } {
+            // SAFETY: `main` is the main interpreter's live thread state, owned by this thread.
+            // CPython has re-attached it already, so this detach/attach of the same state is a
+            // no-op that keeps "returns with `main` attached" independent of that detail.
+            unsafe { ffi::PyThreadState_Swap(main.as_ptr()) };
+            return Err(format!("could not create the subinterpreter: {message}"));
         }
-        if sub.is_null() {
-            ffi::PyThreadState_Swap(main);
-            return not_attempted("Py_NewInterpreterFromConfig returned no thread state".into());
-        }
+        let Some(state) = NonNull::new(sub) else {
+            // SAFETY: as above; whatever state this thread is in, `main` ends up attached.
+            unsafe { ffi::PyThreadState_Swap(main.as_ptr()) };
+            return Err("Py_NewInterpreterFromConfig returned no thread state".into());
+        };
+        // SAFETY: `main` is the main interpreter's live thread state, owned by this thread;
+        // swapping detaches the new interpreter's (which stays alive) and attaches `main`.
+        unsafe { ffi::PyThreadState_Swap(main.as_ptr()) };
+        Ok(Self { stage, state, main })
+    }
 
-        let outcome = run_import(module, site_dirs);
+    pub fn stage(&self) -> ProbeStage {
+        self.stage
+    }
+
+    /// Imports `module` (parents first) in this interpreter. `preloaded` in the result: the
+    /// module was in its `sys.modules` already, so nothing was imported.
+    pub fn import(
+        &mut self,
+        _py: Python<'_>,
+        module: &str,
+        site_dirs: &[PathBuf],
+    ) -> (SubinterpreterImport, bool) {
+        // SAFETY: `_py` proves `main` is attached; the swap detaches it and attaches this
+        // interpreter's live thread state, owned by this thread.
+        unsafe { ffi::PyThreadState_Swap(self.state.as_ptr()) };
+        // SAFETY: this interpreter's thread state is attached on this thread.
+        let outcome = unsafe { run_import(module, site_dirs) };
+        // SAFETY: still attached (run_import neither swaps nor ends it).
+        let preloaded = unsafe { global_text(c"_ftaudit_preloaded") }.is_some();
         let failed_at = match outcome {
-            ImportOutcome::Error { .. } => global_text(c"_ftaudit_failed_at"),
+            // SAFETY: as above.
+            ImportOutcome::Error { .. } => unsafe { global_text(c"_ftaudit_failed_at") },
             _ => None,
         };
+        // SAFETY: fflush(NULL) flushes every open stdio stream; libc locks each one itself.
+        unsafe { libc::fflush(ptr::null_mut()) };
+        // SAFETY: `main` is the main interpreter's live thread state; this detaches ours.
+        unsafe { ffi::PyThreadState_Swap(self.main.as_ptr()) };
+        (SubinterpreterImport { outcome, failed_at }, preloaded)
+    }
 
-        libc::fflush(ptr::null_mut());
-        with_fd2_silenced(|| ffi::Py_EndInterpreter(sub));
-        ffi::PyThreadState_Swap(main);
-        SubinterpreterImport { outcome, failed_at }
+    /// Ends the interpreter and returns to the main one (attached again on return).
+    pub fn end(self, _py: Python<'_>) {
+        // SAFETY: `_py` proves `main` is attached; the swap attaches this interpreter's live
+        // thread state, with no Python frame running and no exception pending (run_import and
+        // global_text clear theirs).
+        unsafe { ffi::PyThreadState_Swap(self.state.as_ptr()) };
+        with_fd2_silenced(|| {
+            // SAFETY: `state` is the attached thread state of the interpreter being ended, and
+            // every reference taken in it has been released. On return no thread state is
+            // attached; `state` is freed and never used again (`self` is consumed).
+            unsafe { ffi::Py_EndInterpreter(self.state.as_ptr()) }
+        });
+        // SAFETY: no thread state is attached (Py_EndInterpreter left none); `main` is the main
+        // interpreter's live thread state, owned by this thread, and becomes attached again.
+        unsafe { ffi::PyThreadState_Swap(self.main.as_ptr()) };
     }
 }
 
-/// A str global of the current interpreter's `__main__`, if set.
+/// A strong reference to a Python object, released when dropped.
+///
+/// Only ever held within `run_import` / `global_text` (and the helpers they call), that is
+/// while the subinterpreter that owns the object has its thread state attached: none survives
+/// into Py_EndInterpreter.
+struct Owned(NonNull<ffi::PyObject>);
+
+impl Owned {
+    /// Takes over the new reference a C API call returned, or `None` if it returned NULL
+    /// (then an exception is pending).
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is NULL or a strong reference the caller owns and gives up, and the result is
+    /// dropped while the interpreter owning the object is still attached to this thread.
+    unsafe fn new(ptr: *mut ffi::PyObject) -> Option<Self> {
+        NonNull::new(ptr).map(Self)
+    }
+
+    fn as_ptr(&self) -> *mut ffi::PyObject {
+        self.0.as_ptr()
+    }
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        // SAFETY: this is the one strong reference Owned::new was given (never duplicated),
+        // released once, with the owning interpreter attached (Owned::new's contract).
+        unsafe { ffi::Py_DECREF(self.as_ptr()) }
+    }
+}
+
+/// A strong reference to the current interpreter's `__main__` module: held rather than
+/// borrowed, so that it and its dict stay alive even if the code run there removes
+/// `sys.modules['__main__']`. On failure the exception is left pending.
+///
+/// # Safety
+///
+/// A thread state must be attached; the result is dropped while it still is.
+unsafe fn main_module_ref() -> Option<Owned> {
+    // SAFETY: a thread state is attached (contract); the name is a NUL-terminated literal, and
+    // PyImport_AddModuleRef returns a new reference or NULL, which Owned takes over.
+    unsafe { Owned::new(ffi::PyImport_AddModuleRef(c"__main__".as_ptr())) }
+}
+
+/// `name` in the `__main__` dict, as a new reference, or `None` if absent. Err if the lookup
+/// raised (the exception is left pending).
+///
+/// # Safety
+///
+/// A thread state must be attached and `globals` must be a dict kept alive by the caller; the
+/// result is dropped while the thread state is still attached.
+unsafe fn dict_get(globals: *mut ffi::PyObject, name: &CStr) -> Result<Option<Owned>, ()> {
+    let mut value: *mut ffi::PyObject = ptr::null_mut();
+    // SAFETY: attached, `globals` is a live dict (contract), `name` is NUL-terminated and
+    // `value` a live out-pointer. PyDict_GetItemStringRef stores a new reference (not a
+    // borrowed one, which a thread the module started could invalidate by changing the dict)
+    // or NULL.
+    let found = unsafe { ffi::PyDict_GetItemStringRef(globals, name.as_ptr(), &mut value) };
+    if found < 0 {
+        return Err(());
+    }
+    // SAFETY: `value` is the new reference stored above, or NULL when absent (found == 0).
+    Ok(unsafe { Owned::new(value) })
+}
+
+/// A str global of the current interpreter's `__main__`, if set. Leaves no exception pending.
+///
+/// # Safety
+///
+/// A thread state must be attached.
 unsafe fn global_text(name: &CStr) -> Option<String> {
-    let main_module = ffi::PyImport_AddModule(c"__main__".as_ptr());
-    if main_module.is_null() {
+    // SAFETY: attached (contract); the module is dropped before returning.
+    let Some(main_module) = (unsafe { main_module_ref() }) else {
+        // SAFETY: attached; the failed call left an exception, which must not reach
+        // Py_EndInterpreter.
+        unsafe { ffi::PyErr_Clear() };
+        return None;
+    };
+    // SAFETY: `main_module` is a live module (PyImport_AddModuleRef only returns modules);
+    // the dict is borrowed from it, and it is held until this function returns.
+    let globals = unsafe { ffi::PyModule_GetDict(main_module.as_ptr()) };
+    if globals.is_null() {
+        // SAFETY: attached; clears the SystemError PyModule_GetDict set, if any.
+        unsafe { ffi::PyErr_Clear() };
         return None;
     }
-    let value = ffi::PyDict_GetItemString(ffi::PyModule_GetDict(main_module), name.as_ptr());
-    if value.is_null() || ffi::PyUnicode_Check(value) == 0 {
+    // SAFETY: attached, `globals` is a live dict kept alive by `main_module`; `value` is
+    // dropped before returning.
+    let value = match unsafe { dict_get(globals, name) } {
+        Ok(value) => value?,
+        Err(()) => {
+            // SAFETY: attached; clears the exception the failed lookup left.
+            unsafe { ffi::PyErr_Clear() };
+            return None;
+        }
+    };
+    // SAFETY: attached; `value` is a live object we hold a reference to.
+    if unsafe { ffi::PyUnicode_Check(value.as_ptr()) } == 0 {
         return None;
     }
+    // SAFETY: `value` is a live str we hold a reference to.
+    unsafe { str_text(value.as_ptr()) }
+}
+
+/// A copy of the text of `obj` if it is a str. Leaves no exception pending.
+///
+/// # Safety
+///
+/// A thread state must be attached and `obj` must be a live object the caller keeps alive
+/// for the call.
+unsafe fn str_text(obj: *mut ffi::PyObject) -> Option<String> {
     let mut len: ffi::Py_ssize_t = 0;
-    let data = ffi::PyUnicode_AsUTF8AndSize(value, &mut len);
+    // SAFETY: attached, `obj` live (contract), `len` a live out-pointer. Returns NULL (with
+    // TypeError / UnicodeEncodeError set) if it is not a str or has lone surrogates.
+    let data = unsafe { ffi::PyUnicode_AsUTF8AndSize(obj, &mut len) };
     if data.is_null() {
-        ffi::PyErr_Clear();
+        // SAFETY: attached; clears the exception just set.
+        unsafe { ffi::PyErr_Clear() };
         return None;
     }
-    let bytes = std::slice::from_raw_parts(data.cast::<u8>(), len as usize);
+    // SAFETY: on success `data` points to `len` (>= 0) bytes of UTF-8 cached in the str,
+    // valid as long as `obj` lives, which the caller guarantees for this call; the bytes are
+    // copied into an owned String before returning.
+    let bytes = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len as usize) };
     Some(String::from_utf8_lossy(bytes).into_owned())
 }
 
 /// Runs IMPORT_CODE in the current (sub)interpreter's `__main__` and reads `_ftaudit_error`.
+/// Every reference it takes is released, and no exception is left pending, on every path.
+///
+/// # Safety
+///
+/// A thread state must be attached: that of the subinterpreter the import runs in.
 unsafe fn run_import(module: &str, site_dirs: &[PathBuf]) -> ImportOutcome {
-    let main_module = ffi::PyImport_AddModule(c"__main__".as_ptr());
-    if main_module.is_null() {
-        return internal_error("no __main__ module");
+    // Throughout: the subinterpreter's thread state is attached (this function's contract),
+    // and every `Owned` below is dropped before it returns, so while it still is.
+    // SAFETY: attached; the module is dropped before returning.
+    let Some(main_module) = (unsafe { main_module_ref() }) else {
+        // SAFETY: attached (contract), all internal_error needs to read and clear the error.
+        return unsafe { internal_error("no __main__ module") };
+    };
+    // SAFETY: `main_module` is a live module; the dict is borrowed from it, and it is held
+    // until this function returns (the script run below cannot free it).
+    let globals = unsafe { ffi::PyModule_GetDict(main_module.as_ptr()) };
+    if globals.is_null() {
+        // SAFETY: attached (contract), all internal_error needs to read and clear the error.
+        return unsafe { internal_error("__main__ has no dict") };
     }
-    let globals = ffi::PyModule_GetDict(main_module);
 
-    let name =
-        ffi::PyUnicode_FromStringAndSize(module.as_ptr().cast(), module.len() as ffi::Py_ssize_t);
-    if name.is_null() || ffi::PyDict_SetItemString(globals, c"_ftaudit_module".as_ptr(), name) < 0 {
-        return internal_error("could not pass the module name");
+    // SAFETY: attached; the pointer and length describe the live UTF-8 `module` (a `str`
+    // fits in Py_ssize_t); a new reference or NULL, which Owned takes over.
+    let name = unsafe {
+        Owned::new(ffi::PyUnicode_FromStringAndSize(
+            module.as_ptr().cast(),
+            module.len() as ffi::Py_ssize_t,
+        ))
+    };
+    let Some(name) = name else {
+        // SAFETY: attached (contract), all internal_error needs to read and clear the error.
+        return unsafe { internal_error("could not pass the module name") };
+    };
+    // SAFETY: attached, `globals` a live dict, `name` a live str; SetItem takes its own
+    // reference, ours is released when `name` drops.
+    let set =
+        unsafe { ffi::PyDict_SetItemString(globals, c"_ftaudit_module".as_ptr(), name.as_ptr()) };
+    if set < 0 {
+        // SAFETY: attached (contract), all internal_error needs to read and clear the error.
+        return unsafe { internal_error("could not pass the module name") };
     }
-    ffi::Py_DECREF(name);
+    drop(name);
 
-    let dirs = ffi::PyList_New(0);
+    // SAFETY: attached; a new (empty) list or NULL, which Owned takes over.
+    let Some(dirs) = (unsafe { Owned::new(ffi::PyList_New(0)) }) else {
+        // SAFETY: attached (contract), all internal_error needs to read and clear the error.
+        return unsafe { internal_error("could not pass the site folders") };
+    };
     for dir in site_dirs {
         let bytes = dir.as_os_str().as_bytes();
-        let item = ffi::PyUnicode_DecodeFSDefaultAndSize(
-            bytes.as_ptr().cast(),
-            bytes.len() as ffi::Py_ssize_t,
-        );
-        if item.is_null() || ffi::PyList_Append(dirs, item) < 0 {
-            return internal_error("could not pass the site folders");
+        // SAFETY: attached; the pointer and length describe the live `bytes`; a new reference
+        // or NULL, which Owned takes over.
+        let item = unsafe {
+            Owned::new(ffi::PyUnicode_DecodeFSDefaultAndSize(
+                bytes.as_ptr().cast(),
+                bytes.len() as ffi::Py_ssize_t,
+            ))
+        };
+        let Some(item) = item else {
+            // SAFETY: attached (contract), all internal_error needs to read and clear the error.
+            return unsafe { internal_error("could not pass the site folders") };
+        };
+        // SAFETY: attached, `dirs` a live list, `item` a live str; Append takes its own
+        // reference, ours is released when `item` drops.
+        if unsafe { ffi::PyList_Append(dirs.as_ptr(), item.as_ptr()) } < 0 {
+            // SAFETY: attached (contract), all internal_error needs to read and clear the error.
+            return unsafe { internal_error("could not pass the site folders") };
         }
-        ffi::Py_DECREF(item);
     }
-    if ffi::PyDict_SetItemString(globals, c"_ftaudit_site_dirs".as_ptr(), dirs) < 0 {
-        return internal_error("could not pass the site folders");
+    // SAFETY: attached, `globals` a live dict, `dirs` a live list; SetItem takes its own
+    // reference, ours is released when `dirs` drops.
+    let set = unsafe {
+        ffi::PyDict_SetItemString(globals, c"_ftaudit_site_dirs".as_ptr(), dirs.as_ptr())
+    };
+    if set < 0 {
+        // SAFETY: attached (contract), all internal_error needs to read and clear the error.
+        return unsafe { internal_error("could not pass the site folders") };
     }
-    ffi::Py_DECREF(dirs);
+    drop(dirs);
 
-    let result = ffi::PyRun_String(IMPORT_CODE.as_ptr(), ffi::Py_file_input, globals, globals);
-    if result.is_null() {
-        return internal_error("the subinterpreter import script failed");
+    // SAFETY: attached; IMPORT_CODE is NUL-terminated, `globals` a live dict (held through
+    // `main_module` even if the script drops sys.modules['__main__']); a new reference or
+    // NULL, which Owned takes over.
+    let result = unsafe {
+        Owned::new(ffi::PyRun_String(
+            IMPORT_CODE.as_ptr(),
+            ffi::Py_file_input,
+            globals,
+            globals,
+        ))
+    };
+    if result.is_none() {
+        // SAFETY: attached (contract), all internal_error needs to read and clear the error.
+        return unsafe { internal_error("the subinterpreter import script failed") };
     }
-    ffi::Py_DECREF(result);
+    drop(result);
 
-    let error = ffi::PyDict_GetItemString(globals, c"_ftaudit_error".as_ptr());
-    if error.is_null() || error == ffi::Py_None() {
+    // SAFETY: attached, `globals` a live dict kept alive by `main_module`; `error` is dropped
+    // before returning.
+    let error = match unsafe { dict_get(globals, c"_ftaudit_error") } {
+        Ok(Some(error)) => error,
+        Ok(None) => return ImportOutcome::Ok,
+        // SAFETY: attached (contract), all internal_error needs to read and clear the error.
+        Err(()) => return unsafe { internal_error("could not read the import's outcome") },
+    };
+    // SAFETY: attached; Py_IsNone only compares the pointer of the live `error`.
+    if unsafe { ffi::Py_IsNone(error.as_ptr()) } != 0 {
         return ImportOutcome::Ok;
     }
-    let exception = tuple_text(error, 0).unwrap_or_else(|| "<unknown>".into());
-    let message = tuple_text(error, 1).unwrap_or_default();
+    // SAFETY: attached; `error` is a live object we hold a reference to.
+    let exception = unsafe { tuple_text(error.as_ptr(), 0) }.unwrap_or_else(|| "<unknown>".into());
+    // SAFETY: as above.
+    let message = unsafe { tuple_text(error.as_ptr(), 1) }.unwrap_or_default();
     ImportOutcome::Error { exception, message }
 }
 
+/// A copy of the str at `index` of `tuple`. Leaves no exception pending.
+///
+/// # Safety
+///
+/// A thread state must be attached and `tuple` must be a live object (of any type) the caller
+/// keeps alive for the call.
 unsafe fn tuple_text(tuple: *mut ffi::PyObject, index: ffi::Py_ssize_t) -> Option<String> {
-    let item = ffi::PyTuple_GetItem(tuple, index);
+    // SAFETY: attached, `tuple` live (contract). The item is borrowed from the tuple, which is
+    // immutable and kept alive by the caller for the rest of this call; NULL (SystemError /
+    // IndexError set) if it is not a tuple or too short.
+    let item = unsafe { ffi::PyTuple_GetItem(tuple, index) };
     if item.is_null() {
-        ffi::PyErr_Clear();
+        // SAFETY: attached; clears the exception just set.
+        unsafe { ffi::PyErr_Clear() };
         return None;
     }
-    let mut size: ffi::Py_ssize_t = 0;
-    let data = ffi::PyUnicode_AsUTF8AndSize(item, &mut size);
-    if data.is_null() {
-        ffi::PyErr_Clear();
-        return None;
-    }
-    let bytes = std::slice::from_raw_parts(data.cast::<u8>(), size as usize);
-    Some(String::from_utf8_lossy(bytes).into_owned())
+    // SAFETY: attached; `item` is live for the call (owned by the tuple, see above).
+    unsafe { str_text(item) }
 }
 
+/// A NotAttempted outcome for a failed C API call; clears the exception it left, if any.
+///
+/// # Safety
+///
+/// A thread state must be attached.
 unsafe fn internal_error(what: &str) -> ImportOutcome {
-    let detail = if ffi::PyErr_Occurred().is_null() {
+    // SAFETY: attached (contract); PyErr_Occurred only reads the thread state's exception.
+    let detail = if unsafe { ffi::PyErr_Occurred() }.is_null() {
         String::new()
     } else {
-        ffi::PyErr_Clear();
+        // SAFETY: attached (contract).
+        unsafe { ffi::PyErr_Clear() };
         " (Python raised)".to_string()
     };
     ImportOutcome::NotAttempted {
@@ -234,71 +484,32 @@ unsafe fn internal_error(what: &str) -> ImportOutcome {
     }
 }
 
+/// Runs `f` with fd 2 pointing at /dev/null, then puts the original fd 2 back.
 fn with_fd2_silenced<T>(f: impl FnOnce() -> T) -> T {
-    unsafe {
-        libc::fflush(ptr::null_mut());
-        let saved = libc::fcntl(2, libc::F_DUPFD_CLOEXEC, 3);
-        let devnull = CString::new("/dev/null").unwrap();
-        let null = libc::open(devnull.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-        if saved >= 0 && null >= 0 {
-            libc::dup2(null, 2);
-        }
-        let result = f();
-        libc::fflush(ptr::null_mut());
-        if saved >= 0 && null >= 0 {
-            libc::dup2(saved, 2);
-        }
-        for fd in [saved, null] {
-            if fd >= 0 {
-                libc::close(fd as c_int);
-            }
-        }
-        result
+    // SAFETY: fflush(NULL) flushes every open stdio stream; libc locks each one itself.
+    unsafe { libc::fflush(ptr::null_mut()) };
+    // SAFETY: F_DUPFD_CLOEXEC only duplicates fd 2 (to a new fd >= 3 we own); -1 if fd 2 is
+    // not open.
+    let saved = unsafe { libc::fcntl(2, libc::F_DUPFD_CLOEXEC, 3) };
+    // SAFETY: the path is a NUL-terminated literal; a new fd we own, or -1.
+    let null = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+    let redirected = saved >= 0 && null >= 0;
+    if redirected {
+        // SAFETY: both fds are open (checked); dup2 only replaces what fd 2 refers to.
+        unsafe { libc::dup2(null, 2) };
     }
-}
-
-/// Parent packages whose import failed in a fresh subinterpreter of one kind. `import a.b.c`
-/// imports `a` and `a.b` first, so once `a` fails in a fresh isolated interpreter, every later
-/// `a.*` check of that kind fails the same way; re-running it would only re-import the package's
-/// Python layers (numpy, scipy: ~100 ms each) to hit the same error.
-#[derive(Default)]
-pub struct ParentFailures {
-    failed: HashMap<(ProbeStage, String), (String, String)>,
-}
-
-impl ParentFailures {
-    pub fn known(&self, stage: ProbeStage, module: &str) -> Option<ImportOutcome> {
-        let mut parent = String::new();
-        for part in module.split('.').take(module.matches('.').count()) {
-            if !parent.is_empty() {
-                parent.push('.');
-            }
-            parent.push_str(part);
-            if let Some((exception, message)) = self.failed.get(&(stage, parent.clone())) {
-                return Some(ImportOutcome::Error {
-                    exception: exception.clone(),
-                    message: format!(
-                        "{message} (raised while importing the parent package '{parent}', which fails \
-                         the same way for every submodule; checked once per worker)"
-                    ),
-                });
-            }
-        }
-        None
+    let result = f();
+    // SAFETY: as above.
+    unsafe { libc::fflush(ptr::null_mut()) };
+    if redirected {
+        // SAFETY: `saved` is open (checked) and still ours; restores the original fd 2.
+        unsafe { libc::dup2(saved, 2) };
     }
-
-    pub fn remember(&mut self, stage: ProbeStage, module: &str, attempt: &SubinterpreterImport) {
-        let (Some(failed_at), ImportOutcome::Error { exception, message }) =
-            (&attempt.failed_at, &attempt.outcome)
-        else {
-            return;
-        };
-        // Only a strict parent package says something about other modules.
-        if failed_at != module && module.starts_with(&format!("{failed_at}.")) {
-            self.failed.insert(
-                (stage, failed_at.clone()),
-                (exception.clone(), message.clone()),
-            );
+    for fd in [saved, null] {
+        if fd >= 0 {
+            // SAFETY: `fd` was opened above, is owned by nothing else, and is closed once.
+            unsafe { libc::close(fd) };
         }
     }
+    result
 }
