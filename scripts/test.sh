@@ -45,7 +45,7 @@ for i in "${!pythons[@]}"; do
     runs=("--workspace --exclude ftaudit-worker")
   else
     echo "=== ftaudit tests on $name ($py): the tests that import modules ==="
-    runs=("-p ftaudit-probe" "-p ftaudit --test probe --test workers --test real_wheels")
+    runs=("-p ftaudit-probe" "-p ftaudit --test probe --test workers --test real_wheels --test interrupt --test containment")
   fi
   for run in "${runs[@]}"; do
     set +e
@@ -57,6 +57,36 @@ for i in "${!pythons[@]}"; do
     [ "$run_status" -eq 0 ] || status=$run_status
   done
 done
+
+# Every unsafe block documented (clippy::undocumented_unsafe_blocks is denied workspace-wide),
+# in the worker of each interpreter too.
+run_check() {
+  local what="$1"; shift
+  set +e
+  "$@" 2>&1 | tail -n 20
+  local run_status=${PIPESTATUS[0]}
+  set -e
+  echo "=== $what: exit status $run_status ==="
+  [ "$run_status" -eq 0 ] || status=$run_status
+}
+run_check "clippy (workspace)" cargo clippy --workspace --exclude ftaudit-worker --all-targets -- -D warnings
+for py in "${pythons[@]}"; do
+  tag="$(env -u PYTHON_GIL "$py" -I -c 'import sys; print(f"{sys.version_info.major}.{sys.version_info.minor}{sys.abiflags}")')"
+  run_check "clippy (ftaudit-worker-$tag)" env PYO3_PYTHON="$py" CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/worker-$tag" \
+    cargo clippy --package ftaudit-worker -- -D warnings
+done
+# The static scan is portable: ftaudit (without the Linux-only probe) type-checks for macOS and
+# Windows. Checking needs only each target's standard library, not a linker.
+for target in aarch64-apple-darwin x86_64-apple-darwin x86_64-pc-windows-msvc; do
+  if rustup target list --installed 2>/dev/null | grep -qx "$target" || rustup target add "$target" >/dev/null 2>&1; then
+    run_check "cargo check --target $target (static mode)" cargo check --package ftaudit --target "$target"
+  else
+    echo "=== cargo check --target $target: NOT CHECKED (rustup cannot install the target here) ==="
+    status=1
+  fi
+done
+# The fuzz targets over their committed corpora plus a short fresh run (nightly cargo-fuzz).
+run_check "fuzz smoke" scripts/fuzz-smoke.sh
 
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s += $1} END {print s + 0}')

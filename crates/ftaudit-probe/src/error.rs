@@ -17,6 +17,8 @@ pub enum ProbeError {
     },
     #[error("the probe worker {} broke the protocol: {message}", worker.display())]
     Protocol { worker: PathBuf, message: String },
+    #[error("the import probe runs on Linux only (workers are contained with process groups, rlimits and network namespaces); the static results stand on their own")]
+    Unsupported,
     #[error("the probe was stopped before any worker was ready")]
     Cancelled,
     #[error("probe I/O error ({context}): {source}")]
@@ -36,6 +38,7 @@ fn format_output(output: &str) -> String {
 }
 
 impl ProbeError {
+    #[cfg(target_os = "linux")]
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         ProbeError::Io {
             context: context.into(),

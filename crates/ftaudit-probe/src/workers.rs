@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use ftaudit_model::EmbeddedInterpreter;
 
+#[cfg(target_os = "linux")]
 use crate::batch::{run_batch, BatchSpec};
+#[cfg(target_os = "linux")]
 use crate::cancel::Cancel;
 use crate::ProbeError;
 
@@ -113,12 +115,25 @@ fn is_version_tag(tag: &str) -> bool {
     numeric(parts.next()) && numeric(parts.next()) && parts.next().is_none()
 }
 
+#[cfg(not(target_os = "linux"))]
+fn is_executable(path: &Path) -> bool {
+    path.is_file()
+}
+
+#[cfg(target_os = "linux")]
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// Starts the worker with nothing to import and returns what it embeds.
+#[cfg(not(target_os = "linux"))]
+pub fn describe(_worker: &Path, _timeout: Duration) -> Result<EmbeddedInterpreter, ProbeError> {
+    Err(ProbeError::Unsupported)
+}
+
+/// Starts the worker with nothing to import and returns what it embeds.
+#[cfg(target_os = "linux")]
 pub fn describe(worker: &Path, timeout: Duration) -> Result<EmbeddedInterpreter, ProbeError> {
     let never = Cancel::default();
     let spec = BatchSpec {
