@@ -144,36 +144,39 @@ fn run_scan(args: ScanArgs) -> ExitCode {
             return ExitCode::from(exit::FATAL);
         }
     };
-    let text = match args.format {
-        Format::Json => ftaudit_render::json(&report),
+    let table = match args.format {
+        Format::Json => None,
         Format::Table => {
             let width = if args.output.is_none() && std::io::stdout().is_terminal() {
                 terminal_width()
             } else {
                 None
             };
-            ftaudit_render::table(
+            Some(ftaudit_render::table(
                 &report,
                 &TableOptions {
                     width,
                     show_notes: args.notes,
                 },
-            )
+            ))
         }
     };
-    let written = match &args.output {
-        Some(path) => std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display())),
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            match stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush())
-            {
-                // A closed pipe (`ftaudit scan . | head`) is the reader's choice, not an error.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                other => other.map_err(|e| e.to_string()),
-            }
+    let render = |out: &mut dyn Write| -> std::io::Result<()> {
+        match &table {
+            Some(text) => out.write_all(text.as_bytes())?,
+            None => ftaudit_render::write_json(&report, out)?,
         }
+        out.flush()
+    };
+    let written = match &args.output {
+        Some(path) => std::fs::File::create(path)
+            .and_then(|file| render(&mut std::io::BufWriter::new(file)))
+            .map_err(|e| format!("{}: {e}", path.display())),
+        None => match render(&mut std::io::BufWriter::new(std::io::stdout().lock())) {
+            // A closed pipe (`ftaudit scan . | head`) is the reader's choice, not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.map_err(|e| e.to_string()),
+        },
     };
     if let Err(err) = written {
         eprintln!("ftaudit: error: cannot write the report: {err}");

@@ -10,9 +10,10 @@ pub use table::{table, TableOptions};
 pub use workers::{workers_json, workers_table};
 
 /// The JSON contract: the report serialised as-is, pretty-printed, with a trailing newline.
-pub fn json(report: &Report) -> String {
-    let mut text =
-        serde_json::to_string_pretty(report).expect("the report model always serialises");
-    text.push('\n');
-    text
+/// Streams the JSON report into `out`: a 100,000-file scan's report is ~16 MB, which need not
+/// exist a second time as one string.
+pub fn write_json(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report)?;
+    out.write_all(b"\n")
 }
+
