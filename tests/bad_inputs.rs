@@ -571,3 +571,49 @@ fn zip64_and_non_utf8_names_are_read() {
     assert!(code == 0 || code == 1 || code == 2, "exit {code}");
     good_module_was_read(&report);
 }
+
+/// A folder that cannot be listed is named, and the module beside it is still read. Root reads
+/// anything, so the scan runs in a user namespace with no uid mapping, where it cannot.
+#[test]
+fn an_unreadable_folder_is_reported_and_the_scan_goes_on() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site-packages");
+    let locked = site.join("locked_pkg");
+    std::fs::create_dir_all(&locked).unwrap();
+    std::fs::write(
+        locked.join("_hidden.cpython-314t-x86_64-linux-gnu.so"),
+        real_module(),
+    )
+    .unwrap();
+    std::fs::write(
+        site.join("_open.cpython-314t-x86_64-linux-gnu.so"),
+        real_module(),
+    )
+    .unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+
+    let out = std::process::Command::new("unshare")
+        .args([
+            "--user",
+            env!("CARGO_BIN_EXE_ftaudit"),
+            "scan",
+            "--static-only",
+            "--format",
+            "json",
+        ])
+        .arg(&site)
+        .output()
+        .expect("unshare runs");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let report: Report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let unreadable = problems_of(&report, InputProblemKind::UnreadableFolder);
+    assert_eq!(unreadable.len(), 1, "{unreadable:?}");
+    assert!(
+        unreadable[0].contains("locked_pkg") && unreadable[0].contains("Permission denied"),
+        "{unreadable:?}"
+    );
+    assert!(file(&report, "_open").static_facts.is_some());
+    assert_incomplete(out.status.code().unwrap(), &report);
+}
