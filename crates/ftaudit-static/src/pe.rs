@@ -1,4 +1,5 @@
-//! PE (PE32+: x64, arm64). Pointers are absolute virtual addresses (ImageBase + RVA) in the file,
+//! PE (PE32+: x64, arm64). Pointers are absolute virtual addresses (ImageBase + RVA, modulo
+//! 2^64 as the loader computes them, so a hostile ImageBase cannot overflow) in the file,
 //! and the loader adjusts every IMAGE_REL_BASED_DIR64 base relocation; addresses in this crate
 //! are those preferred-base virtual addresses.
 
@@ -45,14 +46,14 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
                 format!(
                     "section {} ends at byte {} but the file has {len} bytes",
                     String::from_utf8_lossy(s.raw_name()),
-                    raw_off + raw_size
+                    raw_off.saturating_add(raw_size)
                 ),
             ));
         }
         let (file_off, file_size) = s.pe_file_range();
         let (rva, vsize) = s.pe_address_range();
         image.regions.push(Region {
-            vaddr: image_base + u64::from(rva),
+            vaddr: image_base.wrapping_add(u64::from(rva)),
             vsize: u64::from(vsize).max(u64::from(file_size)),
             file_off: u64::from(file_off),
             file_size: u64::from(file_size),
@@ -85,7 +86,7 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
             {
                 for r in block {
                     if r.typ == pe::IMAGE_REL_BASED_DIR64 {
-                        slots.push(image_base + u64::from(r.virtual_address));
+                        slots.push(image_base.wrapping_add(u64::from(r.virtual_address)));
                     }
                 }
             }
@@ -128,7 +129,12 @@ fn read_imports(image: &mut Image<'_>, image_base: u64, dir_rva: u32) {
         return;
     }
     for i in 0..4096u64 {
-        let Some(desc) = image.bytes_at(image_base + u64::from(dir_rva) + 20 * i, 20) else {
+        let Some(desc) = image.bytes_at(
+            image_base
+                .wrapping_add(u64::from(dir_rva))
+                .wrapping_add(20 * i),
+            20,
+        ) else {
             return;
         };
         if desc.iter().all(|&b| b == 0) {
@@ -137,7 +143,7 @@ fn read_imports(image: &mut Image<'_>, image_base: u64, dir_rva: u32) {
         let word =
             |at: usize| u32::from_le_bytes([desc[at], desc[at + 1], desc[at + 2], desc[at + 3]]);
         let (original_thunks, name, first_thunk) = (word(0), word(12), word(16));
-        if let Some(lib) = image.c_str_at(image_base + u64::from(name), 512) {
+        if let Some(lib) = image.c_str_at(image_base.wrapping_add(u64::from(name)), 512) {
             if !image.imports.libraries.iter().any(|l| l == lib) {
                 image.imports.libraries.push(lib.to_string());
             }
@@ -151,7 +157,7 @@ fn read_imports(image: &mut Image<'_>, image_base: u64, dir_rva: u32) {
             continue;
         };
         for t in 0..65_536u64 {
-            let Some(thunk) = image.u64_at(thunks + 8 * t) else {
+            let Some(thunk) = image.u64_at(thunks.wrapping_add(8 * t)) else {
                 break;
             };
             if thunk == 0 {
@@ -160,7 +166,7 @@ fn read_imports(image: &mut Image<'_>, image_base: u64, dir_rva: u32) {
             if thunk & (1 << 63) != 0 {
                 continue; // import by ordinal: no name to match
             }
-            let name_at = image_base + (thunk & 0x7fff_ffff) + 2;
+            let name_at = image_base.wrapping_add(thunk & 0x7fff_ffff).wrapping_add(2);
             if let Some(name) = image.c_str_at(name_at, 256) {
                 image.imports.note(name.as_bytes());
             }
