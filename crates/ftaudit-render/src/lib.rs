@@ -16,4 +16,3 @@ pub fn write_json(report: &Report, out: &mut dyn std::io::Write) -> std::io::Res
     serde_json::to_writer_pretty(&mut *out, report)?;
     out.write_all(b"\n")
 }
-
