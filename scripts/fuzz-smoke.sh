@@ -13,8 +13,7 @@
 #                     apart from mmap; use "address" to run it under ASan too)
 # FUZZ_OVERFLOW_CHECKS=1  build with debug assertions and overflow checks (cargo fuzz's own
 #                     default) instead of plain --release. Off by default: the shipped binary
-#                     wraps, and fuzz/README.md lists the overflows that are known and not fixed
-#                     yet (with them on, 20 s of fuzzing may or may not hit one).
+#                     wraps (the overflows found so far are fixed; see fuzz/README.md).
 # CARGO_BUILD_JOBS    as for cargo (set it to 1 on a shared machine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
