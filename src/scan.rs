@@ -9,8 +9,7 @@ use std::time::Duration;
 use ftaudit_discover::{discover, DiscoverError, DiscoveredFile, Discovery, Location};
 use ftaudit_model::{
     DynamicFacts, DynamicRun, EmbeddedInterpreter, FileKind, FileProblem, FileProblemKind,
-    InputProblem, NativeFile, Report, Stages, Target, TargetInterpreter, TargetKind, ToolInfo,
-    SCHEMA_VERSION,
+    NativeFile, Report, Stages, Target, TargetInterpreter, TargetKind, ToolInfo, SCHEMA_VERSION,
 };
 use ftaudit_probe::{Cancel, ProbeConfig, ProbePlan, ProbeProgress, WantedInterpreter};
 use rayon::prelude::*;
@@ -103,19 +102,10 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
             started.elapsed().as_secs_f64()
         ));
     }
-    let input_problems: Vec<InputProblem> = discovery
-        .problems
-        .iter()
-        .map(|p| InputProblem {
-            path: p.path.clone(),
-            kind: p.kind,
-            message: p.message.clone(),
-        })
-        .collect();
     assess::assess(&mut files, &context);
     let summary = assess::summarize(
         &files,
-        &input_problems,
+        &discovery.problems,
         &stages,
         probe_expected && !options.static_only,
     );
@@ -128,7 +118,7 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
         target: discovery.target,
         distributions: discovery.distributions,
         files,
-        input_problems,
+        input_problems: discovery.problems,
         stages,
         summary,
     })
@@ -150,11 +140,7 @@ fn analyze_statically(
         .into_par_iter()
         .with_max_len(1)
         .map(|i| {
-            let native = if cancel.requested().is_some() {
-                not_read(discovery, &files[i])
-            } else {
-                analyze_file(discovery, &files[i])
-            };
+            let native = analyze_file(discovery, &files[i], cancel);
             progress.advance(&files[i].path);
             (i, native)
         })
@@ -169,7 +155,8 @@ fn analyze_statically(
 const HEADERS_ONLY: &str = "a bundled library in a wheel (its name cannot be imported, so no \
      module lives in it) is inflated only as far as its headers";
 
-fn analyze_file(discovery: &Discovery, file: &DiscoveredFile) -> NativeFile {
+/// A file the scan was interrupted before reading keeps its place, marked not read.
+fn analyze_file(discovery: &Discovery, file: &DiscoveredFile, cancel: &Cancel) -> NativeFile {
     let file_name = file.path.rsplit('/').next().unwrap_or(&file.path);
     let sources = &discovery.sources;
     // Bundled libraries are half of a wheel set's bytes (BLAS, Arrow) and hold no module;
@@ -177,7 +164,12 @@ fn analyze_file(discovery: &Discovery, file: &DiscoveredFile) -> NativeFile {
     let headers_only = file.module_name.is_none()
         && matches!(file.location, Location::WheelMember { .. })
         && file.size > ftaudit_static::HEADER_BYTES as u64;
-    let facts = if headers_only {
+    let facts = if cancel.requested().is_some() {
+        Err(FileProblem {
+            kind: FileProblemKind::Interrupted,
+            message: "not read: the scan was interrupted first".into(),
+        })
+    } else if headers_only {
         sources
             .read_head(&file.location, ftaudit_static::HEADER_BYTES)
             .and_then(|head| ftaudit_static::identify_library(file_name, &head, HEADERS_ONLY))
@@ -194,24 +186,6 @@ fn analyze_file(discovery: &Discovery, file: &DiscoveredFile) -> NativeFile {
         module_name: file.module_name.clone(),
         static_facts: facts.as_ref().ok().cloned(),
         problem: facts.err(),
-        dynamic: None,
-        findings: Vec::new(),
-    }
-}
-
-/// A file the static pass did not get to because the scan was interrupted.
-fn not_read(discovery: &Discovery, file: &DiscoveredFile) -> NativeFile {
-    NativeFile {
-        path: file.path.clone(),
-        location: file.location.display(&discovery.sources),
-        distribution: file.distribution.clone(),
-        size: file.size,
-        module_name: file.module_name.clone(),
-        static_facts: None,
-        problem: Some(FileProblem {
-            kind: FileProblemKind::Interrupted,
-            message: "not read: the scan was interrupted first".into(),
-        }),
         dynamic: None,
         findings: Vec::new(),
     }

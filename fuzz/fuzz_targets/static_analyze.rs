@@ -11,27 +11,12 @@
 use ftaudit_model::{Architecture, BinaryFormat};
 use libfuzzer_sys::fuzz_target;
 
-/// Base names as discovery hands them to the static pass; the first byte of the input picks one.
-const NAMES: &[&str] = &[
-    "x.cpython-314t-x86_64-linux-gnu.so",
-    "x.cpython-313t-x86_64-linux-gnu.so",
-    "x.cpython-314-x86_64-linux-gnu.so",
-    "x.abi3.so",
-    "x.cpython-314t-darwin.so",
-    "x.cp314t-win_amd64.pyd",
-    "libfoo.so",
-    "libfoo.so.1.2",
-    "foo.dll",
-    "libfoo.dylib",
-    "x.so",
-    "x.pyd",
-];
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, bytes)) = data.split_first() else {
         return;
     };
-    let name = NAMES[pick as usize % NAMES.len()];
+    let name = ftaudit_static::fuzzing::file_name(pick);
 
     let full = ftaudit_static::analyze(name, bytes);
     // What scan does for a bundled library larger than HEADER_BYTES: only its head is inflated.

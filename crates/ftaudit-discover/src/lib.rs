@@ -14,7 +14,7 @@ pub mod fuzzing;
 
 use std::path::{Path, PathBuf};
 
-use ftaudit_model::{Distribution, InputProblemKind, Target};
+use ftaudit_model::{Distribution, InputProblem, Target};
 
 pub use names::{is_native_file_name, module_name_for};
 pub use read::{FileBytes, Sources};
@@ -27,7 +27,7 @@ pub struct Discovery {
     /// Sorted by `path`.
     pub files: Vec<DiscoveredFile>,
     /// Problems that did not stop discovery (an unreadable folder, a broken RECORD, a bad wheel).
-    pub problems: Vec<DiscoveryProblem>,
+    pub problems: Vec<InputProblem>,
     /// Open wheels, so members can be read without reopening them.
     pub sources: Sources,
 }
@@ -53,27 +53,6 @@ pub enum Location {
         index: usize,
         name: String,
     },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DiscoveryProblem {
-    pub path: PathBuf,
-    pub kind: InputProblemKind,
-    pub message: String,
-}
-
-impl DiscoveryProblem {
-    pub(crate) fn new(
-        path: impl Into<PathBuf>,
-        kind: InputProblemKind,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            path: path.into(),
-            kind,
-            message: message.into(),
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]

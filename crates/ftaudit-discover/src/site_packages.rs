@@ -4,14 +4,14 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use ftaudit_model::{Distribution, InputProblemKind, Target};
+use ftaudit_model::{Distribution, InputProblem, InputProblemKind, Target};
 use rayon::prelude::*;
 
 use crate::metadata::{
     name_version_from_dist_info, parse_metadata, parse_record, parse_wheel_tags,
 };
 use crate::names::{is_native_file_name, module_name_for};
-use crate::{DiscoverError, DiscoveredFile, Discovery, DiscoveryProblem, Location, Sources};
+use crate::{DiscoverError, DiscoveredFile, Discovery, Location, Sources};
 
 pub(crate) fn discover(target: Target) -> Result<Discovery, DiscoverError> {
     let mut distributions = Vec::new();
@@ -78,12 +78,12 @@ fn read_dist_infos(
 ) -> (
     Vec<Distribution>,
     HashMap<String, String>,
-    Vec<DiscoveryProblem>,
+    Vec<InputProblem>,
 ) {
     let entries = match fs::read_dir(site) {
         Ok(entries) => entries,
         Err(e) => {
-            let problem = DiscoveryProblem::new(
+            let problem = InputProblem::new(
                 site,
                 InputProblemKind::UnreadableFolder,
                 format!("cannot list: {e}"),
@@ -113,7 +113,7 @@ fn read_dist_infos(
 struct DistInfo {
     distribution: Distribution,
     native_paths: Vec<String>,
-    problems: Vec<DiscoveryProblem>,
+    problems: Vec<InputProblem>,
 }
 
 fn read_dist_info(dir: PathBuf) -> DistInfo {
@@ -126,7 +126,7 @@ fn read_dist_info(dir: PathBuf) -> DistInfo {
     let meta = match fs::read_to_string(dir.join("METADATA")) {
         Ok(text) => parse_metadata(&text),
         Err(e) => {
-            problems.push(DiscoveryProblem::new(
+            problems.push(InputProblem::new(
                 dir.join("METADATA"),
                 InputProblemKind::BadMetadata,
                 format!("cannot read: {e}"),
@@ -138,7 +138,7 @@ fn read_dist_info(dir: PathBuf) -> DistInfo {
     let wheel_tags = match fs::read_to_string(dir.join("WHEEL")) {
         Ok(text) => parse_wheel_tags(&text),
         Err(e) => {
-            problems.push(DiscoveryProblem::new(
+            problems.push(InputProblem::new(
                 dir.join("WHEEL"),
                 InputProblemKind::BadMetadata,
                 format!("cannot read ({e}): the wheel tags of {name} are unknown"),
@@ -153,7 +153,7 @@ fn read_dist_info(dir: PathBuf) -> DistInfo {
                 is_native_file_name(path.rsplit(['/', '\\']).next().unwrap_or(path))
             });
             if bad_rows > 0 {
-                problems.push(DiscoveryProblem::new(
+                problems.push(InputProblem::new(
                     dir.join("RECORD"),
                     InputProblemKind::BadMetadata,
                     format!("{bad_rows} malformed row(s) ignored"),
@@ -161,7 +161,7 @@ fn read_dist_info(dir: PathBuf) -> DistInfo {
             }
             native_paths = paths.iter().map(|p| normalize(p)).collect();
         }
-        Err(e) => problems.push(DiscoveryProblem::new(
+        Err(e) => problems.push(InputProblem::new(
             dir.join("RECORD"),
             InputProblemKind::BadMetadata,
             format!("cannot read ({e}): files of {name} will show as unowned"),
@@ -181,7 +181,7 @@ fn read_dist_info(dir: PathBuf) -> DistInfo {
 }
 
 /// Every native file under `root`, not yet attributed.
-fn walk_native_files(root: &Path) -> (Vec<DiscoveredFile>, Vec<DiscoveryProblem>) {
+fn walk_native_files(root: &Path) -> (Vec<DiscoveredFile>, Vec<InputProblem>) {
     let found = walk(root, root.to_path_buf(), 0);
     (found.files, found.problems)
 }
@@ -189,7 +189,7 @@ fn walk_native_files(root: &Path) -> (Vec<DiscoveredFile>, Vec<DiscoveryProblem>
 #[derive(Default)]
 struct Found {
     files: Vec<DiscoveredFile>,
-    problems: Vec<DiscoveryProblem>,
+    problems: Vec<InputProblem>,
 }
 
 impl Found {
@@ -230,7 +230,7 @@ fn list_dir(root: &Path, dir: PathBuf, found: &mut Found) -> Vec<PathBuf> {
     let entries = match fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(e) => {
-            found.problems.push(DiscoveryProblem::new(
+            found.problems.push(InputProblem::new(
                 dir,
                 InputProblemKind::UnreadableFolder,
                 format!("cannot list: {e}"),
@@ -243,7 +243,7 @@ fn list_dir(root: &Path, dir: PathBuf, found: &mut Found) -> Vec<PathBuf> {
         let (entry, file_type) = match entry.and_then(|e| e.file_type().map(|t| (e, t))) {
             Ok(pair) => pair,
             Err(e) => {
-                found.problems.push(DiscoveryProblem::new(
+                found.problems.push(InputProblem::new(
                     &dir,
                     InputProblemKind::UnreadableFolder,
                     format!("cannot read an entry: {e}"),
@@ -265,7 +265,7 @@ fn list_dir(root: &Path, dir: PathBuf, found: &mut Found) -> Vec<PathBuf> {
         } else if file_type.is_symlink() {
             follow_link(root, entry.path(), native_name, found);
         } else if native_name {
-            found.problems.push(DiscoveryProblem::new(
+            found.problems.push(InputProblem::new(
                 entry.path(),
                 InputProblemKind::NotARegularFile,
                 format!(
@@ -297,7 +297,7 @@ fn record_native(root: &Path, path: PathBuf, size: u64, found: &mut Found) {
 /// not followed: following could leave the target or loop.
 fn follow_link(root: &Path, path: PathBuf, native_name: bool, found: &mut Found) {
     let skipped = |why: String| {
-        DiscoveryProblem::new(
+        InputProblem::new(
             &path,
             InputProblemKind::LinkSkipped,
             format!("symbolic link {why}: not followed"),

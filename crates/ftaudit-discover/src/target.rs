@@ -3,9 +3,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use ftaudit_model::{InputProblemKind, Target, TargetInterpreter, TargetKind};
+use ftaudit_model::{InputProblem, InputProblemKind, Target, TargetInterpreter, TargetKind};
 
-use crate::{DiscoverError, DiscoveryProblem};
+use crate::DiscoverError;
 
 pub(crate) enum Classified {
     Venv {
@@ -18,7 +18,7 @@ pub(crate) enum Classified {
         target: Target,
         wheels: Vec<PathBuf>,
         /// Entries named `*.whl` that are not regular files.
-        problems: Vec<DiscoveryProblem>,
+        problems: Vec<InputProblem>,
     },
     Files {
         target: Target,
@@ -87,7 +87,7 @@ pub(crate) fn classify(path: &Path) -> Result<Classified, DiscoverError> {
         let entry_path = match entry {
             Ok(entry) => entry.path(),
             Err(e) => {
-                problems.push(DiscoveryProblem::new(
+                problems.push(InputProblem::new(
                     &path,
                     InputProblemKind::UnreadableFolder,
                     format!("cannot read an entry: {e}"),
@@ -101,12 +101,12 @@ pub(crate) fn classify(path: &Path) -> Result<Classified, DiscoverError> {
         // Follows links: a link to a wheel is a wheel.
         match fs::metadata(&entry_path) {
             Ok(meta) if meta.is_file() => wheels.push(entry_path),
-            Ok(_) => problems.push(DiscoveryProblem::new(
+            Ok(_) => problems.push(InputProblem::new(
                 &entry_path,
                 InputProblemKind::NotARegularFile,
                 "named like a wheel but not a regular file: not read",
             )),
-            Err(e) => problems.push(DiscoveryProblem::new(
+            Err(e) => problems.push(InputProblem::new(
                 &entry_path,
                 InputProblemKind::BadWheel,
                 format!("cannot read: {e}"),

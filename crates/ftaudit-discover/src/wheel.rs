@@ -4,18 +4,18 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use ftaudit_model::{Distribution, InputProblemKind, Target};
+use ftaudit_model::{Distribution, InputProblem, InputProblemKind, Target};
 
 use crate::metadata::{parse_metadata, parse_wheel_tags};
 use crate::names::{is_native_file_name, module_name_for};
 use crate::read::{declared_entry_count, open_wheel, OpenWheel, WheelArchive};
-use crate::{DiscoverError, DiscoveredFile, Discovery, DiscoveryProblem, Location, Sources};
+use crate::{DiscoverError, DiscoveredFile, Discovery, Location, Sources};
 use rayon::prelude::*;
 
 pub(crate) fn discover(target: Target, wheels: &[PathBuf]) -> Result<Discovery, DiscoverError> {
     // Opening a wheel reads its central directory (tens of thousands of entries for the
     // largest); wheels are independent, so they are opened in parallel.
-    let opened: Vec<Result<ReadWheel, DiscoveryProblem>> =
+    let opened: Vec<Result<ReadWheel, InputProblem>> =
         wheels.par_iter().map(|p| read_wheel(p)).collect();
     let mut sources = Sources::default();
     let mut distributions = Vec::new();
@@ -72,15 +72,15 @@ struct ReadWheel {
     /// (zip index, member name, uncompressed size) of each native member.
     members: Vec<(usize, String, u64)>,
     /// What is wrong with the wheel without stopping it from being read.
-    problems: Vec<DiscoveryProblem>,
+    problems: Vec<InputProblem>,
 }
 
-fn read_wheel(path: &Path) -> Result<ReadWheel, DiscoveryProblem> {
+fn read_wheel(path: &Path) -> Result<ReadWheel, InputProblem> {
     let wheel = open_wheel(path)
-        .map_err(|message| DiscoveryProblem::new(path, InputProblemKind::BadWheel, message))?;
+        .map_err(|message| InputProblem::new(path, InputProblemKind::BadWheel, message))?;
     let mut problems = Vec::new();
     let mut bad_metadata = |message: String| {
-        problems.push(DiscoveryProblem::new(
+        problems.push(InputProblem::new(
             path,
             InputProblemKind::BadMetadata,
             message,
@@ -124,7 +124,7 @@ fn read_wheel(path: &Path) -> Result<ReadWheel, DiscoveryProblem> {
     if let Some(declared) = declared_entry_count(wheel.map.as_ref()) {
         let distinct = archive.len() as u64;
         if declared > distinct {
-            problems.push(DiscoveryProblem::new(
+            problems.push(InputProblem::new(
                 path,
                 InputProblemKind::HostileMember,
                 format!(
@@ -153,9 +153,9 @@ fn read_wheel(path: &Path) -> Result<ReadWheel, DiscoveryProblem> {
 fn native_members(
     path: &Path,
     archive: &mut WheelArchive,
-) -> (Vec<(usize, String, u64)>, Vec<DiscoveryProblem>) {
+) -> (Vec<(usize, String, u64)>, Vec<InputProblem>) {
     let hostile =
-        |message: String| DiscoveryProblem::new(path, InputProblemKind::HostileMember, message);
+        |message: String| InputProblem::new(path, InputProblemKind::HostileMember, message);
     let mut members = Vec::new();
     let mut problems = Vec::new();
     for i in 0..archive.len() {

@@ -126,6 +126,20 @@ pub struct InputProblem {
     pub message: String,
 }
 
+impl InputProblem {
+    pub fn new(
+        path: impl Into<PathBuf>,
+        kind: InputProblemKind,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            path: path.into(),
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InputProblemKind {

@@ -31,8 +31,9 @@ fn run_worker(
     assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
     // SAFETY: pipe2 succeeded, so both descriptors are open, new, and owned by nothing else:
     // each OwnedFd becomes the only owner of one.
-    let (read_end, write_end) =
-        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let read_end = unsafe { OwnedFd::from_raw_fd(fds[0]) };
+    // SAFETY: as above, for the other descriptor.
+    let write_end = unsafe { OwnedFd::from_raw_fd(fds[1]) };
     let write_fd = fds[1];
     let mut command = Command::new(common::worker());
     command

@@ -23,6 +23,10 @@ use ftaudit_model::{
 };
 use object::read::macho::{FatArch, MachOFatFile32, MachOFatFile64};
 
+// For the fuzz target in fuzz/ and its regression test (not API).
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use abi::abi_from_file_name;
 pub use headers::{identify_library, HEADER_BYTES};
 pub use hints::gil_fix_hint;

@@ -362,10 +362,10 @@ unsafe fn run_import(module: &str, site_dirs: &[PathBuf]) -> ImportOutcome {
         // SAFETY: attached (contract), all internal_error needs to read and clear the error.
         return unsafe { internal_error("could not pass the module name") };
     };
-    // SAFETY: attached, `globals` a live dict, `name` a live str; SetItem takes its own
-    // reference, ours is released when `name` drops.
-    let set =
-        unsafe { ffi::PyDict_SetItemString(globals, c"_ftaudit_module".as_ptr(), name.as_ptr()) };
+    let key = c"_ftaudit_module".as_ptr();
+    // SAFETY: attached, `globals` a live dict, `key` NUL-terminated, `name` a live str; SetItem
+    // takes its own reference, ours is released when `name` drops.
+    let set = unsafe { ffi::PyDict_SetItemString(globals, key, name.as_ptr()) };
     if set < 0 {
         // SAFETY: attached (contract), all internal_error needs to read and clear the error.
         return unsafe { internal_error("could not pass the module name") };
