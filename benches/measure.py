@@ -57,7 +57,13 @@ def load(path):
         for line in f:
             if line.strip():
                 record = json.loads(line)
-                records[record["label"]] = record
+                # Interleaved series append one run per line under the same label.
+                old = records.get(record["label"])
+                if old is not None and old["status"] == "ok" and record["status"] == "ok":
+                    old["wall"] += record["wall"]
+                    old["cpu"] += record["cpu"]
+                else:
+                    records[record["label"]] = record
     return records
 
 

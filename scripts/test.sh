@@ -17,6 +17,16 @@ for minor in "${minors[@]}"; do
 done
 primary="${pythons[0]}"
 export FTAUDIT_PYTHONS="${pythons[*]}"
+# The machine-code tests (crates/ftaudit-static/tests/machine_code.rs) also compile their
+# fixtures for aarch64 with Debian's cross compiler; where apt-get can install it, its absence
+# is a failure, not a skip.
+if ! command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "[test] installing gcc-aarch64-linux-gnu (apt-get)" >&2
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends gcc-aarch64-linux-gnu libc6-dev-arm64-cross; } >&2 \
+    || echo "[test] could not install the aarch64 cross compiler" >&2
+fi
+command -v apt-get >/dev/null 2>&1 && export FTAUDIT_REQUIRE_CROSS=1
 scripts/build.sh >/dev/null
 # Every pinned set (read statically by the tests; the linux ones are also installed below).
 export FTAUDIT_WHEELS_DIR="$(dirname "$(FTAUDIT_PYTHON="$primary" scripts/fetch-wheels.sh --all | tail -n 1)")"

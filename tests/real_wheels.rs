@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ftaudit_model::{DynamicFacts, ImportOutcome, Report};
+use ftaudit_model::{DynamicFacts, GilDeclaration, ImportOutcome, Report};
 use support::*;
 
 /// $FTAUDIT_REAL_VENVS (paths separated by ':'), set by scripts/test.sh; else the demo venv.
@@ -147,10 +147,58 @@ fn check_venv(venv: &Path) -> Report {
     report
 }
 
+/// Issue 10: wherever the static pass decided a module's GIL declaration, the import agrees, and
+/// it decides at least 97% of the modules the probe answered for.
+fn check_static_against_import(venv: &Path, report: &Report) {
+    let (mut decided, mut answered) = (0usize, 0usize);
+    let mut disagreements = Vec::new();
+    for f in &report.files {
+        let (Some(facts), Some(d)) = (f.static_facts.as_ref(), f.dynamic.as_ref()) else {
+            continue;
+        };
+        let Some(requires_gil) = d.requires_gil else {
+            continue;
+        };
+        for m in facts.modules.iter().filter(|m| m.alias_of.is_none()) {
+            answered += 1;
+            let declared_used = match m.gil.value {
+                GilDeclaration::Used => true,
+                GilDeclaration::NotUsed => false,
+                GilDeclaration::Undeterminable => continue,
+            };
+            decided += 1;
+            if declared_used != requires_gil {
+                disagreements.push(format!(
+                    "{} ({}): static {:?} ({}), import requires_gil={requires_gil}",
+                    f.path, m.name, m.gil.value, m.gil.evidence
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "{}: static pass decided {decided} of {answered} imported modules ({:.1}%), {} disagreements",
+        venv.display(),
+        100.0 * decided as f64 / answered.max(1) as f64,
+        disagreements.len()
+    );
+    assert!(
+        disagreements.is_empty(),
+        "{}: static and import verdicts disagree:\n{}",
+        venv.display(),
+        disagreements.join("\n")
+    );
+    assert!(
+        decided * 100 >= answered * 97,
+        "{}: the static pass decided only {decided} of {answered} modules",
+        venv.display()
+    );
+}
+
 #[test]
 fn real_wheels_agree_with_cpythons_own_evidence() {
     for venv in real_venvs() {
         let report = check_venv(&venv);
+        check_static_against_import(&venv, &report);
         // Packages whose modules need the GIL are named, and the binaries say so too.
         for f in report.files.iter().filter(|f| {
             f.dynamic

@@ -18,4 +18,4 @@ pub use report::*;
 pub use static_facts::*;
 
 /// Bumped on any change a consumer could notice; additive changes bump the minor part.
-pub const SCHEMA_VERSION: &str = "1.1";
+pub const SCHEMA_VERSION: &str = "1.2";

@@ -183,6 +183,31 @@ pub struct ModuleSlot {
 pub struct Verdict<T> {
     pub value: T,
     pub evidence: String,
+    /// The instructions a verdict read from machine code rests on (schema 1.2); absent from
+    /// the JSON when the verdict comes from data alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub code: Vec<CodeSite>,
+}
+
+/// One instruction of a module's init code that a verdict rests on: a call to
+/// `PyUnstable_Module_SetGIL` or `PyModuleDef_Init`, or a store into a slot array.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeSite {
+    /// The function holding the instruction: its symbol when the file names it, else its
+    /// address in hex.
+    pub function: String,
+    /// Virtual address of the instruction.
+    pub address: u64,
+    /// What it does, e.g. "call PyUnstable_Module_SetGIL" or "store Py_mod_gil id".
+    pub action: String,
+    /// The register that carries the value (calls), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub register: Option<String>,
+    /// Where that register got its value, when it was set inside the traced code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_set_at: Option<u64>,
+    pub value: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

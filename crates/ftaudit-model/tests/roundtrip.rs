@@ -7,6 +7,7 @@ fn verdict<T>(value: T, evidence: &str) -> Verdict<T> {
     Verdict {
         value,
         evidence: evidence.into(),
+        code: Vec::new(),
     }
 }
 

@@ -20,6 +20,7 @@ const MODULES: &[&str] = &[
     "ftfix_mp_gil_odd_value",
     "ftfix_init_abort",
     "ftfix_sp_setgil",
+    "ftfix_sp_setgil_runtime",
     "ftfix_sp_plain",
     "ftfix_init_hangs",
     "ftfix_interp_not_supported",
@@ -148,6 +149,13 @@ fn gil_verdicts_follow_each_modules_declaration() {
     // Single-phase: the GIL verdict comes from PyUnstable_Module_SetGIL; no subinterpreter
     // takes a single-phase module on a free-threaded build, legacy included.
     check("ftfix_sp_setgil", is_ok, Some(false), refused, refused);
+    check(
+        "ftfix_sp_setgil_runtime",
+        is_ok,
+        Some(false),
+        refused,
+        refused,
+    );
     check("ftfix_sp_plain", is_ok, Some(true), refused, refused);
 }
 

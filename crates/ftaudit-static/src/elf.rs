@@ -7,12 +7,16 @@ use object::elf;
 use object::read::elf::{ElfFile64, FileHeader, ProgramHeader, SectionHeader, Sym};
 use object::{LittleEndian as LE, Object, ObjectSymbol};
 
-use crate::image::{is_entry_name, EntrySymbol, Image, Region};
+use crate::image::{is_entry_name, Api, EntrySymbol, Image, Region};
 use crate::problem::{Problem, ProblemResult};
 
 const R_X86_64_64: u32 = 1;
+const R_X86_64_GLOB_DAT: u32 = 6;
+const R_X86_64_JUMP_SLOT: u32 = 7;
 const R_X86_64_RELATIVE: u32 = 8;
 const R_AARCH64_ABS64: u32 = 257;
+const R_AARCH64_GLOB_DAT: u32 = 1025;
+const R_AARCH64_JUMP_SLOT: u32 = 1026;
 const R_AARCH64_RELATIVE: u32 = 1027;
 /// A relocation table bigger than this is corrupt, not a real module (numpy's largest has ~60k).
 /// No extension module comes near 16 GiB; offsets beyond it are garbage, not truncation.
@@ -73,6 +77,8 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
         .and_then(|section| section.data(LE, data).ok())
         .unwrap_or_default();
     let mut sym_values: Vec<u64> = vec![0; table.len()];
+    // Which CPython function each undefined symbol is (None: defined here), for import slots.
+    let mut sym_imports: Vec<Option<Api>> = vec![None; table.len()];
     for (idx, sym) in table.symbols().iter().enumerate() {
         let name = strings.get(sym.st_name(LE) as usize..).unwrap_or_default();
         let relevant = name.starts_with(b"Py") || name.starts_with(b"_Py");
@@ -82,6 +88,9 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
         };
         if sym.st_shndx(LE) == elf::SHN_UNDEF {
             image.imports.note(name);
+            if idx != 0 {
+                sym_imports[idx] = Some(Api::from_name(name));
+            }
             continue;
         }
         sym_values[idx] = sym.st_value(LE);
@@ -89,13 +98,14 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
             if let Ok(n) = std::str::from_utf8(name) {
                 image.entries.push(EntrySymbol {
                     name: n.to_string(),
+                    address: Some(sym.st_value(LE)),
                 });
             }
         }
     }
 
     if image.decodable {
-        read_dynamic(&mut image, phdrs, &sym_values)?;
+        read_dynamic(&mut image, phdrs, &sym_values, &sym_imports)?;
     }
     image.finish();
     Ok(image)
@@ -114,6 +124,7 @@ fn parse_undecodable<'a>(data: &'a [u8], what: &str) -> ProblemResult<Image<'a>>
             if let Ok(n) = std::str::from_utf8(name) {
                 image.entries.push(EntrySymbol {
                     name: n.to_string(),
+                    address: None,
                 });
             }
         }
@@ -185,6 +196,7 @@ fn read_dynamic(
     image: &mut Image<'_>,
     phdrs: &[elf::ProgramHeader64<LE>],
     sym_values: &[u64],
+    sym_imports: &[Option<Api>],
 ) -> ProblemResult<()> {
     let Some(dyn_ph) = phdrs.iter().find(|p| p.p_type(LE) == elf::PT_DYNAMIC) else {
         return Ok(());
@@ -201,6 +213,7 @@ fn read_dynamic(
         ));
     };
     let (mut rela, mut relasz, mut relr, mut relrsz, mut strtab) = (None, 0u64, None, 0u64, None);
+    let (mut jmprel, mut pltrelsz) = (None, 0u64);
     let mut needed = Vec::new();
     for entry in dynamic.chunks_exact(16) {
         let tag = u64::from_le_bytes(entry[..8].try_into().unwrap_or_default());
@@ -212,6 +225,8 @@ fn read_dynamic(
             DT_RELR => relr = Some(val),
             DT_RELRSZ => relrsz = val,
             elf::DT_STRTAB => strtab = Some(val),
+            elf::DT_JMPREL => jmprel = Some(val),
+            elf::DT_PLTRELSZ => pltrelsz = val,
             elf::DT_NEEDED => needed.push(val),
             _ => {}
         }
@@ -233,10 +248,10 @@ fn read_dynamic(
     } else {
         R_X86_64_RELATIVE
     };
-    let abs64 = if image.arch == Architecture::Aarch64 {
-        R_AARCH64_ABS64
+    let (abs64, glob_dat, jump_slot) = if image.arch == Architecture::Aarch64 {
+        (R_AARCH64_ABS64, R_AARCH64_GLOB_DAT, R_AARCH64_JUMP_SLOT)
     } else {
-        R_X86_64_64
+        (R_X86_64_64, R_X86_64_GLOB_DAT, R_X86_64_JUMP_SLOT)
     };
     if let Some(rela) = rela {
         let table = table_bytes(image, rela, relasz, "DT_RELA")?;
@@ -254,12 +269,28 @@ fn read_dynamic(
             let typ = (info & 0xffff_ffff) as u32;
             if typ == relative {
                 image.pointers.push((offset, addend as u64));
-            } else if typ == abs64 {
+            } else if typ == abs64 || typ == glob_dat {
                 let sym = (info >> 32) as usize;
-                if let Some(&v) = sym_values.get(sym) {
+                if let Some(&Some(api)) = sym_imports.get(sym) {
+                    image.import_slots.push((offset, api));
+                } else if let Some(&v) = sym_values.get(sym) {
                     if v != 0 {
                         image.pointers.push((offset, v.wrapping_add(addend as u64)));
                     }
+                }
+            }
+        }
+    }
+    // PLT slots: the GOT entries that lazy or bound calls jump through (DT_PLTREL is RELA on
+    // both architectures).
+    if let Some(jmprel) = jmprel {
+        let table = table_bytes(image, jmprel, pltrelsz, "DT_JMPREL")?;
+        for r in table.chunks_exact(24).take(MAX_RELOCS) {
+            let offset = u64::from_le_bytes(r[..8].try_into().unwrap_or_default());
+            let info = u64::from_le_bytes(r[8..16].try_into().unwrap_or_default());
+            if (info & 0xffff_ffff) as u32 == jump_slot {
+                if let Some(&Some(api)) = sym_imports.get((info >> 32) as usize) {
+                    image.import_slots.push((offset, api));
                 }
             }
         }

@@ -29,6 +29,40 @@ pub(crate) enum Backing {
 #[derive(Debug, Clone)]
 pub(crate) struct EntrySymbol {
     pub name: String,
+    /// Where its code starts (a virtual address), when the symbol table says.
+    pub address: Option<u64>,
+}
+
+/// The CPython functions whose calls the init-code pass (src/code/) looks for; every other
+/// imported function is `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Api {
+    SetGil,
+    ModuleDefInit,
+    ModuleCreate2,
+    Other,
+}
+
+impl Api {
+    pub fn from_name(name: &[u8]) -> Api {
+        match name {
+            b"PyUnstable_Module_SetGIL" => Api::SetGil,
+            b"PyModuleDef_Init" => Api::ModuleDefInit,
+            b"PyModule_Create2" | b"PyModule_Create2TraceRefs" => Api::ModuleCreate2,
+            _ => Api::Other,
+        }
+    }
+}
+
+/// How arguments are passed: which registers carry the first ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallingConvention {
+    /// System V x86-64 (Linux, macOS).
+    SysV,
+    /// Microsoft x64 (Windows).
+    Microsoft,
+    /// AAPCS64 (Linux, macOS and Windows on arm64).
+    Aapcs64,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -102,6 +136,11 @@ pub(crate) struct Image<'a> {
     pub pointers: Vec<(u64, u64)>,
     pub entries: Vec<EntrySymbol>,
     pub imports: Imports,
+    /// (slot address, function): the pointer slots the loader fills with an imported
+    /// function's address (ELF GOT, Mach-O __got/__la_symbol_ptr, PE import address table),
+    /// sorted by slot address. Calls through them are calls to that function.
+    pub import_slots: Vec<(u64, Api)>,
+    pub calling_convention: CallingConvention,
     /// File ranges that can hold strings: read-only and writable data, string tables. The
     /// fingerprint and `m_name` searches look only here, never at code, relocations, symbol
     /// records, unwind tables or debug info (most of a large module's bytes).
@@ -113,6 +152,11 @@ impl<'a> Image<'a> {
     /// PyModuleDef layout this crate knows.
     pub fn new(data: &'a [u8], arch: Architecture) -> Self {
         let decodable = matches!(arch, Architecture::X86_64 | Architecture::Aarch64);
+        let calling_convention = if arch == Architecture::Aarch64 {
+            CallingConvention::Aapcs64
+        } else {
+            CallingConvention::SysV
+        };
         Image {
             data,
             arch,
@@ -122,6 +166,8 @@ impl<'a> Image<'a> {
             pointers: Vec::new(),
             entries: Vec::new(),
             imports: Imports::default(),
+            import_slots: Vec::new(),
+            calling_convention,
             string_ranges: Vec::new(),
         }
     }
@@ -182,6 +228,8 @@ impl<'a> Image<'a> {
         // Relocation tables come as a few runs already in address order (relative, then
         // symbolic); the stable sort merges runs in linear time.
         self.pointers.sort_by_key(|p| p.0);
+        self.import_slots.sort_unstable_by_key(|p| p.0);
+        self.import_slots.dedup_by_key(|p| p.0);
         self.regions.sort_unstable_by_key(|r| r.vaddr);
         // Merged, so that no byte is searched twice.
         self.string_ranges.sort_unstable();
@@ -244,6 +292,28 @@ impl<'a> Image<'a> {
             }
             _ => None,
         }
+    }
+
+    /// The function whose address the loader puts in `slot`, when it is an import slot.
+    pub fn import_at(&self, slot: u64) -> Option<Api> {
+        self.import_slots
+            .binary_search_by_key(&slot, |p| p.0)
+            .ok()
+            .map(|i| self.import_slots[i].1)
+    }
+
+    /// Up to `max` file-backed bytes from `vaddr` on, within one region (for decoding code).
+    pub fn code_at(&self, vaddr: u64, max: usize) -> Option<&'a [u8]> {
+        let r = self
+            .regions
+            .iter()
+            .find(|r| vaddr >= r.vaddr && vaddr - r.vaddr < r.file_size)?;
+        let start = usize::try_from(r.file_off + (vaddr - r.vaddr)).ok()?;
+        let end = usize::try_from(r.file_off + r.file_size)
+            .ok()?
+            .min(self.data.len());
+        let end = end.min(start.saturating_add(max));
+        self.data.get(start..end).filter(|b| !b.is_empty())
     }
 
     pub fn u64_at(&self, vaddr: u64) -> Option<u64> {

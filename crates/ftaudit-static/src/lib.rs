@@ -6,6 +6,7 @@
 //! relocation tables, find the PyModuleDef through its m_name string, and decode m_slots.
 
 mod abi;
+mod code;
 mod elf;
 mod generator;
 mod headers;
@@ -15,6 +16,7 @@ mod macho;
 mod moddef;
 mod pe;
 mod problem;
+mod runtime;
 mod verdict;
 
 use ftaudit_model::{
@@ -69,7 +71,11 @@ fn analyze_inner(file_name: &str, bytes: &[u8]) -> ProblemResult<StaticFacts> {
             seen.push(e.name.clone());
             first
         })
-        .filter_map(|e| verdict::parse_entry(&e.name))
+        .filter_map(|e| {
+            let mut entry = verdict::parse_entry(&e.name)?;
+            entry.address = e.address;
+            Some(entry)
+        })
         .collect();
     // Only extension modules have a generator to speak of; bundled libraries are often the
     // largest files (BLAS, Arrow), so they are not searched for fingerprints at all.

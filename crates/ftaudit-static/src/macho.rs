@@ -7,7 +7,7 @@ use object::macho;
 use object::read::macho::{LoadCommandVariant, MachHeader, MachOFile64, Segment as _};
 use object::{LittleEndian as LE, Object, ObjectSymbol};
 
-use crate::image::{is_entry_name, EntrySymbol, Image, Region};
+use crate::image::{is_entry_name, Api, EntrySymbol, Image, Region};
 use crate::problem::{Problem, ProblemResult};
 
 /// Caps on work per file, so corrupt opcode streams cannot loop for long.
@@ -44,6 +44,10 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
     let mut rebase = None;
     let mut chained = None;
     let mut string_table = None;
+    let mut symbol_table = None;
+    let mut indirect_symbols = None;
+    // (address, size, first indirect-symbol index) of each __got / __la_symbol_ptr section.
+    let mut pointer_sections = Vec::new();
     let mut commands = header
         .load_commands(LE, data, 0)
         .map_err(|e| Problem::malformed("Mach-O load commands", e))?;
@@ -69,6 +73,16 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
                     let typ = sect.flags.get(LE) & macho::SECTION_TYPE;
                     if matches!(
                         typ,
+                        macho::S_NON_LAZY_SYMBOL_POINTERS | macho::S_LAZY_SYMBOL_POINTERS
+                    ) {
+                        pointer_sections.push((
+                            sect.addr.get(LE),
+                            sect.size.get(LE),
+                            sect.reserved1.get(LE),
+                        ));
+                    }
+                    if matches!(
+                        typ,
                         macho::S_ZEROFILL | macho::S_GB_ZEROFILL | macho::S_THREAD_LOCAL_ZEROFILL
                     ) {
                         image
@@ -79,6 +93,13 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
             }
             LoadCommandVariant::Symtab(symtab) => {
                 string_table = Some((symtab.stroff.get(LE), symtab.strsize.get(LE)));
+                symbol_table = Some((symtab.symoff.get(LE), symtab.nsyms.get(LE)));
+            }
+            LoadCommandVariant::Dysymtab(dysymtab) => {
+                indirect_symbols = Some((
+                    dysymtab.indirectsymoff.get(LE),
+                    dysymtab.nindirectsyms.get(LE),
+                ));
             }
             LoadCommandVariant::DyldInfo(info) => {
                 rebase = Some((info.rebase_off.get(LE), info.rebase_size.get(LE)));
@@ -123,6 +144,11 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
         image.add_string_range(u64::from(offset), u64::from(size));
     }
     collect_symbols(&file, &mut image);
+    if let (Some(symbols), Some(strings), Some(indirect)) =
+        (symbol_table, string_table, indirect_symbols)
+    {
+        read_import_slots(&mut image, &pointer_sections, symbols, strings, indirect);
+    }
 
     // Pointers only serve to decode a module definition: a plain library has none.
     if image.decodable && !image.entries.is_empty() {
@@ -395,7 +421,52 @@ fn collect_symbols<'data>(file: &impl Object<'data>, image: &mut Image<'_>) {
             if let Ok(n) = std::str::from_utf8(name) {
                 image.entries.push(EntrySymbol {
                     name: n.to_string(),
+                    address: Some(sym.address()),
                 });
+            }
+        }
+    }
+}
+
+/// Symbol-pointer sections list their entries' symbols through the indirect symbol table
+/// (entry i of a section is indirect symbol `reserved1 + i`); stubs jump through these slots.
+fn read_import_slots(
+    image: &mut Image<'_>,
+    sections: &[(u64, u64, u32)],
+    (symoff, nsyms): (u32, u32),
+    (stroff, strsize): (u32, u32),
+    (indirectoff, nindirect): (u32, u32),
+) {
+    let data = image.data;
+    let word = |at: usize| {
+        data.get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let name_of = |symbol: u32| -> Option<&[u8]> {
+        if symbol >= nsyms {
+            return None; // INDIRECT_SYMBOL_LOCAL / _ABS, or out of range
+        }
+        let strx = word(symoff as usize + 16 * symbol as usize)?;
+        if strx >= strsize {
+            return None;
+        }
+        let tail = data.get(stroff as usize + strx as usize..)?;
+        let end = memchr::memchr(0, &tail[..tail.len().min(512)])?;
+        Some(&tail[..end])
+    };
+    for &(addr, size, first) in sections {
+        for i in 0..(size / 8).min(1 << 20) as u32 {
+            let Some(index) = first.checked_add(i).filter(|&x| x < nindirect) else {
+                break;
+            };
+            let Some(symbol) = word(indirectoff as usize + 4 * index as usize) else {
+                break;
+            };
+            if let Some(name) = name_of(symbol) {
+                let name = name.strip_prefix(b"_").unwrap_or(name);
+                image
+                    .import_slots
+                    .push((addr + 8 * u64::from(i), Api::from_name(name)));
             }
         }
     }

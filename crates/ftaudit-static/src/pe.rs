@@ -8,7 +8,7 @@ use object::pe;
 use object::read::pe::{ImageNtHeaders, ImageOptionalHeader, PeFile32, PeFile64};
 use object::Object;
 
-use crate::image::{is_entry_name, EntrySymbol, Image, Region};
+use crate::image::{is_entry_name, Api, CallingConvention, EntrySymbol, Image, Region};
 use crate::problem::{Problem, ProblemResult};
 
 pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
@@ -33,6 +33,9 @@ pub(crate) fn parse(data: &[u8]) -> ProblemResult<Image<'_>> {
     };
     let image_base = file.nt_headers().optional_header().image_base();
     let mut image = Image::new(data, arch);
+    if image.arch == Architecture::X86_64 {
+        image.calling_convention = CallingConvention::Microsoft;
+    }
     let len = data.len() as u64;
     let sections = file.section_table();
     for s in sections.iter() {
@@ -113,8 +116,10 @@ fn collect_symbols<'a, Pe: ImageNtHeaders>(
         let name = export.name();
         if is_entry_name(name) {
             if let Ok(n) = std::str::from_utf8(name) {
+                // Forwarded exports are left out by `object`: this is ImageBase + RVA.
                 image.entries.push(EntrySymbol {
                     name: n.to_string(),
+                    address: Some(export.address()),
                 });
             }
         }
@@ -153,6 +158,7 @@ fn read_imports(image: &mut Image<'_>, image_base: u64, dir_rva: u32) {
         } else {
             first_thunk
         };
+        let iat = image_base.wrapping_add(u64::from(first_thunk));
         let Some(thunks) = image_base.checked_add(u64::from(thunks)) else {
             continue;
         };
@@ -169,6 +175,10 @@ fn read_imports(image: &mut Image<'_>, image_base: u64, dir_rva: u32) {
             let name_at = image_base.wrapping_add(thunk & 0x7fff_ffff).wrapping_add(2);
             if let Some(name) = image.c_str_at(name_at, 256) {
                 image.imports.note(name.as_bytes());
+                if first_thunk != 0 {
+                    let api = Api::from_name(name.as_bytes());
+                    image.import_slots.push((iat.wrapping_add(8 * t), api));
+                }
             }
         }
     }

@@ -8,11 +8,14 @@ use ftaudit_model::{
 
 use crate::image::Image;
 use crate::moddef::{find_defs, is_gil_slot, is_multi_interp_slot, FoundDef, SlotsState};
+use crate::runtime;
 
 pub(crate) struct Entry {
     pub symbol: String,
     pub kind: EntryPointKind,
     pub name: String,
+    /// Where the entry function's code starts, when the symbol table says.
+    pub address: Option<u64>,
 }
 
 /// Splits an exported symbol into its entry kind and module name; None for non-entry symbols
@@ -34,6 +37,7 @@ pub(crate) fn parse_entry(symbol: &str) -> Option<Entry> {
         symbol: symbol.to_string(),
         kind,
         name,
+        address: None,
     })
 }
 
@@ -48,10 +52,11 @@ fn decode_punycode_name(encoded: &str) -> Option<String> {
     idna::punycode::decode_to_string(&restored)
 }
 
-fn v<T>(value: T, evidence: impl Into<String>) -> Verdict<T> {
+pub(crate) fn v<T>(value: T, evidence: impl Into<String>) -> Verdict<T> {
     Verdict {
         value,
         evidence: evidence.into(),
+        code: Vec::new(),
     }
 }
 
@@ -79,10 +84,7 @@ pub(crate) fn module_facts(
         };
     }
     if entry.kind == EntryPointKind::PyModExport {
-        let why = format!(
-            "{} returns a PEP 793 slot array built by code (CPython 3.15); not decoded statically",
-            entry.symbol
-        );
+        let (gil, multiple_interpreters) = runtime::exported_slots(image, &entry);
         return StaticModule {
             entry_point: entry.symbol,
             entry_kind: entry.kind,
@@ -90,8 +92,8 @@ pub(crate) fn module_facts(
             init_style: InitStyle::SlotExport,
             init_style_evidence: "exports a PyModExport_ entry point".to_string(),
             def: None,
-            gil: v(GilDeclaration::Undeterminable, why.clone()),
-            multiple_interpreters: v(MultiInterpDeclaration::Undeterminable, why),
+            gil,
+            multiple_interpreters,
             alias_of: None,
         };
     }
@@ -121,7 +123,15 @@ pub(crate) fn module_facts(
     let init_evidence = format!("{init_evidence}{extra}");
 
     let (gil, multi) = match (init_style, chosen) {
-        (InitStyle::MultiPhase, Some(found)) => multi_phase_verdicts(found),
+        (InitStyle::MultiPhase, Some(found)) => match found.slots_state {
+            SlotsState::Static | SlotsState::ZeroTerminatorOnly | SlotsState::Unmapped => {
+                multi_phase_verdicts(found)
+            }
+            SlotsState::RunTime | SlotsState::Empty | SlotsState::Null => {
+                runtime::built_def_slots(image, &entry, found)
+                    .unwrap_or_else(|| multi_phase_verdicts(found))
+            }
+        },
         (InitStyle::MultiPhase, None) => {
             let why = format!(
                 "multi-phase init but no static PyModuleDef named '{}' found: the def is built at run time",
@@ -138,14 +148,14 @@ pub(crate) fn module_facts(
                 "single-phase init (PyModule_Create2)",
             );
             let gil = if imports.set_gil {
-                let mut why = String::from(
-                    "single-phase init that imports PyUnstable_Module_SetGIL: the Py_MOD_GIL_* argument is passed in code",
-                );
-                if let Some(note) = generator_note {
-                    why.push_str("; ");
-                    why.push_str(note);
+                let mut gil = runtime::set_gil_call(image, &entry);
+                if gil.value == GilDeclaration::Undeterminable {
+                    if let Some(note) = generator_note {
+                        gil.evidence.push_str("; ");
+                        gil.evidence.push_str(note);
+                    }
                 }
-                v(GilDeclaration::Undeterminable, why)
+                gil
             } else {
                 v(
                     GilDeclaration::Used,
@@ -229,7 +239,7 @@ fn import_note(def_init: bool, create2: bool) -> &'static str {
     }
 }
 
-fn multi_phase_verdicts(
+pub(crate) fn multi_phase_verdicts(
     found: &FoundDef,
 ) -> (Verdict<GilDeclaration>, Verdict<MultiInterpDeclaration>) {
     let def = &found.def;

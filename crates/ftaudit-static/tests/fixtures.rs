@@ -234,12 +234,33 @@ fn single_phase() {
     let fx = Fixtures::load();
     let (_, m) = fx.module("ftfix_sp_setgil");
     assert_eq!(m.init_style, InitStyle::SinglePhase);
-    assert_eq!(m.gil.value, GilDeclaration::Undeterminable);
+    // Read from the call site (issue 10): the second argument of PyUnstable_Module_SetGIL.
+    assert_eq!(m.gil.value, GilDeclaration::NotUsed, "{}", m.gil.evidence);
     assert!(
-        m.gil.evidence.contains("PyUnstable_Module_SetGIL"),
+        m.gil
+            .evidence
+            .contains("calls PyUnstable_Module_SetGIL(module, Py_MOD_GIL_NOT_USED)"),
         "{}",
         m.gil.evidence
     );
+    let site = &m.gil.code[0];
+    assert_eq!(
+        (site.value, site.register.as_deref()),
+        (1, Some("rsi")),
+        "{site:?}"
+    );
+    assert_eq!(site.function, "PyInit_ftfix_sp_setgil");
+
+    // A value chosen by getenv at import time: never guessed.
+    let (_, m) = fx.module("ftfix_sp_setgil_runtime");
+    assert_eq!(m.gil.value, GilDeclaration::Undeterminable, "{}", m.gil.evidence);
+    assert!(
+        m.gil.evidence.contains("not a constant of the code")
+            || m.gil.evidence.contains("different values"),
+        "{}",
+        m.gil.evidence
+    );
+    assert!(m.gil.code.is_empty());
     assert_eq!(
         m.multiple_interpreters.value,
         MultiInterpDeclaration::NotSupported
@@ -443,6 +464,7 @@ fn every_case_is_covered() {
         "ftfix_mp_gil_used",
         "ftfix_mp_gil_odd_value",
         "ftfix_sp_setgil",
+        "ftfix_sp_setgil_runtime",
         "ftfix_sp_plain",
         "ftfix_interp_not_supported",
         "ftfix_interp_supported",

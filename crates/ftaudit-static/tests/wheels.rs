@@ -53,31 +53,31 @@ const EXPECT: &[Expect] = &[
     Expect { wheel: "pyzmq-27.1.0-cp313", member: "zmq/backend/cython/_zmq.cpython-313t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::Cython, generator_version: Some("3.1.3"), init: MultiPhase, gil: NotUsed, multi: Supported, layout: FT, abi: ("ft", "3.13") },
     Expect { wheel: "kiwisolver-1.5.0-cp313", member: "kiwisolver/_cext.cpython-313t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::PlainC, generator_version: None, init: MultiPhase, gil: NotUsed, multi: Supported, layout: FT, abi: ("ft", "3.13") },
     Expect { wheel: "numpy-2.4.6-cp313", member: "numpy/_core/_multiarray_umath.cpython-313t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::PlainC, generator_version: None, init: MultiPhase, gil: NotUsed, multi: NotSupported, layout: FT, abi: ("ft", "3.13") },
-    Expect { wheel: "numpy-2.4.6-cp313", member: "numpy/_core/_simd.cpython-313t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::PlainC, generator_version: None, init: SinglePhase, gil: GilUndet, multi: NotSupported, layout: FT, abi: ("ft", "3.13") },
+    Expect { wheel: "numpy-2.4.6-cp313", member: "numpy/_core/_simd.cpython-313t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::PlainC, generator_version: None, init: SinglePhase, gil: NotUsed, multi: NotSupported, layout: FT, abi: ("ft", "3.13") },
     Expect { wheel: "numpy-2.4.6-cp313", member: "numpy/random/mtrand.cpython-313t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::Cython, generator_version: Some("3.2.4"), init: MultiPhase, gil: NotUsed, multi: Supported, layout: FT, abi: ("ft", "3.13") },
-    Expect { wheel: "psutil-7.2.2-cp313", member: "psutil/_psutil_linux.cpython-313t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::PlainC, generator_version: None, init: SinglePhase, gil: GilUndet, multi: NotSupported, layout: FT, abi: ("ft", "3.13") },
-    Expect { wheel: "contourpy-1.3.2-cp313", member: "contourpy/_contourpy.cpython-313t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::Pybind11, generator_version: None, init: SinglePhase, gil: GilUndet, multi: NotSupported, layout: None, abi: ("ft", "3.13") },
-    Expect { wheel: "matplotlib-3.11.1-cp313", member: "matplotlib/_path.cpython-313t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::Pybind11, generator_version: None, init: MultiPhase, gil: GilUndet, multi: MultiUndet, layout: FT, abi: ("ft", "3.13") },
+    Expect { wheel: "psutil-7.2.2-cp313", member: "psutil/_psutil_linux.cpython-313t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::PlainC, generator_version: None, init: SinglePhase, gil: NotUsed, multi: NotSupported, layout: FT, abi: ("ft", "3.13") },
+    Expect { wheel: "contourpy-1.3.2-cp313", member: "contourpy/_contourpy.cpython-313t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::Pybind11, generator_version: None, init: SinglePhase, gil: NotUsed, multi: NotSupported, layout: None, abi: ("ft", "3.13") },
+    Expect { wheel: "matplotlib-3.11.1-cp313", member: "matplotlib/_path.cpython-313t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::Pybind11, generator_version: None, init: MultiPhase, gil: NotUsed, multi: NotSupported, layout: FT, abi: ("ft", "3.13") },
     Expect { wheel: "onnx-1.21.0-cp313", member: "onnx/onnx_cpp2py_export.cpython-313t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::Nanobind, generator_version: None, init: MultiPhase, gil: NotUsed, multi: NotSupported, layout: FT, abi: ("ft", "3.13") },
     Expect { wheel: "pydantic_core-2.41.4-cp313", member: "pydantic_core/_pydantic_core.cpython-313t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::Pyo3, generator_version: Some("0.26.0"), init: SinglePhase, gil: GilUndet, multi: NotSupported, layout: FT, abi: ("ft", "3.13") },
     Expect { wheel: "rpds_py-2026.5.1-cp313", member: "rpds/rpds.cpython-313t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::Pyo3, generator_version: Some("0.28.3"), init: MultiPhase, gil: NotUsed, multi: Supported, layout: FT, abi: ("ft", "3.13") },
-    Expect { wheel: "sentencepiece-0.2.1-cp313", member: "sentencepiece/_sentencepiece.cpython-313t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::Swig, generator_version: None, init: SinglePhase, gil: GilUndet, multi: NotSupported, layout: FT, abi: ("ft", "3.13") },
+    Expect { wheel: "sentencepiece-0.2.1-cp313", member: "sentencepiece/_sentencepiece.cpython-313t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::Swig, generator_version: None, init: SinglePhase, gil: NotUsed, multi: NotSupported, layout: FT, abi: ("ft", "3.13") },
     Expect { wheel: "pillow-12.2.0-cp313", member: "PIL/_imaging.cpython-313t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::PlainC, generator_version: None, init: MultiPhase, gil: NotUsed, multi: Supported, layout: FT, abi: ("ft", "3.13") },
     // ---- linux-cp314t (static reading only) ----
     Expect { wheel: "librt-0.16.0-cp314", member: "librt/base64.cpython-314t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::Mypyc, generator_version: None, init: MultiPhase, gil: NotUsed, multi: Supported, layout: FT, abi: ("ft", "3.14") },
-    Expect { wheel: "cffi-2.1.1-cp314-cp314t-manylinux", member: "_cffi_backend.cpython-314t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::Cffi, generator_version: None, init: SinglePhase, gil: GilUndet, multi: NotSupported, layout: FT, abi: ("ft", "3.14") },
+    Expect { wheel: "cffi-2.1.1-cp314-cp314t-manylinux", member: "_cffi_backend.cpython-314t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::Cffi, generator_version: None, init: SinglePhase, gil: NotUsed, multi: NotSupported, layout: FT, abi: ("ft", "3.14") },
     Expect { wheel: "argon2_cffi_bindings-26.2.0-cp314", member: "_argon2_cffi_bindings/_ffi.cpython-314t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::Cffi, generator_version: None, init: InitUndet, gil: GilUndet, multi: MultiUndet, layout: None, abi: ("ft", "3.14") },
     Expect { wheel: "pydantic_core-2.50.4-cp314-cp314t-manylinux", member: "pydantic_core/_pydantic_core.cpython-314t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::Pyo3, generator_version: Some("0.30.1"), init: MultiPhase, gil: NotUsed, multi: Supported, layout: FT, abi: ("ft", "3.14") },
     Expect { wheel: "pyyaml-6.0.3-cp314", member: "yaml/_yaml.cpython-314t-x86_64-linux-gnu.so", format: Elf, arch: X86_64, generator: Generator::Cython, generator_version: Some("3.1.4"), init: MultiPhase, gil: NotUsed, multi: Supported, layout: FT, abi: ("ft", "3.14") },
     // ---- macos-arm64 (Mach-O, chained fixups) ----
     Expect { wheel: "markupsafe-3.0.4-cp314-cp314t-macosx", member: "markupsafe/_speedups.cpython-314t-darwin.so", format: MachO, arch: Aarch64, generator: Generator::PlainC, generator_version: None, init: MultiPhase, gil: NotUsed, multi: PerInterpreterGil, layout: FT, abi: ("ft", "3.14") },
     Expect { wheel: "frozenlist-1.8.0-cp314-cp314t-macosx", member: "frozenlist/_frozenlist.cpython-314t-darwin.so", format: MachO, arch: Aarch64, generator: Generator::Cython, generator_version: Some("3.1.4"), init: MultiPhase, gil: NotUsed, multi: Supported, layout: FT, abi: ("ft", "3.14") },
-    Expect { wheel: "cffi-2.1.1-cp314-cp314t-macosx", member: "_cffi_backend.cpython-314t-darwin.so", format: MachO, arch: Aarch64, generator: Generator::Cffi, generator_version: None, init: SinglePhase, gil: GilUndet, multi: NotSupported, layout: FT, abi: ("ft", "3.14") },
+    Expect { wheel: "cffi-2.1.1-cp314-cp314t-macosx", member: "_cffi_backend.cpython-314t-darwin.so", format: MachO, arch: Aarch64, generator: Generator::Cffi, generator_version: None, init: SinglePhase, gil: NotUsed, multi: NotSupported, layout: FT, abi: ("ft", "3.14") },
     Expect { wheel: "pydantic_core-2.50.4-cp314-cp314t-macosx", member: "pydantic_core/_pydantic_core.cpython-314t-darwin.so", format: MachO, arch: Aarch64, generator: Generator::Pyo3, generator_version: Some("0.30.1"), init: MultiPhase, gil: NotUsed, multi: Supported, layout: FT, abi: ("ft", "3.14") },
     // ---- windows-amd64 (PE, DIR64 base relocations) ----
     Expect { wheel: "markupsafe-3.0.4-cp314-cp314t-win_amd64", member: "markupsafe/_speedups.cp314t-win_amd64.pyd", format: Pe, arch: X86_64, generator: Generator::PlainC, generator_version: None, init: MultiPhase, gil: NotUsed, multi: PerInterpreterGil, layout: FT, abi: ("ft", "3.14") },
     Expect { wheel: "frozenlist-1.8.0-cp314-cp314t-win_amd64", member: "frozenlist/_frozenlist.cp314t-win_amd64.pyd", format: Pe, arch: X86_64, generator: Generator::Cython, generator_version: Some("3.1.4"), init: MultiPhase, gil: NotUsed, multi: Supported, layout: FT, abi: ("ft", "3.14") },
-    Expect { wheel: "cffi-2.1.1-cp314-cp314t-win_amd64", member: "_cffi_backend.cp314t-win_amd64.pyd", format: Pe, arch: X86_64, generator: Generator::Cffi, generator_version: None, init: SinglePhase, gil: GilUndet, multi: NotSupported, layout: FT, abi: ("ft", "3.14") },
+    Expect { wheel: "cffi-2.1.1-cp314-cp314t-win_amd64", member: "_cffi_backend.cp314t-win_amd64.pyd", format: Pe, arch: X86_64, generator: Generator::Cffi, generator_version: None, init: SinglePhase, gil: NotUsed, multi: NotSupported, layout: FT, abi: ("ft", "3.14") },
     Expect { wheel: "pydantic_core-2.50.4-cp314-cp314t-win_amd64", member: "pydantic_core/_pydantic_core.cp314t-win_amd64.pyd", format: Pe, arch: X86_64, generator: Generator::Pyo3, generator_version: Some("0.30.1"), init: MultiPhase, gil: NotUsed, multi: Supported, layout: FT, abi: ("ft", "3.14") },
 ];
 
@@ -173,7 +173,7 @@ fn evidence_strings() {
         m.gil.evidence
     );
 
-    // pybind11 3: slots in .bss.
+    // pybind11 3: slots in .bss, filled in by PyInit; read from the stores (issue 10).
     let w = common::wheel(&dirs, "matplotlib-3.11.1-cp313");
     let f = ftaudit_static::analyze(
         "_path.cpython-313t-x86_64-linux-gnu.so",
@@ -183,10 +183,14 @@ fn evidence_strings() {
     let m = &f.modules[0];
     assert!(m.def.as_ref().unwrap().slots_built_at_runtime);
     assert!(
-        m.gil.evidence.contains("slots built at run time"),
+        m.gil.evidence.contains("filled in by the init code"),
         "{}",
         m.gil.evidence
     );
+    let actions: Vec<&str> = m.gil.code.iter().map(|s| s.action.as_str()).collect();
+    assert_eq!(actions, ["store Py_mod_gil id", "store Py_mod_gil value"], "{:?}", m.gil.code);
+    assert_eq!(m.gil.code[1].value, 1, "Py_MOD_GIL_NOT_USED");
+    assert_eq!(m.gil.code[0].function, "PyInit__path");
     assert!(f
         .generator
         .as_ref()
