@@ -31,6 +31,6 @@ for py in "${pythons[@]}"; do
     publish "wheels-linux-$tag-probed" "$(FTAUDIT_PYTHON="$py" scripts/make-venv.sh "linux-$tag" | tail -n 1)"
   fi
 done
-for set in macos-arm64 windows-amd64; do
+for set in macos-arm64 macos-x86_64 windows-amd64; do
   publish "wheels-$set-static" "$sets/$set"
 done

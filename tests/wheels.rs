@@ -57,11 +57,12 @@ fn a_wheel_with_a_module_that_needs_the_gil_exits_with_findings() {
 fn folders_of_macos_and_windows_wheels_are_read_statically() {
     for (set, format, suffix) in [
         ("macos-arm64", BinaryFormat::MachO, ".so"),
+        ("macos-x86_64", BinaryFormat::MachO, ".so"),
         ("windows-amd64", BinaryFormat::Pe, ".pyd"),
     ] {
         let (code, report) = scan_json(&[], &wheel_sets_dir().join(set));
         assert_eq!(report.target.kind, TargetKind::WheelDirectory);
-        assert_eq!(report.distributions.len(), 4, "{set}");
+        assert_eq!(report.distributions.len(), 6, "{set}");
         let speedups = file(&report, "markupsafe._speedups");
         assert!(speedups.path.ends_with(suffix), "{}", speedups.path);
         let facts = speedups.static_facts.as_ref().expect("parsed");

@@ -253,7 +253,12 @@ fn single_phase() {
 
     // A value chosen by getenv at import time: never guessed.
     let (_, m) = fx.module("ftfix_sp_setgil_runtime");
-    assert_eq!(m.gil.value, GilDeclaration::Undeterminable, "{}", m.gil.evidence);
+    assert_eq!(
+        m.gil.value,
+        GilDeclaration::Undeterminable,
+        "{}",
+        m.gil.evidence
+    );
     assert!(
         m.gil.evidence.contains("not a constant of the code")
             || m.gil.evidence.contains("different values"),

@@ -188,7 +188,12 @@ fn evidence_strings() {
         m.gil.evidence
     );
     let actions: Vec<&str> = m.gil.code.iter().map(|s| s.action.as_str()).collect();
-    assert_eq!(actions, ["store Py_mod_gil id", "store Py_mod_gil value"], "{:?}", m.gil.code);
+    assert_eq!(
+        actions,
+        ["store Py_mod_gil id", "store Py_mod_gil value"],
+        "{:?}",
+        m.gil.code
+    );
     assert_eq!(m.gil.code[1].value, 1, "Py_MOD_GIL_NOT_USED");
     assert_eq!(m.gil.code[0].function, "PyInit__path");
     assert!(f

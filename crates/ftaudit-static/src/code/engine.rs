@@ -140,8 +140,16 @@ impl Regs {
     /// A stack slot write: every overlapping slot is forgotten first.
     fn write_stack(&mut self, frame: u32, offset: i64, size: u8, val: Val) {
         let end = offset + i64::from(size);
-        self.stack
-            .retain(|&(f, o), &mut (_, s)| f != frame || o + i64::from(s) <= offset || o >= end);
+        // Slots are at most 16 bytes, so only those starting in (offset - 16, end) can overlap.
+        let overlapping: Vec<(u32, i64)> = self
+            .stack
+            .range((frame, offset.saturating_sub(15))..(frame, end))
+            .filter(|(&(_, o), &(_, s))| o + i64::from(s) > offset)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in overlapping {
+            self.stack.remove(&k);
+        }
         if val != Val::Unknown {
             self.stack.insert((frame, offset), (val, size));
         }

@@ -30,9 +30,9 @@ use crate::image::{Api, Image};
 use engine::Tracer;
 
 /// Instructions decoded per module, over every function followed.
-const BUDGET: usize = 40_000;
+const BUDGET: usize = 12_000;
 /// Instructions one call may take, with everything it calls in turn.
-const CALLEE_BUDGET: usize = 4_000;
+const CALLEE_BUDGET: usize = 2_000;
 /// Call depth below the init function: 1 reaches its callees (a PLT stub counts as one).
 const MAX_DEPTH: usize = 8;
 

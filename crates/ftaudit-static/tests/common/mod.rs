@@ -11,6 +11,7 @@ pub const SETS: &[&str] = &[
     "linux-cp313t",
     "linux-cp314t",
     "macos-arm64",
+    "macos-x86_64",
     "windows-amd64",
 ];
 
