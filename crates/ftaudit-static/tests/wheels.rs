@@ -308,3 +308,77 @@ fn headers_that_are_cut_short_or_not_binary_are_reported() {
     let p = ftaudit_static::identify_library("x.dll", mz, "test").unwrap_err();
     assert_eq!(p.kind, FileProblemKind::Truncated, "{p:?}");
 }
+
+/// The same release of a package declares the same thing on every platform, so the macOS and
+/// Windows verdicts (which this machine cannot import) are checked against the Linux cp314t
+/// wheels of the same versions, whose verdicts `tests/real_wheels.rs` checks against imports.
+/// Several of these are read from machine code: numpy's SetGIL calls, contourpy's pybind11 slot
+/// array (built in a different way by MSVC), cffi's backend.
+#[test]
+fn the_same_release_gets_the_same_verdicts_on_every_platform() {
+    let dirs = common::wheel_dirs();
+    let set = |name: &str| {
+        dirs.iter()
+            .find(|d| d.file_name().is_some_and(|n| n == name))
+            .unwrap_or_else(|| panic!("wheel set {name} missing from {dirs:?}"))
+            .clone()
+    };
+    let linux = set("linux-cp314t");
+    let mut compared = 0;
+    let mut from_code = 0;
+    for other in ["macos-arm64", "macos-x86_64", "windows-amd64"] {
+        for release in [
+            "numpy-2.4.6-",
+            "contourpy-1.4.0-",
+            "cffi-2.1.1-",
+            "markupsafe-3.0.4-",
+            "frozenlist-1.8.0-",
+        ] {
+            let verdicts = |dir: &std::path::Path| -> std::collections::BTreeMap<
+                String,
+                (GilDeclaration, MultiInterpDeclaration),
+            > {
+                common::native_members(&common::wheel(&[dir.to_path_buf()], release))
+                    .into_iter()
+                    .filter_map(|(name, bytes)| {
+                        let facts =
+                            ftaudit_static::analyze(common::base_name(&name), &bytes).ok()?;
+                        let m = facts.modules.first()?;
+                        // numpy/_core/_multiarray_umath.cpython-314t-darwin.so -> numpy/_core/_multiarray_umath
+                        let stem = name
+                            .split_once('.')
+                            .map_or(name.as_str(), |(s, _)| s)
+                            .to_string();
+                        Some((stem, (m.gil.value, m.multiple_interpreters.value)))
+                    })
+                    .collect()
+            };
+            let (want, got) = (verdicts(&linux), verdicts(&set(other)));
+            for (module, linux_verdict) in &want {
+                let Some(other_verdict) = got.get(module) else {
+                    continue;
+                };
+                assert_ne!(
+                    linux_verdict.0,
+                    GilDeclaration::Undeterminable,
+                    "{release}{module} on linux"
+                );
+                assert_eq!(
+                    other_verdict, linux_verdict,
+                    "{release}{module}: {other} against linux-cp314t"
+                );
+                compared += 1;
+                if release.starts_with("numpy")
+                    || release.starts_with("contourpy")
+                    || release.starts_with("cffi")
+                {
+                    from_code += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        compared >= 60 && from_code >= 30,
+        "compared {compared} modules, {from_code} of numpy/contourpy/cffi"
+    );
+}

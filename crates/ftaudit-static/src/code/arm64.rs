@@ -8,7 +8,7 @@ use yaxpeax_arm::armv8::a64::{
     InstDecoder, Instruction, Opcode, Operand, SIMDSizeCode, ShiftStyle, SizeCode,
 };
 
-use super::engine::{Cx, Flags, Flow, Isa, Regs, Tracer, Val, Write};
+use super::engine::{Cx, Flags, Flow, Isa, Regs, Tracer, Val, Vector, Write};
 
 const SP: usize = 31;
 const LR: usize = 30;
@@ -64,11 +64,7 @@ fn write(regs: &mut Regs, op: &Operand, val: Val, at: u64) {
             };
             regs.set(usize::from(n), v, at);
         }
-        Operand::SIMDRegister(_, n) => {
-            if let Some(v) = regs.vec.get_mut(usize::from(n)) {
-                *v = None;
-            }
-        }
+        Operand::SIMDRegister(_, n) => regs.set_vector(usize::from(n), Vector::default()),
         _ => {}
     }
 }
@@ -375,39 +371,11 @@ impl Arm64 {
         size: u8,
         ip: u64,
     ) {
-        let (v, value) = match *src {
-            Operand::SIMDRegister(_, n) => {
-                let q = regs.vec.get(usize::from(n)).copied().flatten();
-                (
-                    Val::Unknown,
-                    q.map(|q| {
-                        if size >= 16 {
-                            q
-                        } else {
-                            q & ((1u128 << (8 * u32::from(size))) - 1)
-                        }
-                    }),
-                )
-            }
-            _ => {
-                let v = read(regs, src);
-                (
-                    v,
-                    v.konst().map(|c| u128::from(c & mask(8 * u32::from(size)))),
-                )
-            }
+        let write = match *src {
+            Operand::SIMDRegister(_, n) => Write::vector(size, regs.vector(usize::from(n))),
+            _ => Write::of(size, read(regs, src)),
         };
-        t.store(
-            cx,
-            regs,
-            a,
-            Write {
-                size,
-                value,
-                val: v,
-            },
-            ip,
-        );
+        t.store(cx, regs, a, write, ip);
     }
 
     /// An instruction not modelled: its first operand, when a register, is written with an
@@ -427,17 +395,7 @@ impl Arm64 {
         if stores.iter().any(|p| name.starts_with(p)) {
             if let Some(a) = memory {
                 // The width is not worked out here: 16 bytes covers every scalar and pair store.
-                t.store(
-                    cx,
-                    regs,
-                    a,
-                    Write {
-                        size: 16,
-                        value: None,
-                        val: Val::Unknown,
-                    },
-                    ip,
-                );
+                t.store(cx, regs, a, Write::unknown(16), ip);
             }
         }
         if !name.starts_with("ST") {

@@ -2,9 +2,12 @@
 //! function's control-flow graph with joins where paths meet, calls, loads and stores. The
 //! instruction sets (x86.rs, arm64.rs) only say what one instruction does to a `Regs`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use super::{ApiCall, Argument, Gap, Store, Trace, BUDGET, CALLEE_BUDGET, MAX_DEPTH};
+
+/// Import stubs (PLT entries, Mach-O stubs, thunks) are at most this many instructions.
+const STUB_LENGTH: usize = 8;
 use crate::image::{Api, Image};
 
 /// What a register or stack slot holds.
@@ -89,9 +92,11 @@ impl Flags {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Regs {
     pub gpr: [Reg; 32],
-    pub vec: [Option<u128>; 32],
-    /// (frame, offset) -> (value, size in bytes).
-    pub stack: BTreeMap<(u32, i64), (Val, u8)>,
+    /// Vector registers with at least one known byte, by number (few at a time, so a short
+    /// list keeps the state small to copy at every branch).
+    vec: Vec<(u8, Vector)>,
+    /// Known stack slots of every frame on this path.
+    pub stack: StackSlots,
     pub flags: Option<Flags>,
 }
 
@@ -99,8 +104,8 @@ impl Regs {
     fn unknown() -> Regs {
         Regs {
             gpr: [UNKNOWN; 32],
-            vec: [None; 32],
-            stack: BTreeMap::new(),
+            vec: Vec::new(),
+            stack: StackSlots::default(),
             flags: None,
         }
     }
@@ -115,6 +120,46 @@ impl Regs {
         self.gpr.get(reg).map_or(Val::Unknown, |r| r.val)
     }
 
+    pub fn vector(&self, reg: usize) -> Vector {
+        self.vec
+            .iter()
+            .find(|(r, _)| usize::from(*r) == reg)
+            .map_or(Vector::default(), |(_, v)| *v)
+    }
+
+    pub fn set_vector(&mut self, reg: usize, v: Vector) {
+        self.vec.retain(|(r, _)| usize::from(*r) != reg);
+        if v.known != 0 && reg < 32 {
+            self.vec.push((reg as u8, v));
+        }
+    }
+
+    /// The 16 bytes at a stack address, as far as this path's stack slots know them.
+    pub fn stack_vector(&self, frame: u32, offset: i64) -> Vector {
+        let mut v = Vector::default();
+        for &((_, o), (val, size)) in self.stack.range((frame, offset - 15), (frame, offset + 16)) {
+            let Val::Const(c) = val else { continue };
+            for i in 0..i64::from(size.min(8)) {
+                let at = o + i - offset;
+                if (0..16).contains(&at) {
+                    v.bytes |= u128::from((c >> (8 * i)) as u8) << (8 * at);
+                    v.known |= 1 << at;
+                }
+            }
+        }
+        v
+    }
+
+    /// The values alone, without where they were set or the flags: a callee's entry state.
+    fn values_only(&self) -> Regs {
+        let mut out = self.clone();
+        for r in out.gpr.iter_mut() {
+            r.set_at = 0;
+        }
+        out.flags = None;
+        out
+    }
+
     /// What two paths agree on.
     fn meet(&self, other: &Regs) -> Regs {
         let mut out = self.clone();
@@ -125,12 +170,15 @@ impl Regs {
                 a.set_at = 0;
             }
         }
-        for (a, b) in out.vec.iter_mut().zip(&other.vec) {
-            if a != b {
-                *a = None;
-            }
-        }
-        out.stack.retain(|k, v| other.stack.get(k) == Some(v));
+        out.vec = self
+            .vec
+            .iter()
+            .filter_map(|&(r, v)| {
+                let m = v.meet(other.vector(usize::from(r)));
+                (m.known != 0).then_some((r, m))
+            })
+            .collect();
+        out.stack.0.retain(|(k, v)| other.stack.get(k) == Some(v));
         if out.flags != other.flags {
             out.flags = None;
         }
@@ -141,27 +189,147 @@ impl Regs {
     fn write_stack(&mut self, frame: u32, offset: i64, size: u8, val: Val) {
         let end = offset + i64::from(size);
         // Slots are at most 16 bytes, so only those starting in (offset - 16, end) can overlap.
-        let overlapping: Vec<(u32, i64)> = self
-            .stack
-            .range((frame, offset.saturating_sub(15))..(frame, end))
-            .filter(|(&(_, o), &(_, s))| o + i64::from(s) > offset)
-            .map(|(k, _)| *k)
-            .collect();
-        for k in overlapping {
-            self.stack.remove(&k);
+        let slots = &mut self.stack.0;
+        let lo = slots.partition_point(|(k, _)| *k < (frame, offset.saturating_sub(15)));
+        let hi = slots.partition_point(|(k, _)| *k < (frame, end));
+        let mut i = lo;
+        let mut hi = hi;
+        while i < hi {
+            let ((_, o), (_, s)) = slots[i];
+            if o + i64::from(s) > offset {
+                slots.remove(i);
+                hi -= 1;
+            } else {
+                i += 1;
+            }
         }
-        if val != Val::Unknown {
-            self.stack.insert((frame, offset), (val, size));
+        if val != Val::Unknown && slots.len() < MAX_STACK_SLOTS {
+            let at = slots.partition_point(|(k, _)| *k < (frame, offset));
+            slots.insert(at, ((frame, offset), (val, size)));
         }
     }
 }
 
-/// What a store writes: `size` bytes; `value`, the bytes when known; `val`, the register's
-/// abstract value (a stack slot keeps stack addresses and imports too).
+/// Stack slots known on one path, sorted by (frame, offset): a short vector, cheap to copy at
+/// every branch (a map would allocate per node).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct StackSlots(Vec<StackSlot>);
+
+/// ((frame, offset), (value, size in bytes)).
+type StackSlot = ((u32, i64), (Val, u8));
+
+/// Beyond this many known slots, new ones are not kept (the state stays small to copy).
+const MAX_STACK_SLOTS: usize = 64;
+
+impl StackSlots {
+    fn get(&self, key: &(u32, i64)) -> Option<&(Val, u8)> {
+        self.0
+            .binary_search_by(|(k, _)| k.cmp(key))
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+    /// The slots whose key lies in [lo, hi).
+    fn range(&self, lo: (u32, i64), hi: (u32, i64)) -> &[StackSlot] {
+        let a = self.0.partition_point(|(k, _)| *k < lo);
+        let b = self.0.partition_point(|(k, _)| *k < hi);
+        &self.0[a..b.max(a)]
+    }
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// What a store writes: `size` bytes, those with their bit set in `known` known; `val`, the
+/// register's abstract value (a stack slot keeps stack addresses and imports too).
 pub(crate) struct Write {
     pub size: u8,
-    pub value: Option<u128>,
+    pub bytes: u128,
+    pub known: u16,
     pub val: Val,
+}
+
+fn all_bytes(size: u8) -> u16 {
+    if size >= 16 {
+        u16::MAX
+    } else {
+        (1u16 << size) - 1
+    }
+}
+
+impl Write {
+    /// A register's value, `size` (at most 8) bytes of it.
+    pub fn of(size: u8, val: Val) -> Write {
+        match val {
+            Val::Const(c) => Write {
+                size,
+                bytes: u128::from(c),
+                known: all_bytes(size),
+                val,
+            },
+            _ => Write::unknown(size).with_val(val),
+        }
+    }
+    pub fn vector(size: u8, v: Vector) -> Write {
+        Write {
+            size,
+            bytes: v.bytes,
+            known: v.known & all_bytes(size),
+            val: Val::Unknown,
+        }
+    }
+    pub fn unknown(size: u8) -> Write {
+        Write {
+            size,
+            bytes: 0,
+            known: 0,
+            val: Val::Unknown,
+        }
+    }
+    fn with_val(mut self, val: Val) -> Write {
+        self.val = val;
+        self
+    }
+}
+
+/// A vector register's 16 bytes, those with their bit set in `known` known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Vector {
+    pub bytes: u128,
+    pub known: u16,
+}
+
+impl Vector {
+    pub const ZERO: Vector = Vector {
+        bytes: 0,
+        known: u16::MAX,
+    };
+    /// The low `size` bytes are `value`, the rest zero (movq/movd into a vector register).
+    pub fn low(value: u64, size: u8) -> Vector {
+        let v = if size >= 8 {
+            value
+        } else {
+            value & ((1u64 << (8 * u32::from(size))) - 1)
+        };
+        Vector {
+            bytes: u128::from(v),
+            known: u16::MAX,
+        }
+    }
+    fn meet(self, other: Vector) -> Vector {
+        let mut known = self.known & other.known;
+        for i in 0..16 {
+            if (self.bytes >> (8 * i)) as u8 != (other.bytes >> (8 * i)) as u8 {
+                known &= !(1 << i);
+            }
+        }
+        Vector {
+            bytes: self.bytes,
+            known,
+        }
+    }
 }
 
 /// What one instruction does to control flow.
@@ -210,6 +378,9 @@ pub(crate) struct Tracer<'i, 'a> {
     limit: usize,
     /// The function being walked ran out of its share and is abandoned.
     abandoned: bool,
+    /// Entry states already walked per callee (values only): a helper called again in the same
+    /// state adds nothing but time. Stubs are not kept: their calls are attributed to each site.
+    walked: HashMap<u64, Vec<Regs>>,
 }
 
 impl<'i, 'a> Tracer<'i, 'a> {
@@ -224,6 +395,7 @@ impl<'i, 'a> Tracer<'i, 'a> {
             steps_in_function: 0,
             limit: BUDGET,
             abandoned: false,
+            walked: HashMap::new(),
         }
     }
 
@@ -370,15 +542,28 @@ impl<'i, 'a> Tracer<'i, 'a> {
                 } else if cx.depth + 1 > MAX_DEPTH {
                     self.gap(at, "a call deeper than the depth followed");
                 } else {
-                    let mut callee = regs.clone();
-                    callee.flags = None;
-                    let outer = self.limit;
-                    self.limit = outer.min(self.trace.instructions + CALLEE_BUDGET);
-                    self.function(isa, addr, callee, cx.depth + 1, Some((cx.function, at)));
-                    self.limit = outer;
-                    if self.abandoned {
-                        self.abandoned = false;
-                        self.gap(at, "a call into a function larger than the share followed");
+                    let state = regs.values_only();
+                    let seen = self
+                        .walked
+                        .get(&addr)
+                        .is_some_and(|states| states.contains(&state));
+                    if !seen {
+                        let mut callee = regs.clone();
+                        callee.flags = None;
+                        let outer = self.limit;
+                        let before = self.trace.instructions;
+                        self.limit = outer.min(before + CALLEE_BUDGET);
+                        self.function(isa, addr, callee, cx.depth + 1, Some((cx.function, at)));
+                        self.limit = outer;
+                        if self.abandoned {
+                            self.abandoned = false;
+                            self.gap(at, "a call into a function larger than the share followed");
+                        } else if self.trace.instructions - before > STUB_LENGTH {
+                            let states = self.walked.entry(addr).or_default();
+                            if states.len() < 8 {
+                                states.push(state);
+                            }
+                        }
                     }
                 }
             }
@@ -396,9 +581,9 @@ impl<'i, 'a> Tracer<'i, 'a> {
                 };
             }
         }
-        regs.vec = [None; 32];
+        regs.vec.clear();
         regs.flags = None;
-        let escaped = regs.stack.keys().any(|_| true)
+        let escaped = !regs.stack.is_empty()
             && isa
                 .all_args()
                 .iter()
@@ -470,15 +655,26 @@ impl<'i, 'a> Tracer<'i, 'a> {
 
     /// A store of `write.size` bytes (at most 16) to `address`.
     pub fn store(&mut self, cx: Cx, regs: &mut Regs, address: Val, write: Write, at: u64) {
-        let Write { size, value, val } = write;
+        let Write {
+            size,
+            bytes,
+            known,
+            val,
+        } = write;
         match address {
             Val::Const(a) => {
                 let key = (at, a, size);
                 match self.store_index.get(&key) {
-                    Some(&i) if self.trace.stores[i].value != value => {
-                        self.trace.stores[i].value = None;
+                    Some(&i) => {
+                        // Seen before on another path: only bytes both paths agree on stay known.
+                        let old = &mut self.trace.stores[i];
+                        let merged = Vector {
+                            bytes: old.bytes,
+                            known: old.known,
+                        }
+                        .meet(Vector { bytes, known });
+                        old.known = merged.known;
                     }
-                    Some(_) => {}
                     None if self.trace.stores.len() < 4096 => {
                         self.store_index.insert(key, self.trace.stores.len());
                         self.trace.stores.push(Store {
@@ -486,7 +682,8 @@ impl<'i, 'a> Tracer<'i, 'a> {
                             function: cx.function,
                             address: a,
                             size,
-                            value,
+                            bytes,
+                            known,
                         });
                     }
                     None => {}

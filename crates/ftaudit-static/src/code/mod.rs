@@ -30,9 +30,9 @@ use crate::image::{Api, Image};
 use engine::Tracer;
 
 /// Instructions decoded per module, over every function followed.
-const BUDGET: usize = 12_000;
+const BUDGET: usize = 6_000;
 /// Instructions one call may take, with everything it calls in turn.
-const CALLEE_BUDGET: usize = 2_000;
+const CALLEE_BUDGET: usize = 1_000;
 /// Call depth below the init function: 1 reaches its callees (a PLT stub counts as one).
 const MAX_DEPTH: usize = 8;
 
@@ -55,14 +55,22 @@ pub(crate) struct ApiCall {
     pub args: [Argument; 2],
 }
 
-/// A store of `size` bytes to a constant address; `value` None when not known.
+/// A store of `size` bytes to a constant address: `bytes`, of which those whose bit is set in
+/// `known` are known (MSVC copies 16-byte slot entries whose padding is not).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Store {
     pub at: u64,
     pub function: u64,
     pub address: u64,
     pub size: u8,
-    pub value: Option<u128>,
+    pub bytes: u128,
+    pub known: u16,
+}
+
+impl Store {
+    fn byte(&self, i: u64) -> Option<u8> {
+        ((self.known >> i) & 1 == 1).then_some((self.bytes >> (8 * i)) as u8)
+    }
 }
 
 /// Somewhere the trace could not follow: what might happen there is not known.
@@ -101,7 +109,7 @@ impl Trace {
                 continue;
             }
             for a in lo.max(address)..hi.min(address + u64::from(size)) {
-                let byte = s.value.map(|v| (v >> (8 * (a - lo))) as u8);
+                let byte = s.byte(a - lo);
                 let entry = bytes.entry(a).or_insert(byte);
                 if *entry != byte {
                     *entry = None;

@@ -8,7 +8,7 @@ use iced_x86::{
 };
 use std::cell::RefCell;
 
-use super::engine::{Cx, Flags, Flow, Isa, Regs, Tracer, Val, Write};
+use super::engine::{Cx, Flags, Flow, Isa, Regs, Tracer, Val, Vector, Write};
 use crate::image::CallingConvention;
 
 const RAX: usize = 0;
@@ -155,7 +155,7 @@ impl X86 {
                     .then(|| r.number())
                     .filter(|&n| n < 32)
             }) {
-                regs.vec[x] = None;
+                regs.set_vector(x, Vector::default());
             }
         }
         let writes_memory = info.used_memory().iter().any(|m| {
@@ -171,12 +171,7 @@ impl X86 {
         {
             let size = i.memory_size().size().clamp(1, 16) as u8;
             let address = self.address(regs, i);
-            let write = Write {
-                size,
-                value: None,
-                val: Val::Unknown,
-            };
-            t.store(cx, regs, address, write, i.ip());
+            t.store(cx, regs, address, Write::unknown(size), i.ip());
         } else if writes_memory {
             // push, string stores and the like through registers: a stack write at most.
             if let Val::Stack { .. } = regs.get(RSP) {
@@ -308,19 +303,8 @@ impl X86 {
             Mnemonic::Mov if k0 == OpKind::Memory => {
                 let size = i.memory_size().size() as u8;
                 let v = self.operand(t, regs, i, 1);
-                let value = v.konst().map(|c| u128::from(c & mask(usize::from(size))));
                 let address = self.address(regs, i);
-                t.store(
-                    cx,
-                    regs,
-                    address,
-                    Write {
-                        size,
-                        value,
-                        val: v,
-                    },
-                    ip,
-                );
+                t.store(cx, regs, address, Write::of(size, v), ip);
             }
             Mnemonic::Movzx | Mnemonic::Movsx | Mnemonic::Movsxd
                 if reg0.and_then(gpr).is_some() =>
@@ -404,18 +388,7 @@ impl X86 {
                 let v = self.operand(t, regs, i, 0);
                 let sp = regs.get(RSP).offset(-8);
                 regs.set(RSP, sp, ip);
-                let value = v.konst().map(u128::from);
-                t.store(
-                    cx,
-                    regs,
-                    sp,
-                    Write {
-                        size: 8,
-                        value,
-                        val: v,
-                    },
-                    ip,
-                );
+                t.store(cx, regs, sp, Write::of(8, v), ip);
             }
             Mnemonic::Pop if reg0.and_then(gpr).is_some() => {
                 let sp = regs.get(RSP);
@@ -433,24 +406,36 @@ impl X86 {
                 }) =>
             {
                 if let Some(x) = reg0.and_then(xmm) {
-                    regs.vec[x] = Some(0);
+                    regs.set_vector(x, Vector::ZERO);
                 }
             }
             Mnemonic::Movq | Mnemonic::Movd
                 if reg0.and_then(xmm).is_some() && i.op_kind(1) == OpKind::Register =>
             {
                 let x = reg0.and_then(xmm).unwrap_or(0);
-                regs.vec[x] = self.operand(t, regs, i, 1).konst().map(u128::from);
+                let size = i.op_register(1).size() as u8;
+                let v = match self.operand(t, regs, i, 1) {
+                    Val::Const(c) => Vector::low(c, size),
+                    _ => Vector::default(),
+                };
+                regs.set_vector(x, v);
             }
             Mnemonic::Punpcklqdq
                 if reg0.and_then(xmm).is_some() && i.op_kind(1) == OpKind::Register =>
             {
                 let x = reg0.and_then(xmm).unwrap_or(0);
-                let y = xmm(i.op_register(1));
-                regs.vec[x] = match (regs.vec[x], y.and_then(|y| regs.vec[y])) {
-                    (Some(lo), Some(hi)) => Some((lo & u128::from(u64::MAX)) | (hi << 64)),
-                    _ => None,
-                };
+                let (lo, hi) = (
+                    regs.vector(x),
+                    xmm(i.op_register(1)).map(|y| regs.vector(y)),
+                );
+                let hi = hi.unwrap_or_default();
+                regs.set_vector(
+                    x,
+                    Vector {
+                        bytes: (lo.bytes & u128::from(u64::MAX)) | (hi.bytes << 64),
+                        known: (lo.known & 0xff) | ((hi.known & 0xff) << 8),
+                    },
+                );
             }
             Mnemonic::Movaps
             | Mnemonic::Movups
@@ -469,26 +454,29 @@ impl X86 {
                     && xmm(i.op_register(1)).is_some() =>
             {
                 let size = i.memory_size().size().min(16) as u8;
-                let src = xmm(i.op_register(1)).and_then(|x| regs.vec[x]);
-                let value = src.map(|v| {
-                    if size >= 16 {
-                        v
-                    } else {
-                        v & ((1u128 << (8 * u32::from(size))) - 1)
-                    }
-                });
+                let src = xmm(i.op_register(1)).map_or(Vector::default(), |x| regs.vector(x));
                 let address = self.address(regs, i);
-                t.store(
-                    cx,
-                    regs,
-                    address,
-                    Write {
-                        size,
-                        value,
-                        val: Val::Unknown,
-                    },
-                    ip,
-                );
+                t.store(cx, regs, address, Write::vector(size, src), ip);
+            }
+            // A 16-byte load from the stack (MSVC builds slot entries there and copies them).
+            Mnemonic::Movaps
+            | Mnemonic::Movups
+            | Mnemonic::Movdqa
+            | Mnemonic::Movdqu
+            | Mnemonic::Vmovaps
+            | Mnemonic::Vmovups
+            | Mnemonic::Vmovdqa
+            | Mnemonic::Vmovdqu
+                if reg0.and_then(xmm).is_some()
+                    && i.op_kind(1) == OpKind::Memory
+                    && i.memory_size().size() == 16 =>
+            {
+                let x = reg0.and_then(xmm).unwrap_or(0);
+                let v = match self.address(regs, i) {
+                    Val::Stack { frame, offset } => regs.stack_vector(frame, offset),
+                    _ => Vector::default(),
+                };
+                regs.set_vector(x, v);
             }
             _ => self.clobber(t, cx, regs, i),
         }
