@@ -48,7 +48,7 @@ fn m_slots_field(found: &FoundDef) -> u64 {
         DefLayout::FreeThreaded => 32,
     };
     // PyModuleDef_Base: header, m_init, m_index, m_copy; then m_name, m_doc, m_size, m_methods.
-    found.def.address + header + 24 + 32
+    found.def.address.wrapping_add(header + 24 + 32)
 }
 
 /// A multi-phase def whose slots are not all in the file: NULL m_slots, an empty array, or

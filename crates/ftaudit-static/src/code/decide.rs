@@ -198,7 +198,7 @@ pub(crate) fn built_slots(
             let store = trace
                 .stores
                 .iter()
-                .find(|s| s.address <= at && at < s.address + u64::from(s.size));
+                .find(|s| at.wrapping_sub(s.address) < u64::from(s.size));
             store.map(|s| CodeSite {
                 function: names.of(image, s.function),
                 address: s.at,
@@ -217,7 +217,7 @@ pub(crate) fn built_slots(
             });
         }
         let name = slot_name(id);
-        let (value, value_stored) = match memory(image, trace, at + 8, 8) {
+        let (value, value_stored) = match memory(image, trace, at.wrapping_add(8), 8) {
             Ok((v, stored)) => (v, stored),
             Err(()) if is_gil_slot(id) || is_multi_interp_slot(id) => {
                 return Err(format!(
@@ -237,7 +237,7 @@ pub(crate) fn built_slots(
                     s.address = trace
                         .stores
                         .iter()
-                        .find(|st| st.address <= at + 8 && at + 8 < st.address + u64::from(st.size))
+                        .find(|st| at.wrapping_add(8).wrapping_sub(st.address) < u64::from(st.size))
                         .map_or(s.address, |st| st.at);
                     sites.push(s);
                 }

@@ -137,10 +137,13 @@ impl Regs {
     /// The 16 bytes at a stack address, as far as this path's stack slots know them.
     pub fn stack_vector(&self, frame: u32, offset: i64) -> Vector {
         let mut v = Vector::default();
-        for &((_, o), (val, size)) in self.stack.range((frame, offset - 15), (frame, offset + 16)) {
+        for &((_, o), (val, size)) in self.stack.range(
+            (frame, offset.saturating_sub(15)),
+            (frame, offset.saturating_add(16)),
+        ) {
             let Val::Const(c) = val else { continue };
             for i in 0..i64::from(size.min(8)) {
-                let at = o + i - offset;
+                let at = o.wrapping_sub(offset).wrapping_add(i);
                 if (0..16).contains(&at) {
                     v.bytes |= u128::from((c >> (8 * i)) as u8) << (8 * at);
                     v.known |= 1 << at;
@@ -187,7 +190,7 @@ impl Regs {
 
     /// A stack slot write: every overlapping slot is forgotten first.
     fn write_stack(&mut self, frame: u32, offset: i64, size: u8, val: Val) {
-        let end = offset + i64::from(size);
+        let end = offset.saturating_add(i64::from(size));
         // Slots are at most 16 bytes, so only those starting in (offset - 16, end) can overlap.
         let slots = &mut self.stack.0;
         let lo = slots.partition_point(|(k, _)| *k < (frame, offset.saturating_sub(15)));
@@ -196,7 +199,7 @@ impl Regs {
         let mut hi = hi;
         while i < hi {
             let ((_, o), (_, s)) = slots[i];
-            if o + i64::from(s) > offset {
+            if o.saturating_add(i64::from(s)) > offset {
                 slots.remove(i);
                 hi -= 1;
             } else {

@@ -105,10 +105,11 @@ impl Trace {
         let mut bytes: BTreeMap<u64, Option<u8>> = BTreeMap::new();
         for s in &self.stores {
             let (lo, hi) = (s.address, s.address.wrapping_add(u64::from(s.size)));
-            if hi <= address || lo >= address + u64::from(size) {
+            let end = address.saturating_add(u64::from(size));
+            if hi <= address || lo >= end || hi < lo {
                 continue;
             }
-            for a in lo.max(address)..hi.min(address + u64::from(size)) {
+            for a in lo.max(address)..hi.min(end) {
                 let byte = s.byte(a - lo);
                 let entry = bytes.entry(a).or_insert(byte);
                 if *entry != byte {

@@ -318,7 +318,7 @@ impl X86 {
                         Val::Const(c & mask(src_bytes))
                     }
                     Val::Const(c) => {
-                        let shift = 64 - 8 * src_bytes as u32;
+                        let shift = 64 - 8 * src_bytes.clamp(1, 8) as u32;
                         Val::Const((((c << shift) as i64) >> shift) as u64)
                     }
                     _ => Val::Unknown,
