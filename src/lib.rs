@@ -3,4 +3,5 @@
 
 pub mod assess;
 pub mod exit;
+pub mod policy;
 pub mod scan;

@@ -33,8 +33,14 @@ enum Command {
 
 #[derive(clap::Args)]
 struct WorkersArgs {
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = WorkersFormat::Table)]
+    format: WorkersFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum WorkersFormat {
+    Table,
+    Json,
 }
 
 #[derive(clap::Args)]
@@ -67,12 +73,27 @@ struct ScanArgs {
     /// List note-level findings in the table too.
     #[arg(long)]
     notes: bool,
+    /// The policy: levels, allowlist, incompleteness (default: ./ftaudit.toml, else
+    /// [tool.ftaudit] in ./pyproject.toml, else every finding at its default level).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// An earlier JSON report: findings already in it do not count (matched by fingerprint).
+    #[arg(long)]
+    baseline: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Table,
     Json,
+    /// A CI job summary (`$GITHUB_STEP_SUMMARY`).
+    Markdown,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// JUnit XML, for CI test reports.
+    Junit,
+    /// GitHub Actions annotations (workflow commands).
+    Github,
 }
 
 fn default_jobs() -> usize {
@@ -119,6 +140,26 @@ fn stop_on_signals() -> Cancel {
 }
 
 fn run_scan(args: ScanArgs) -> ExitCode {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let policy = match ftaudit::policy::find_and_load(args.policy.as_deref(), &cwd) {
+        Ok(policy) => policy,
+        Err(err) => {
+            eprintln!("ftaudit: error: {err}");
+            return ExitCode::from(exit::FATAL);
+        }
+    };
+    let baseline = match args
+        .baseline
+        .as_deref()
+        .map(ftaudit::policy::Baseline::load)
+    {
+        None => None,
+        Some(Ok(b)) => Some(b),
+        Some(Err(err)) => {
+            eprintln!("ftaudit: error: {err}");
+            return ExitCode::from(exit::FATAL);
+        }
+    };
     let cancel = stop_on_signals();
     let options = ScanOptions {
         path: args.path.clone(),
@@ -131,6 +172,8 @@ fn run_scan(args: ScanArgs) -> ExitCode {
             subinterpreters: !args.no_subinterpreters,
         },
         cancel: cancel.clone(),
+        policy,
+        baseline,
     };
     let report = if std::io::stderr().is_terminal() {
         scan(&options, &BarProgress::default())
@@ -146,6 +189,13 @@ fn run_scan(args: ScanArgs) -> ExitCode {
     };
     let table = match args.format {
         Format::Json => None,
+        Format::Markdown => Some(ftaudit_render::markdown(&report)),
+        Format::Junit => Some(ftaudit_render::junit(&report)),
+        Format::Github => Some(ftaudit_render::github(&report)),
+        Format::Sarif => Some(
+            serde_json::to_string_pretty(&ftaudit_render::sarif(&report)).unwrap_or_default()
+                + "\n",
+        ),
         Format::Table => {
             let width = if args.output.is_none() && std::io::stdout().is_terminal() {
                 terminal_width()
@@ -202,8 +252,8 @@ fn run_workers(args: WorkersArgs) -> ExitCode {
         })
         .collect();
     let text = match args.format {
-        Format::Json => ftaudit_render::workers_json(&workers),
-        Format::Table => ftaudit_render::workers_table(&workers),
+        WorkersFormat::Json => ftaudit_render::workers_json(&workers),
+        WorkersFormat::Table => ftaudit_render::workers_table(&workers),
     };
     print!("{text}");
     // No worker, or one that does not start, means no probe can run: "could not check".

@@ -15,6 +15,7 @@ use ftaudit_probe::{Cancel, ProbeConfig, ProbePlan, ProbeProgress, WantedInterpr
 use rayon::prelude::*;
 
 use crate::assess;
+use crate::policy::{self, Baseline, Policy};
 
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
@@ -24,6 +25,10 @@ pub struct ScanOptions {
     pub probe: ProbeOptions,
     /// Set by the CLI's SIGINT/SIGTERM handlers: the scan stops early and reports what finished.
     pub cancel: Cancel,
+    /// Levels, allowlist and incompleteness rule applied to the findings (default: none).
+    pub policy: Policy,
+    /// Findings of an earlier report that do not count again.
+    pub baseline: Option<Baseline>,
 }
 
 #[derive(Debug, Clone)]
@@ -103,13 +108,7 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
         ));
     }
     assess::assess(&mut files, &context);
-    let summary = assess::summarize(
-        &files,
-        &discovery.problems,
-        &stages,
-        probe_expected && !options.static_only,
-    );
-    Ok(Report {
+    let mut report = Report {
         schema_version: SCHEMA_VERSION.to_string(),
         tool: ToolInfo {
             name: "ftaudit".into(),
@@ -120,8 +119,18 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
         files,
         input_problems: discovery.problems,
         stages,
-        summary,
-    })
+        policy: Default::default(),
+        summary: Default::default(),
+    };
+    policy::apply(
+        &mut report,
+        &options.policy,
+        options.baseline.as_ref(),
+        policy::today(),
+    );
+    report.summary = assess::summarize(&report, probe_expected && !options.static_only);
+    report.summary.incomplete_allowed = options.policy.allow_incomplete;
+    Ok(report)
 }
 
 /// Reads and analyses every native file in parallel; a file that cannot be read or parsed

@@ -59,5 +59,8 @@ fn finding(
         module: module.map(str::to_string),
         message,
         fix: None,
+        // Set by the policy stage, which knows the file's distribution.
+        fingerprint: String::new(),
+        suppressed: None,
     }
 }

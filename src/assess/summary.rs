@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use ftaudit_model::{
-    DistributionSummary, FileKind, GilDeclaration, ImportOutcome, InputProblem, NativeFile,
-    Severity, Stages, Summary,
+    DistributionSummary, FileKind, GilDeclaration, ImportOutcome, NativeFile, Report, Severity,
+    Summary,
 };
 
 use super::module_for_import;
@@ -16,12 +16,9 @@ pub const UNOWNED: &str = "(no RECORD)";
 /// `probe_expected`: the user asked for a probe of an installed environment, so a probe that
 /// did not run leaves the report incomplete. So does every input problem (a file may hide
 /// behind it), a module not probed, and an interrupted scan.
-pub fn summarize(
-    files: &[NativeFile],
-    input_problems: &[InputProblem],
-    stages: &Stages,
-    probe_expected: bool,
-) -> Summary {
+/// Findings that the policy, the allowlist or a baseline suppressed are not counted.
+pub fn summarize(report: &Report, probe_expected: bool) -> Summary {
+    let (files, input_problems, stages) = (&report.files, &report.input_problems, &report.stages);
     let mut summary = Summary {
         native_files: files.len(),
         input_problems: input_problems.len(),
@@ -74,6 +71,10 @@ pub fn summarize(
             }
         }
         for finding in &file.findings {
+            if finding.suppressed.is_some() {
+                summary.suppressed += 1;
+                continue;
+            }
             match finding.severity {
                 Severity::Error => {
                     summary.errors += 1;
@@ -85,6 +86,14 @@ pub fn summarize(
                 }
                 Severity::Note => {}
             }
+        }
+    }
+    for finding in &report.policy.findings {
+        match (&finding.suppressed, finding.severity) {
+            (Some(_), _) => summary.suppressed += 1,
+            (None, Severity::Error) => summary.errors += 1,
+            (None, Severity::Warning) => summary.warnings += 1,
+            (None, Severity::Note) => {}
         }
     }
     let contained_failure = files.iter().any(|f| {

@@ -13,6 +13,41 @@ pub struct Finding {
     pub message: String,
     /// What the package's maintainers can do about it.
     pub fix: Option<String>,
+    /// Stable across machines and rebuilds of the same wheel: `code/distribution/module`
+    /// (the file's path without its platform suffix when there is no module). Baselines and
+    /// SARIF match findings by it.
+    #[serde(default)]
+    pub fingerprint: String,
+    /// Set when the allowlist, a baseline or the policy keeps this finding from counting;
+    /// the finding stays in the report for the record. Absent from the JSON when None.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Suppression>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suppression {
+    pub by: SuppressedBy,
+    /// The allowlist entry's reason, the baseline file, or the policy key.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuppressedBy {
+    Allowlist,
+    Baseline,
+    Policy,
+}
+
+impl SuppressedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressedBy::Allowlist => "allowlist",
+            SuppressedBy::Baseline => "baseline",
+            SuppressedBy::Policy => "policy",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -68,6 +103,9 @@ pub enum FindingCode {
     LegacySubinterpreterFailed,
     /// What the binary declares and what the import did disagree.
     StaticDynamicMismatch,
+    // -- policy --
+    /// An allowlist entry whose `expires` date has passed.
+    AllowlistExpired,
 }
 
 impl FindingCode {
@@ -92,6 +130,7 @@ impl FindingCode {
             FindingCode::IsolatedSubinterpreterFailed => "isolated-subinterpreter-failed",
             FindingCode::LegacySubinterpreterFailed => "legacy-subinterpreter-failed",
             FindingCode::StaticDynamicMismatch => "static-dynamic-mismatch",
+            FindingCode::AllowlistExpired => "allowlist-expired",
         }
     }
 }

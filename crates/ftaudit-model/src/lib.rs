@@ -10,11 +10,13 @@ pub mod dynamic_facts;
 pub mod findings;
 pub mod protocol;
 pub mod report;
+pub mod rules;
 pub mod static_facts;
 
 pub use dynamic_facts::*;
 pub use findings::*;
 pub use report::*;
+pub use rules::*;
 pub use static_facts::*;
 
 /// Bumped on any change a consumer could notice; additive changes bump the minor part.

@@ -22,7 +22,23 @@ pub struct Report {
     pub input_problems: Vec<InputProblem>,
     /// Which stages ran, and with what.
     pub stages: Stages,
+    /// The policy applied to the findings (schema 1.2).
+    #[serde(default)]
+    pub policy: PolicyOutcome,
     pub summary: Summary,
+}
+
+/// Which policy and baseline were applied, and the findings about the policy itself
+/// (expired allowlist entries).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyOutcome {
+    /// The policy file (`ftaudit.toml`, or `pyproject.toml` for `[tool.ftaudit]`); None: the
+    /// default policy (every finding at its default level).
+    pub source: Option<String>,
+    /// The baseline report whose findings were suppressed.
+    pub baseline: Option<String>,
+    pub findings: Vec<Finding>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -220,6 +236,13 @@ pub struct Summary {
     pub warnings: usize,
     /// True when anything the user asked for could not be checked (exit status 2).
     pub incomplete: bool,
+    /// The policy accepts an incomplete report (`incomplete = "allow"`): exit status 2 is
+    /// not used for it.
+    #[serde(default)]
+    pub incomplete_allowed: bool,
+    /// Findings kept from counting by the allowlist, a baseline or the policy.
+    #[serde(default)]
+    pub suppressed: usize,
     /// One line per distribution (unowned files under the name `(no RECORD)`), sorted by name.
     pub by_distribution: Vec<DistributionSummary>,
 }

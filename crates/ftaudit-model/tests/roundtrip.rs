@@ -119,6 +119,11 @@ fn sample_report() -> Report {
                     module: Some("markupsafe._speedups".into()),
                     message: "ImportError".into(),
                     fix: None,
+                    fingerprint: "isolated-subinterpreter-failed/markupsafe/markupsafe._speedups".into(),
+                    suppressed: Some(Suppression {
+                        by: SuppressedBy::Allowlist,
+                        reason: "not run in subinterpreters".into(),
+                    }),
                 }],
             },
             NativeFile {
@@ -176,6 +181,11 @@ fn sample_report() -> Report {
             }),
             dynamic_skipped: None,
             interrupted: Some("SIGINT after 3.0 s".into()),
+        },
+        policy: PolicyOutcome {
+            source: Some("ftaudit.toml".into()),
+            baseline: None,
+            findings: Vec::new(),
         },
         summary: Summary {
             native_files: 2,

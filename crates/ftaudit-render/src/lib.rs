@@ -1,11 +1,21 @@
 //! Renders a [`Report`]; never computes a verdict of its own. Every format reads the same model.
 
 mod cells;
+mod github;
+mod junit;
+mod markdown;
+mod names;
+mod sarif;
 mod table;
 mod workers;
 
 use ftaudit_model::Report;
 
+pub use github::github;
+pub use junit::junit;
+pub use markdown::markdown;
+pub use names::{generator_label, generator_name};
+pub use sarif::sarif;
 pub use table::{table, TableOptions};
 pub use workers::{workers_json, workers_table};
 

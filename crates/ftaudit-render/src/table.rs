@@ -223,10 +223,7 @@ fn rows_for_file(file: &NativeFile, dynamic: bool) -> Vec<Vec<String>> {
     let generator = facts
         .generator
         .as_ref()
-        .map(|g| match &g.version {
-            Some(v) => format!("{:?} {v}", g.generator),
-            None => format!("{:?}", g.generator),
-        })
+        .map(crate::names::generator_name)
         .unwrap_or_else(|| "-".into());
     let imported_last = import_name.rsplit('.').next().unwrap_or("").to_string();
     let modules: Vec<Option<&StaticModule>> = if facts.modules.is_empty() {
@@ -323,13 +320,20 @@ fn write_unchecked(report: &Report, out: &mut String) {
 fn write_findings(report: &Report, options: &TableOptions, out: &mut String) {
     let mut notes = 0;
     let mut listed = Vec::new();
-    for file in &report.files {
-        for finding in &file.findings {
-            if finding.severity == Severity::Note && !options.show_notes {
-                notes += 1;
-            } else {
-                listed.push((file, finding));
-            }
+    let policy_file = report.policy.source.as_deref().unwrap_or("policy");
+    let findings = report
+        .files
+        .iter()
+        .flat_map(|file| file.findings.iter().map(move |f| (file.path.as_str(), f)))
+        .chain(report.policy.findings.iter().map(|f| (policy_file, f)));
+    for (path, finding) in findings {
+        if finding.suppressed.is_some() {
+            continue; // counted in the summary; the JSON report lists them
+        }
+        if finding.severity == Severity::Note && !options.show_notes {
+            notes += 1;
+        } else {
+            listed.push((path, finding));
         }
     }
     listed.sort_by(|a, b| {
@@ -340,13 +344,13 @@ fn write_findings(report: &Report, options: &TableOptions, out: &mut String) {
     if !listed.is_empty() {
         let _ = writeln!(out, "\nfindings:");
     }
-    for (file, finding) in listed {
+    for (path, finding) in listed {
         let severity = match finding.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
             Severity::Note => "note",
         };
-        let subject = finding.module.clone().unwrap_or_else(|| file.path.clone());
+        let subject = finding.module.as_deref().unwrap_or(path);
         let _ = writeln!(
             out,
             "  {severity}[{}] {subject}: {}",
@@ -391,7 +395,16 @@ fn write_summary(report: &Report, out: &mut String) {
             s.dynamic_gil_required, s.dynamic_import_failed, s.dynamic_contained, s.dynamic_not_probed
         );
     }
-    let verdict = if s.incomplete {
+    if s.suppressed > 0 {
+        let _ = writeln!(
+            out,
+            "  {} finding(s) suppressed by the allowlist, baseline or policy (--format json lists them)",
+            s.suppressed
+        );
+    }
+    let verdict = if s.incomplete && s.incomplete_allowed {
+        "incomplete, which the policy allows: some things could not be checked (see above)"
+    } else if s.incomplete {
         "INCOMPLETE: some things could not be checked (see above)"
     } else if s.errors > 0 {
         "NOT READY for free-threading"

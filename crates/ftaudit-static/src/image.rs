@@ -256,7 +256,7 @@ impl<'a> Image<'a> {
             if vaddr >= r.vaddr && vaddr - r.vaddr < r.vsize {
                 let delta = vaddr - r.vaddr;
                 if delta < r.file_size {
-                    return match usize::try_from(r.file_off + delta) {
+                    return match usize::try_from(r.file_off.saturating_add(delta)) {
                         Ok(off) if off < self.data.len() => Backing::File(off),
                         _ => Backing::Unmapped,
                     };
@@ -272,7 +272,7 @@ impl<'a> Image<'a> {
         self.regions
             .iter()
             .find(|r| off >= r.file_off && off - r.file_off < r.file_size)
-            .map(|r| r.vaddr + (off - r.file_off))
+            .map(|r| r.vaddr.wrapping_add(off - r.file_off))
     }
 
     /// Bytes at `vaddr`, when all `len` of them are file-backed.

@@ -1,0 +1,194 @@
+//! The rule registry: one entry per stable finding code, with its default severity, what it
+//! means and what to do about it. The assessment stage emits findings under these codes, a
+//! policy may change their level, and the SARIF, JUnit and Markdown formats describe rules from
+//! here, so a code means the same thing everywhere.
+
+use crate::{FindingCode, Severity};
+
+pub struct Rule {
+    pub code: FindingCode,
+    /// The level a finding gets when no policy says otherwise. Rules that the assessment emits
+    /// at several levels (a contradiction is an error, a settled question a note) name the
+    /// highest here.
+    pub default_severity: Severity,
+    /// One line: what the finding says.
+    pub summary: &'static str,
+    /// What to do about it.
+    pub help: &'static str,
+    /// The finding says something could not be checked (not that something is wrong).
+    pub not_checked: bool,
+}
+
+const fn rule(
+    code: FindingCode,
+    default_severity: Severity,
+    summary: &'static str,
+    help: &'static str,
+) -> Rule {
+    Rule {
+        code,
+        default_severity,
+        summary,
+        help,
+        not_checked: false,
+    }
+}
+
+const fn unchecked(code: FindingCode, summary: &'static str, help: &'static str) -> Rule {
+    Rule {
+        code,
+        default_severity: Severity::Error,
+        summary,
+        help,
+        not_checked: true,
+    }
+}
+
+/// Every rule, in the order of `FindingCode`.
+pub const RULES: &[Rule] = &[
+    unchecked(
+        FindingCode::UnreadableBinary,
+        "A native file could not be read or parsed.",
+        "Check that the file is complete (not truncated by a download or an extraction) and is an ELF, Mach-O or PE file.",
+    ),
+    rule(
+        FindingCode::GilUndeterminable,
+        Severity::Note,
+        "The binary alone does not decide whether the module declares free-threading support.",
+        "Run the scan with the import probe (a venv of a free-threaded interpreter), which settles it.",
+    ),
+    rule(
+        FindingCode::GilRequired,
+        Severity::Error,
+        "The module does not declare Py_MOD_GIL_NOT_USED: importing it re-enables the GIL.",
+        "Ask the package to declare free-threading support (the fix hint names the way for its binding generator), or keep it off the free-threaded build.",
+    ),
+    rule(
+        FindingCode::GilSlotUnusualValue,
+        Severity::Warning,
+        "A Py_mod_gil slot value other than 0 or 1: 3.13 and 3.14 read it as NOT_USED, 3.15 as USED.",
+        "Use Py_MOD_GIL_NOT_USED (1) exactly.",
+    ),
+    rule(
+        FindingCode::SubinterpretersNotSupported,
+        Severity::Note,
+        "The module cannot be imported in any subinterpreter (single-phase init or Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED).",
+        "Port the module to multi-phase init with per-module state if subinterpreters matter to you.",
+    ),
+    rule(
+        FindingCode::PerInterpreterGilNotSupported,
+        Severity::Note,
+        "Only shared-GIL (legacy) subinterpreters can import the module; isolated ones with their own GIL refuse it.",
+        "Declare Py_MOD_PER_INTERPRETER_GIL_SUPPORTED once the module keeps no process-wide state.",
+    ),
+    rule(
+        FindingCode::AbiMismatch,
+        Severity::Error,
+        "The file is built for another interpreter than the scanned environment's.",
+        "Install the wheel built for this interpreter (its cp3XYt tag), or rebuild.",
+    ),
+    rule(
+        FindingCode::SuffixContradictsBinary,
+        Severity::Error,
+        "The file name says one ABI and the binary another.",
+        "Rebuild the extension; a renamed file loads into an interpreter it was not built for.",
+    ),
+    rule(
+        FindingCode::ClassifierContradicted,
+        Severity::Warning,
+        "The package claims a Free Threading classifier that its modules contradict.",
+        "Fix the modules or the classifier in the package's metadata.",
+    ),
+    rule(
+        FindingCode::UnownedFile,
+        Severity::Warning,
+        "A native file that no RECORD claims: no installer put it there.",
+        "Find where it came from; reinstall the environment from its lock if unsure.",
+    ),
+    rule(
+        FindingCode::ImportFailed,
+        Severity::Error,
+        "Importing the module raised.",
+        "Read the exception in the report; a missing dependency or a module that cannot be imported on its own are common causes.",
+    ),
+    unchecked(
+        FindingCode::ImportCrashed,
+        "The import crashed its worker process (a signal or an abnormal exit).",
+        "Reproduce with `python -X faulthandler -c 'import <module>'` on the same interpreter and report it upstream.",
+    ),
+    unchecked(
+        FindingCode::ImportTimedOut,
+        "The import did not finish within the timeout.",
+        "Raise --timeout if the import is merely slow; otherwise it hangs (a deadlock at import).",
+    ),
+    unchecked(
+        FindingCode::ImportMemoryLimit,
+        "The import exceeded the worker's memory limit.",
+        "Raise --memory-limit if the module really needs that much at import.",
+    ),
+    rule(
+        FindingCode::GilReenabled,
+        Severity::Error,
+        "CPython re-enabled the GIL to load this module.",
+        "The module (or one it loads) does not declare free-threading support; see its gil-required finding.",
+    ),
+    rule(
+        FindingCode::IsolatedSubinterpreterFailed,
+        Severity::Warning,
+        "The import failed in an isolated (own-GIL) subinterpreter.",
+        "Only matters if you run this package in subinterpreters (concurrent.interpreters, InterpreterPoolExecutor).",
+    ),
+    rule(
+        FindingCode::LegacySubinterpreterFailed,
+        Severity::Warning,
+        "The import failed in a legacy (shared-GIL) subinterpreter.",
+        "Only matters if you run this package in subinterpreters.",
+    ),
+    rule(
+        FindingCode::StaticDynamicMismatch,
+        Severity::Error,
+        "What the binary declares and what the import did disagree (a note when the import settled what the binary left open).",
+        "An error here means a declaration CPython does not honour: report it with both verdicts' evidence.",
+    ),
+    rule(
+        FindingCode::AllowlistExpired,
+        Severity::Error,
+        "An allowlist entry has expired: the findings it covered count again.",
+        "Remove the entry, or extend `expires` with a reason that still holds.",
+    ),
+];
+
+impl FindingCode {
+    pub fn rule(self) -> &'static Rule {
+        RULES.iter().find(|r| r.code == self).unwrap_or(&RULES[0])
+    }
+
+    /// The code a policy or allowlist names, e.g. "gil-required".
+    pub fn from_name(name: &str) -> Option<FindingCode> {
+        RULES.iter().map(|r| r.code).find(|c| c.as_str() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_its_rule_in_order() {
+        assert_eq!(
+            RULES.len(),
+            FindingCode::AllowlistExpired as usize + 1,
+            "a code without a rule"
+        );
+        for (i, r) in RULES.iter().enumerate() {
+            assert_eq!(r.code as usize, i, "{} is out of order", r.code.as_str());
+            assert_eq!(FindingCode::from_name(r.code.as_str()), Some(r.code));
+            assert!(
+                r.summary.ends_with('.') && r.help.ends_with('.'),
+                "{}",
+                r.code.as_str()
+            );
+        }
+        assert_eq!(FindingCode::from_name("no-such-code"), None);
+    }
+}
