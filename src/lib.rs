@@ -4,4 +4,5 @@
 pub mod assess;
 pub mod exit;
 pub mod policy;
+pub mod publish;
 pub mod scan;

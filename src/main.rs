@@ -29,16 +29,53 @@ enum Command {
     Scan(ScanArgs),
     /// List the probe workers next to ftaudit and the interpreter each embeds.
     Workers(WorkersArgs),
+    /// Render a saved JSON report in another format (exit status as the scan's).
+    Report(ReportArgs),
+    /// Merge reports (interpreters, platforms, shards) into one compatibility matrix (JSON).
+    Merge(MergeArgs),
+    /// What became ready, regressed, appeared or went away between two reports (exit 1 on a
+    /// regression or a new finding).
+    Diff(DiffArgs),
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// A report written by `ftaudit scan --format json` (any 1.x schema).
+    report: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// List note-level findings in the table too.
+    #[arg(long)]
+    notes: bool,
+}
+
+#[derive(clap::Args)]
+struct MergeArgs {
+    /// JSON reports (any 1.x schema).
+    #[arg(required = true)]
+    reports: Vec<PathBuf>,
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct DiffArgs {
+    old: PathBuf,
+    new: PathBuf,
+    #[arg(long, value_enum, default_value_t = TextOrJson::Table)]
+    format: TextOrJson,
 }
 
 #[derive(clap::Args)]
 struct WorkersArgs {
-    #[arg(long, value_enum, default_value_t = WorkersFormat::Table)]
-    format: WorkersFormat,
+    #[arg(long, value_enum, default_value_t = TextOrJson::Table)]
+    format: TextOrJson,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum WorkersFormat {
+enum TextOrJson {
     Table,
     Json,
 }
@@ -80,6 +117,9 @@ struct ScanArgs {
     /// An earlier JSON report: findings already in it do not count (matched by fingerprint).
     #[arg(long)]
     baseline: Option<PathBuf>,
+    /// Scan only shard K of N (by distribution); `ftaudit merge` joins the shards.
+    #[arg(long, value_parser = ftaudit::publish::parse_shard)]
+    shard: Option<ftaudit::publish::Shard>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -117,6 +157,76 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Scan(args) => run_scan(args),
         Command::Workers(args) => run_workers(args),
+        Command::Report(args) => run_report(args),
+        Command::Merge(args) => run_merge(args),
+        Command::Diff(args) => run_diff(args),
+    }
+}
+
+fn read_report(path: &std::path::Path) -> Result<ftaudit_model::Report, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    ftaudit_model::Report::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn fatal(err: String) -> ExitCode {
+    eprintln!("ftaudit: error: {err}");
+    ExitCode::from(exit::FATAL)
+}
+
+fn run_report(args: ReportArgs) -> ExitCode {
+    let report = match read_report(&args.report) {
+        Ok(r) => r,
+        Err(e) => return fatal(e),
+    };
+    if let Err(e) = write_output(&report, args.format, args.output.as_deref(), args.notes) {
+        return fatal(e);
+    }
+    ExitCode::from(exit::for_report(&report))
+}
+
+fn run_merge(args: MergeArgs) -> ExitCode {
+    let mut reports = Vec::new();
+    for path in &args.reports {
+        match read_report(path) {
+            Ok(r) => reports.push((path.display().to_string(), r)),
+            Err(e) => return fatal(e),
+        }
+    }
+    let matrix = ftaudit::publish::merge(&reports);
+    let text = serde_json::to_string_pretty(&matrix).unwrap_or_default() + "\n";
+    match write_text(&text, args.output.as_deref()) {
+        Ok(()) => ExitCode::from(exit::CLEAN),
+        Err(e) => fatal(e),
+    }
+}
+
+fn run_diff(args: DiffArgs) -> ExitCode {
+    let (old, new) = match (read_report(&args.old), read_report(&args.new)) {
+        (Ok(o), Ok(n)) => (o, n),
+        (Err(e), _) | (_, Err(e)) => return fatal(e),
+    };
+    let d = ftaudit::publish::diff(&old, &new);
+    let text = match args.format {
+        TextOrJson::Json => serde_json::to_string_pretty(&d).unwrap_or_default() + "\n",
+        TextOrJson::Table => ftaudit::publish::diff_text(&d),
+    };
+    if let Err(e) = write_text(&text, None) {
+        return fatal(e);
+    }
+    ExitCode::from(if d.has_regressions() {
+        exit::FINDINGS
+    } else {
+        exit::CLEAN
+    })
+}
+
+fn write_text(text: &str, output: Option<&std::path::Path>) -> Result<(), String> {
+    match output {
+        Some(path) => std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display())),
+        None => match std::io::stdout().lock().write_all(text.as_bytes()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.map_err(|e| e.to_string()),
+        },
     }
 }
 
@@ -174,6 +284,7 @@ fn run_scan(args: ScanArgs) -> ExitCode {
         cancel: cancel.clone(),
         policy,
         baseline,
+        shard: args.shard,
     };
     let report = if std::io::stderr().is_terminal() {
         scan(&options, &BarProgress::default())
@@ -187,48 +298,7 @@ fn run_scan(args: ScanArgs) -> ExitCode {
             return ExitCode::from(exit::FATAL);
         }
     };
-    let table = match args.format {
-        Format::Json => None,
-        Format::Markdown => Some(ftaudit_render::markdown(&report)),
-        Format::Junit => Some(ftaudit_render::junit(&report)),
-        Format::Github => Some(ftaudit_render::github(&report)),
-        Format::Sarif => Some(
-            serde_json::to_string_pretty(&ftaudit_render::sarif(&report)).unwrap_or_default()
-                + "\n",
-        ),
-        Format::Table => {
-            let width = if args.output.is_none() && std::io::stdout().is_terminal() {
-                terminal_width()
-            } else {
-                None
-            };
-            Some(ftaudit_render::table(
-                &report,
-                &TableOptions {
-                    width,
-                    show_notes: args.notes,
-                },
-            ))
-        }
-    };
-    let render = |out: &mut dyn Write| -> std::io::Result<()> {
-        match &table {
-            Some(text) => out.write_all(text.as_bytes())?,
-            None => ftaudit_render::write_json(&report, out)?,
-        }
-        out.flush()
-    };
-    let written = match &args.output {
-        Some(path) => std::fs::File::create(path)
-            .and_then(|file| render(&mut std::io::BufWriter::new(file)))
-            .map_err(|e| format!("{}: {e}", path.display())),
-        None => match render(&mut std::io::BufWriter::new(std::io::stdout().lock())) {
-            // A closed pipe (`ftaudit scan . | head`) is the reader's choice, not an error.
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-            other => other.map_err(|e| e.to_string()),
-        },
-    };
-    if let Err(err) = written {
+    if let Err(err) = write_output(&report, args.format, args.output.as_deref(), args.notes) {
         eprintln!("ftaudit: error: cannot write the report: {err}");
         return ExitCode::from(exit::FATAL);
     }
@@ -242,6 +312,55 @@ fn run_scan(args: ScanArgs) -> ExitCode {
     ExitCode::from(exit::for_report(&report))
 }
 
+/// Renders `report` in `format` to `output` or stdout (JSON is streamed).
+fn write_output(
+    report: &ftaudit_model::Report,
+    format: Format,
+    output: Option<&std::path::Path>,
+    notes: bool,
+) -> Result<(), String> {
+    let text = match format {
+        Format::Json => None,
+        Format::Markdown => Some(ftaudit_render::markdown(report)),
+        Format::Junit => Some(ftaudit_render::junit(report)),
+        Format::Github => Some(ftaudit_render::github(report)),
+        Format::Sarif => Some(
+            serde_json::to_string_pretty(&ftaudit_render::sarif(report)).unwrap_or_default() + "\n",
+        ),
+        Format::Table => {
+            let width = if output.is_none() && std::io::stdout().is_terminal() {
+                terminal_width()
+            } else {
+                None
+            };
+            Some(ftaudit_render::table(
+                report,
+                &TableOptions {
+                    width,
+                    show_notes: notes,
+                },
+            ))
+        }
+    };
+    let render = |out: &mut dyn Write| -> std::io::Result<()> {
+        match &text {
+            Some(text) => out.write_all(text.as_bytes())?,
+            None => ftaudit_render::write_json(report, out)?,
+        }
+        out.flush()
+    };
+    match output {
+        Some(path) => std::fs::File::create(path)
+            .and_then(|file| render(&mut std::io::BufWriter::new(file)))
+            .map_err(|e| format!("{}: {e}", path.display())),
+        None => match render(&mut std::io::BufWriter::new(std::io::stdout().lock())) {
+            // A closed pipe (`ftaudit scan . | head`) is the reader's choice, not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.map_err(|e| e.to_string()),
+        },
+    }
+}
+
 fn run_workers(args: WorkersArgs) -> ExitCode {
     let workers: Vec<AvailableWorker> = ftaudit_probe::list_workers(Duration::from_secs(60))
         .into_iter()
@@ -252,8 +371,8 @@ fn run_workers(args: WorkersArgs) -> ExitCode {
         })
         .collect();
     let text = match args.format {
-        WorkersFormat::Json => ftaudit_render::workers_json(&workers),
-        WorkersFormat::Table => ftaudit_render::workers_table(&workers),
+        TextOrJson::Json => ftaudit_render::workers_json(&workers),
+        TextOrJson::Table => ftaudit_render::workers_table(&workers),
     };
     print!("{text}");
     // No worker, or one that does not start, means no probe can run: "could not check".

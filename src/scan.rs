@@ -9,13 +9,15 @@ use std::time::Duration;
 use ftaudit_discover::{discover, DiscoverError, DiscoveredFile, Discovery, Location};
 use ftaudit_model::{
     DynamicFacts, DynamicRun, EmbeddedInterpreter, FileKind, FileProblem, FileProblemKind,
-    NativeFile, Report, Stages, Target, TargetInterpreter, TargetKind, ToolInfo, SCHEMA_VERSION,
+    NativeFile, Provenance, Report, Stages, Target, TargetInterpreter, TargetKind, ToolInfo,
+    SCHEMA_VERSION,
 };
 use ftaudit_probe::{Cancel, ProbeConfig, ProbePlan, ProbeProgress, WantedInterpreter};
 use rayon::prelude::*;
 
 use crate::assess;
 use crate::policy::{self, Baseline, Policy};
+use crate::publish::Shard;
 
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
@@ -29,6 +31,8 @@ pub struct ScanOptions {
     pub policy: Policy,
     /// Findings of an earlier report that do not count again.
     pub baseline: Option<Baseline>,
+    /// Scan only this shard's distributions (`--shard K/N`).
+    pub shard: Option<Shard>,
 }
 
 #[derive(Debug, Clone)]
@@ -59,7 +63,10 @@ impl Progress for NoProgress {
 
 pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, DiscoverError> {
     let started = std::time::Instant::now();
-    let discovery = discover(&options.path)?;
+    let mut discovery = discover(&options.path)?;
+    if let Some(shard) = options.shard {
+        shard.apply(&mut discovery);
+    }
     let mut files = analyze_statically(&discovery, &options.cancel, progress);
     let probe_expected = matches!(
         discovery.target.kind,
@@ -114,6 +121,7 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
             name: "ftaudit".into(),
             version: env!("CARGO_PKG_VERSION").into(),
         },
+        provenance: provenance(),
         target: discovery.target,
         distributions: discovery.distributions,
         files,
@@ -131,6 +139,21 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
     report.summary = assess::summarize(&report, probe_expected && !options.static_only);
     report.summary.incomplete_allowed = options.policy.allow_incomplete;
     Ok(report)
+}
+
+/// Now, and this machine.
+pub fn provenance() -> Provenance {
+    Provenance {
+        generated_at: time::OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default(),
+        host: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+    }
 }
 
 /// Reads and analyses every native file in parallel; a file that cannot be read or parsed

@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 /// How the dynamic probe was run (one per report).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DynamicRun {
     pub interpreter: EmbeddedInterpreter,
     pub workers: usize,
@@ -24,8 +23,7 @@ pub struct DynamicRun {
 }
 
 /// A module's import may run arbitrary code; the workers get no network where the kernel allows.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NetworkIsolation {
     /// True when every worker ran in a network namespace of its own (no interface but a loopback
     /// that is down), checked from outside by comparing `/proc/PID/ns/net`.
@@ -35,8 +33,7 @@ pub struct NetworkIsolation {
 }
 
 /// Facts the worker reads from the interpreter it embeds, before importing anything.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EmbeddedInterpreter {
     /// `sys.version` first word, e.g. "3.13.5".
     pub version: String,
@@ -55,8 +52,7 @@ pub struct EmbeddedInterpreter {
 }
 
 /// One probe worker next to ftaudit, as `ftaudit workers --format json` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AvailableWorker {
     pub path: PathBuf,
     /// What the worker said it embeds; None when it did not start.
@@ -66,8 +62,7 @@ pub struct AvailableWorker {
 }
 
 /// The probe's result for one extension module.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DynamicFacts {
     /// Dotted name imported.
     pub module: String,
@@ -95,7 +90,7 @@ pub struct DynamicFacts {
     pub legacy_subinterpreter: Option<ImportOutcome>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ImportOutcome {
     Ok,

@@ -8,6 +8,7 @@
 
 pub mod dynamic_facts;
 pub mod findings;
+pub mod matrix;
 pub mod protocol;
 pub mod report;
 pub mod rules;
@@ -15,6 +16,7 @@ pub mod static_facts;
 
 pub use dynamic_facts::*;
 pub use findings::*;
+pub use matrix::*;
 pub use report::*;
 pub use rules::*;
 pub use static_facts::*;

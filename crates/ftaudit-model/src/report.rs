@@ -5,11 +5,13 @@ use serde::{Deserialize, Serialize};
 use crate::{DynamicFacts, DynamicRun, Finding, StaticFacts};
 
 /// One scan of one target. Serialised as-is for `--format json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     pub schema_version: String,
     pub tool: ToolInfo,
+    /// When and where the report was made (schema 1.2; absent in older reports).
+    #[serde(default)]
+    pub provenance: Provenance,
     pub target: Target,
     /// Distributions found (installed dist-info folders, or the wheels scanned).
     pub distributions: Vec<Distribution>,
@@ -28,10 +30,19 @@ pub struct Report {
     pub summary: Summary,
 }
 
+/// When and where a report was made. The interpreter is in `target.interpreter` (what the
+/// environment says) and `stages.dynamic.interpreter` (what the probe embedded).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Provenance {
+    /// UTC, RFC 3339 (`2026-12-02T07:10:00Z`).
+    pub generated_at: String,
+    /// The machine that ran the scan: operating system and architecture (`linux x86_64`).
+    pub host: String,
+}
+
 /// Which policy and baseline were applied, and the findings about the policy itself
 /// (expired allowlist entries).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PolicyOutcome {
     /// The policy file (`ftaudit.toml`, or `pyproject.toml` for `[tool.ftaudit]`); None: the
     /// default policy (every finding at its default level).
@@ -41,14 +52,13 @@ pub struct PolicyOutcome {
     pub findings: Vec<Finding>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ToolInfo {
     pub name: String,
     pub version: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetKind {
     Venv,
@@ -59,8 +69,7 @@ pub enum TargetKind {
     Files,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Target {
     pub path: PathBuf,
     pub kind: TargetKind,
@@ -71,8 +80,7 @@ pub struct Target {
 }
 
 /// What the scanned environment says about its own interpreter, without running it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TargetInterpreter {
     /// "3.13.5"; at least major.minor.
     pub version: String,
@@ -83,8 +91,7 @@ pub struct TargetInterpreter {
     pub evidence: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Distribution {
     pub name: String,
     pub version: String,
@@ -96,7 +103,9 @@ pub struct Distribution {
     pub source: PathBuf,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FreeThreadingClassifier {
     /// "1 - Unstable"
@@ -110,8 +119,7 @@ pub enum FreeThreadingClassifier {
 }
 
 /// A native file (ELF, Mach-O, PE) found in the target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NativeFile {
     /// Path relative to the site-packages folder or the wheel root (`numpy/_core/_multiarray_umath.cpython-313t-x86_64-linux-gnu.so`).
     pub path: String,
@@ -133,8 +141,7 @@ pub struct NativeFile {
 }
 
 /// A problem met while discovering the target's files, not tied to one native file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct InputProblem {
     /// The wheel, folder, metadata file or directory entry concerned.
     pub path: PathBuf,
@@ -156,7 +163,9 @@ impl InputProblem {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum InputProblemKind {
     /// A folder that could not be listed, or an entry whose type could not be read.
@@ -175,14 +184,13 @@ pub enum InputProblemKind {
 }
 
 /// Why a file could not be checked.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FileProblem {
     pub kind: FileProblemKind,
     pub message: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FileProblemKind {
     /// Could not be opened or read (permissions, I/O, bad zip member).
@@ -197,8 +205,7 @@ pub enum FileProblemKind {
     Interrupted,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Stages {
     pub static_analysis: bool,
     pub dynamic: Option<DynamicRun>,
@@ -210,8 +217,7 @@ pub struct Stages {
     pub interrupted: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Summary {
     pub native_files: usize,
     pub extension_modules: usize,
@@ -249,8 +255,7 @@ pub struct Summary {
 
 /// Per-distribution counts over its extension modules. A module's GIL verdict is what its
 /// import showed when the probe ran, else what its binary declares.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DistributionSummary {
     pub name: String,
     pub extension_modules: usize,
@@ -264,4 +269,44 @@ pub struct DistributionSummary {
     pub isolated_subinterpreter_ok: usize,
     pub errors: usize,
     pub warnings: usize,
+}
+
+/// Why a JSON document cannot be read as a report.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("not JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("no schema_version: not an ftaudit report")]
+    NoVersion,
+    #[error(
+        "schema_version {found} is not readable by this ftaudit, which reads {major}.x reports"
+    )]
+    OtherMajor { found: String, major: String },
+}
+
+impl Report {
+    /// Reads a report of any minor version of this major: a newer minor's extra fields are
+    /// ignored, an older minor's missing optional fields take their defaults.
+    pub fn from_json(text: &str) -> Result<Report, ReadError> {
+        let value: serde_json::Value = serde_json::from_str(text)?;
+        let found = value["schema_version"]
+            .as_str()
+            .ok_or(ReadError::NoVersion)?
+            .to_string();
+        let major = crate::SCHEMA_VERSION
+            .split('.')
+            .next()
+            .unwrap_or("1")
+            .to_string();
+        if found.split('.').next() != Some(major.as_str()) {
+            return Err(ReadError::OtherMajor { found, major });
+        }
+        Ok(serde_json::from_value(value)?)
+    }
+}
+
+/// The JSON Schema of the report, generated from these types (committed as
+/// docs/report.schema.json and checked to be in sync by a test).
+pub fn report_json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Report)).unwrap_or_default()
 }

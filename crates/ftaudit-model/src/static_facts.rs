@@ -2,8 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StaticFacts {
     pub format: BinaryFormat,
     /// One entry for thin binaries, several for Mach-O universal files.
@@ -17,7 +16,7 @@ pub struct StaticFacts {
     pub modules: Vec<StaticModule>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BinaryFormat {
     Elf,
@@ -27,7 +26,7 @@ pub enum BinaryFormat {
     Pe,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Architecture {
     X86_64,
@@ -37,7 +36,7 @@ pub enum Architecture {
     Other(String),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FileKind {
     ExtensionModule,
@@ -45,7 +44,7 @@ pub enum FileKind {
 }
 
 /// The CPython ABI a file was built for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AbiTarget {
     /// `cpython-313t`, `cp314t`: a free-threaded build of that version ("3.13").
@@ -61,8 +60,7 @@ pub enum AbiTarget {
     Unknown,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AbiFacts {
     /// From the file name suffix (`.cpython-313t-x86_64-linux-gnu.so`, `.cp313t-win_amd64.pyd`).
     pub from_suffix: AbiTarget,
@@ -74,8 +72,7 @@ pub struct AbiFacts {
     pub conclusion: AbiTarget,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GeneratorFacts {
     pub generator: Generator,
     pub version: Option<String>,
@@ -83,7 +80,7 @@ pub struct GeneratorFacts {
     pub evidence: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Generator {
     Cython,
@@ -97,7 +94,7 @@ pub enum Generator {
     PlainC,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryPointKind {
     /// `PyInit_<name>`
@@ -108,7 +105,7 @@ pub enum EntryPointKind {
     PyModExport,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InitStyle {
     SinglePhase,
@@ -119,8 +116,7 @@ pub enum InitStyle {
 }
 
 /// A module declared by one entry point.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StaticModule {
     /// The exported symbol, without a Mach-O leading underscore.
     pub entry_point: String,
@@ -140,8 +136,7 @@ pub struct StaticModule {
     pub alias_of: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ModuleDef {
     /// Virtual address of the PyModuleDef.
     pub address: u64,
@@ -157,7 +152,7 @@ pub struct ModuleDef {
     pub slots_built_at_runtime: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DefLayout {
     /// 16-byte PyObject header (default build); m_name at +40.
@@ -166,8 +161,7 @@ pub enum DefLayout {
     FreeThreaded,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ModuleSlot {
     pub id: i32,
     /// `Py_mod_exec`, `Py_mod_gil`, ... or `unknown`.
@@ -178,8 +172,7 @@ pub struct ModuleSlot {
 }
 
 /// A decision read from the binary, with the evidence it rests on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Verdict<T> {
     pub value: T,
     pub evidence: String,
@@ -191,8 +184,7 @@ pub struct Verdict<T> {
 
 /// One instruction of a module's init code that a verdict rests on: a call to
 /// `PyUnstable_Module_SetGIL` or `PyModuleDef_Init`, or a store into a slot array.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CodeSite {
     /// The function holding the instruction: its symbol when the file names it, else its
     /// address in hex.
@@ -210,7 +202,7 @@ pub struct CodeSite {
     pub value: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GilDeclaration {
     /// Declares Py_MOD_GIL_NOT_USED (slot) or calls PyUnstable_Module_SetGIL.
@@ -221,7 +213,7 @@ pub enum GilDeclaration {
     Undeterminable,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MultiInterpDeclaration {
     /// Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED, or single-phase init.

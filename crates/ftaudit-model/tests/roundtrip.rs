@@ -83,6 +83,10 @@ fn sample_report() -> Report {
         }),
     };
     Report {
+        provenance: Provenance {
+            generated_at: "2026-12-02T07:10:00Z".into(),
+            host: "linux x86_64".into(),
+        },
         schema_version: SCHEMA_VERSION.into(),
         tool: ToolInfo { name: "ftaudit".into(), version: "0.1.0".into() },
         target: Target {
@@ -235,11 +239,49 @@ fn json_field_names_are_the_documented_contract() {
     assert_eq!(value["files"][1]["problem"]["kind"], "truncated");
 }
 
+/// Reports from other ftaudit releases merge: a newer minor's extra fields are ignored, an
+/// older minor's missing optional fields default; another major is refused with the reason.
 #[test]
-fn unknown_fields_are_rejected_so_schema_drift_fails_loudly() {
+fn reports_of_any_minor_version_are_read_and_another_major_is_refused() {
     let mut value = serde_json::to_value(sample_report()).unwrap();
-    value["surprise"] = serde_json::json!(1);
-    assert!(serde_json::from_value::<Report>(value).is_err());
+    value["schema_version"] = serde_json::json!("1.9");
+    value["from_the_future"] = serde_json::json!({"x": 1});
+    value["files"][0]["also_new"] = serde_json::json!(true);
+    let back = Report::from_json(&value.to_string()).expect("a newer minor is read");
+    assert_eq!(back.files, sample_report().files);
+
+    let mut old = serde_json::to_value(sample_report()).unwrap();
+    old["schema_version"] = serde_json::json!("1.0");
+    old.as_object_mut().unwrap().remove("policy");
+    old.as_object_mut().unwrap().remove("input_problems");
+    assert!(
+        Report::from_json(&old.to_string()).is_ok(),
+        "1.0 had neither"
+    );
+
+    value["schema_version"] = serde_json::json!("2.0");
+    let err = Report::from_json(&value.to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("2.0") && err.contains("1.x"), "{err}");
+}
+
+/// docs/report.schema.json is generated from the types: regenerate it with
+/// `FTAUDIT_WRITE_SCHEMA=1 cargo test -p ftaudit-model` when the model changes.
+#[test]
+fn the_committed_json_schema_is_in_sync_with_the_types() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/report.schema.json");
+    let generated = serde_json::to_string_pretty(&report_json_schema()).unwrap() + "\n";
+    if std::env::var_os("FTAUDIT_WRITE_SCHEMA").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "{} is out of date: run FTAUDIT_WRITE_SCHEMA=1 cargo test -p ftaudit-model",
+        path.display()
+    );
 }
 
 #[test]

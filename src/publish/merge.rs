@@ -1,0 +1,223 @@
+//! `ftaudit merge`: reports of several interpreters, platforms or shards into one matrix. A
+//! cell is one module under one interpreter and platform; two reports that answer the same
+//! cell differently both stay in it, as a conflict.
+
+use std::collections::BTreeMap;
+
+use ftaudit_model::{
+    Architecture, BinaryFormat, FileKind, GilDeclaration, ImportOutcome, Matrix, MatrixCell,
+    MatrixRow, MatrixSource, NativeFile, Report, Severity, SCHEMA_VERSION,
+};
+
+use crate::assess::module_for_import;
+
+/// The interpreter a report speaks for: the one it imported with, else the ABI its files target.
+fn interpreter(report: &Report) -> String {
+    if let Some(run) = &report.stages.dynamic {
+        return format!(
+            "{}{} imported",
+            run.interpreter.version, run.interpreter.abiflags
+        );
+    }
+    if let Some(i) = &report.target.interpreter {
+        return format!(
+            "{}{} static",
+            i.version,
+            if i.free_threaded { "t" } else { "" }
+        );
+    }
+    "static".into()
+}
+
+/// Where a file runs: its binary format and architecture.
+fn platform(file: &NativeFile) -> String {
+    let Some(facts) = &file.static_facts else {
+        return "unreadable".into();
+    };
+    let os = match facts.format {
+        BinaryFormat::Elf => "linux",
+        BinaryFormat::MachO | BinaryFormat::MachOFat => "macos",
+        BinaryFormat::Pe => "windows",
+    };
+    let arch: Vec<&str> = facts
+        .architectures
+        .iter()
+        .map(|a| match a {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Aarch64 => "arm64",
+            Architecture::X86 => "x86",
+            Architecture::Arm => "arm",
+            Architecture::Other(_) => "other",
+        })
+        .collect();
+    format!("{os} {}", arch.join("+"))
+}
+
+fn abi_label(file: &NativeFile) -> Option<String> {
+    match &file.static_facts.as_ref()?.abi.conclusion {
+        ftaudit_model::AbiTarget::FreeThreaded { version } => {
+            Some(format!("cp{}t", version.replace('.', "")))
+        }
+        ftaudit_model::AbiTarget::Default { version } => {
+            Some(format!("cp{}", version.replace('.', "")))
+        }
+        ftaudit_model::AbiTarget::Abi3 => Some("abi3".into()),
+        ftaudit_model::AbiTarget::Abi3t => Some("abi3t".into()),
+        ftaudit_model::AbiTarget::Unknown => None,
+    }
+}
+
+fn gil(file: &NativeFile) -> &'static str {
+    let observed = file.dynamic.as_ref().and_then(|d| d.requires_gil);
+    let declared = module_for_import(file).map(|m| m.gil.value);
+    match (observed, declared) {
+        (Some(false), _) | (None, Some(GilDeclaration::NotUsed)) => "gil_free",
+        (Some(true), _) | (None, Some(GilDeclaration::Used)) => "needs_gil",
+        _ => "unknown",
+    }
+}
+
+fn import(outcome: &ImportOutcome) -> String {
+    match outcome {
+        ImportOutcome::Ok => "ok".into(),
+        ImportOutcome::Error { exception, .. } => exception.clone(),
+        ImportOutcome::Crashed { .. } => "crashed".into(),
+        ImportOutcome::TimedOut { .. } => "timed_out".into(),
+        ImportOutcome::MemoryLimit { .. } => "memory_limit".into(),
+        ImportOutcome::NotAttempted { .. } => "not_attempted".into(),
+    }
+}
+
+/// Merges `reports` (with the paths they were read from) into one matrix.
+pub fn merge(reports: &[(String, Report)]) -> Matrix {
+    let mut sources = Vec::new();
+    // (distribution, version, module) -> column -> cell
+    let mut cells: BTreeMap<(String, String, String), BTreeMap<String, MatrixCell>> =
+        BTreeMap::new();
+    for (index, (path, report)) in reports.iter().enumerate() {
+        let interp = interpreter(report);
+        sources.push(MatrixSource {
+            path: path.clone(),
+            schema_version: report.schema_version.clone(),
+            tool_version: report.tool.version.clone(),
+            provenance: report.provenance.clone(),
+            target: report.target.path.display().to_string(),
+            interpreter: interp.clone(),
+        });
+        let versions: BTreeMap<String, String> = report
+            .distributions
+            .iter()
+            .map(|d| (d.name.to_lowercase(), d.version.clone()))
+            .collect();
+        for file in &report.files {
+            let is_library = file
+                .static_facts
+                .as_ref()
+                .is_some_and(|f| f.kind == FileKind::SharedLibrary);
+            if is_library {
+                continue;
+            }
+            let dist = file
+                .distribution
+                .clone()
+                .unwrap_or_else(|| "(no RECORD)".into());
+            let version = versions
+                .get(&dist.to_lowercase())
+                .cloned()
+                .unwrap_or_default();
+            let module = file
+                .module_name
+                .clone()
+                .unwrap_or_else(|| file.path.clone());
+            let interp_label = if report.stages.dynamic.is_some() {
+                interp.clone()
+            } else {
+                abi_label(file)
+                    .map(|a| format!("{a} static"))
+                    .unwrap_or_else(|| interp.clone())
+            };
+            let column = format!("{interp_label}, {}", platform(file));
+            let cell = MatrixCell {
+                column: column.clone(),
+                gil: gil(file).to_string(),
+                import: file.dynamic.as_ref().map(|d| import(&d.import)),
+                isolated_subinterpreter: file
+                    .dynamic
+                    .as_ref()
+                    .and_then(|d| d.isolated_subinterpreter.as_ref())
+                    .filter(|o| !matches!(o, ImportOutcome::NotAttempted { .. }))
+                    .map(ImportOutcome::is_ok),
+                errors: file
+                    .findings
+                    .iter()
+                    .filter(|f| f.suppressed.is_none() && f.severity == Severity::Error)
+                    .count(),
+                sources: vec![index],
+                conflicts: Vec::new(),
+            };
+            let row = cells.entry((dist, version, module)).or_default();
+            match row.get_mut(&column) {
+                None => {
+                    row.insert(column, cell);
+                }
+                Some(existing) => join(existing, cell, &sources),
+            }
+        }
+    }
+    let mut columns: Vec<String> = cells.values().flat_map(|r| r.keys().cloned()).collect();
+    columns.sort();
+    columns.dedup();
+    let rows = cells
+        .into_iter()
+        .map(|((distribution, version, module), by_column)| MatrixRow {
+            distribution,
+            version,
+            module,
+            cells: by_column.into_values().collect(),
+        })
+        .collect();
+    Matrix {
+        schema_version: SCHEMA_VERSION.to_string(),
+        tool: ftaudit_model::ToolInfo {
+            name: "ftaudit".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        provenance: crate::scan::provenance(),
+        sources,
+        columns,
+        rows,
+    }
+}
+
+/// A second answer for a cell: the same answer adds its source; a different one is a conflict.
+fn join(existing: &mut MatrixCell, new: MatrixCell, sources: &[MatrixSource]) {
+    let answer = |c: &MatrixCell| {
+        (
+            c.gil.clone(),
+            c.import.clone(),
+            c.isolated_subinterpreter,
+            c.errors,
+        )
+    };
+    if answer(existing) != answer(&new) {
+        let describe = |c: &MatrixCell, i: usize| {
+            format!(
+                "{}: {} / {}",
+                sources.get(i).map_or("?", |s| s.path.as_str()),
+                c.gil,
+                c.import.as_deref().unwrap_or("not imported")
+            )
+        };
+        if existing.conflicts.is_empty() {
+            let first = existing.sources[0];
+            existing.conflicts.push(describe(existing, first));
+        }
+        existing.conflicts.push(describe(&new, new.sources[0]));
+        // What the cell shows when sources disagree: the least favourable answer.
+        if new.gil == "needs_gil" || existing.gil == "unknown" {
+            existing.gil = new.gil.clone();
+        }
+        existing.errors = existing.errors.max(new.errors);
+    }
+    existing.sources.extend(new.sources);
+}
