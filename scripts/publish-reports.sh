@@ -19,8 +19,11 @@ publish() {
   local name="$1"; shift
   # Exit status 1/2 (findings, incomplete) is the content of the report, not a failure to make it.
   "$bin/ftaudit" scan "$@" --format json --output "reports/$name.json" || [ $? -le 2 ]
-  "$bin/ftaudit" scan "$@" --notes --output "reports/$name.txt" || [ $? -le 2 ]
-  echo "[reports] reports/$name.{json,txt}" >&2
+  # The other formats are rendered from that one report, not from a second scan.
+  "$bin/ftaudit" report "reports/$name.json" --notes --output "reports/$name.txt" || [ $? -le 2 ]
+  "$bin/ftaudit" report "reports/$name.json" --format markdown --output "reports/$name.md" || [ $? -le 2 ]
+  "$bin/ftaudit" report "reports/$name.json" --format html --output "reports/$name.html" || [ $? -le 2 ]
+  echo "[reports] reports/$name.{json,txt,md,html}" >&2
 }
 
 for py in "${pythons[@]}"; do
@@ -34,3 +37,8 @@ done
 for set in macos-arm64 macos-x86_64 windows-amd64; do
   publish "wheels-$set-static" "$sets/$set"
 done
+# Every report above in one matrix: distribution x module x interpreter and platform.
+reports=(reports/*-probed.json reports/*-static.json)
+"$bin/ftaudit" merge "${reports[@]}" --output reports/matrix.json
+"$bin/ftaudit" merge "${reports[@]}" --format html --title "ftaudit: free-threading compatibility matrix" --output reports/matrix.html
+echo "[reports] reports/matrix.{json,html}" >&2

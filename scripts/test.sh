@@ -27,12 +27,16 @@ if ! command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 && command -v apt-get >/de
     || echo "[test] could not install the aarch64 cross compiler" >&2
 fi
 command -v apt-get >/dev/null 2>&1 && export FTAUDIT_REQUIRE_CROSS=1
-# tests/formats.rs validates JUnit output with xmllint (Debian's libxml2-utils).
-if ! command -v xmllint >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+# tests/formats.rs validates JUnit output with xmllint (Debian's libxml2-utils); tests/html.rs
+# opens the HTML report in Debian's headless chromium.
+missing=()
+command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if [ "${#missing[@]}" -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "[test] installing libxml2-utils (apt-get)" >&2
-  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends libxml2-utils; } >&2 \
-    || echo "[test] could not install libxml2-utils" >&2
+  echo "[test] installing ${missing[*]} (apt-get)" >&2
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >&2 \
+    || echo "[test] could not install ${missing[*]}" >&2
 fi
 scripts/build.sh >/dev/null
 # Every pinned set (read statically by the tests; the linux ones are also installed below).

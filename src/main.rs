@@ -58,6 +58,18 @@ struct MergeArgs {
     reports: Vec<PathBuf>,
     #[arg(long, short)]
     output: Option<PathBuf>,
+    /// json (the matrix model) or html (one self-contained page).
+    #[arg(long, value_enum, default_value_t = MatrixFormat::Json)]
+    format: MatrixFormat,
+    /// The HTML page's title.
+    #[arg(long, default_value = "ftaudit compatibility matrix")]
+    title: String,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MatrixFormat {
+    Json,
+    Html,
 }
 
 #[derive(clap::Args)]
@@ -134,6 +146,8 @@ enum Format {
     Junit,
     /// GitHub Actions annotations (workflow commands).
     Github,
+    /// One self-contained HTML page: the colour-coded matrix, search, filters, evidence.
+    Html,
 }
 
 fn default_jobs() -> usize {
@@ -193,7 +207,10 @@ fn run_merge(args: MergeArgs) -> ExitCode {
         }
     }
     let matrix = ftaudit::publish::merge(&reports);
-    let text = serde_json::to_string_pretty(&matrix).unwrap_or_default() + "\n";
+    let text = match args.format {
+        MatrixFormat::Json => serde_json::to_string_pretty(&matrix).unwrap_or_default() + "\n",
+        MatrixFormat::Html => ftaudit_render::html(&matrix, &args.title),
+    };
     match write_text(&text, args.output.as_deref()) {
         Ok(()) => ExitCode::from(exit::CLEAN),
         Err(e) => fatal(e),
@@ -324,6 +341,11 @@ fn write_output(
         Format::Markdown => Some(ftaudit_render::markdown(report)),
         Format::Junit => Some(ftaudit_render::junit(report)),
         Format::Github => Some(ftaudit_render::github(report)),
+        Format::Html => {
+            let source = report.target.path.display().to_string();
+            let matrix = ftaudit::publish::merge(&[(source.clone(), report.clone())]);
+            Some(ftaudit_render::html(&matrix, &format!("ftaudit: {source}")))
+        }
         Format::Sarif => Some(
             serde_json::to_string_pretty(&ftaudit_render::sarif(report)).unwrap_or_default() + "\n",
         ),

@@ -88,6 +88,34 @@ fn import(outcome: &ImportOutcome) -> String {
     }
 }
 
+fn evidence(file: &NativeFile) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(m) = module_for_import(file) {
+        out.push(format!("binary: {}", m.gil.evidence));
+        for site in &m.gil.code {
+            out.push(format!("  {} at {:#x} in {}: {}", site.action, site.address, site.function, site.value));
+        }
+    }
+    if let Some(problem) = &file.problem {
+        out.push(format!("not readable: {}", problem.message));
+    }
+    if let Some(d) = &file.dynamic {
+        out.push(format!(
+            "import: {}{}",
+            import(&d.import),
+            match d.requires_gil {
+                Some(true) => ", the GIL was re-enabled",
+                Some(false) => ", the GIL stayed off",
+                None => "",
+            }
+        ));
+    }
+    for f in file.findings.iter().filter(|f| f.suppressed.is_none() && f.severity != Severity::Note) {
+        out.push(format!("{:?} {}: {}", f.severity, f.code.as_str(), f.message));
+    }
+    out
+}
+
 /// Merges `reports` (with the paths they were read from) into one matrix.
 pub fn merge(reports: &[(String, Report)]) -> Matrix {
     let mut sources = Vec::new();
@@ -152,6 +180,7 @@ pub fn merge(reports: &[(String, Report)]) -> Matrix {
                     .iter()
                     .filter(|f| f.suppressed.is_none() && f.severity == Severity::Error)
                     .count(),
+                evidence: evidence(file),
                 sources: vec![index],
                 conflicts: Vec::new(),
             };

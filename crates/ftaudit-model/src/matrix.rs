@@ -51,6 +51,9 @@ pub struct MatrixCell {
     pub isolated_subinterpreter: Option<bool>,
     /// Error-level findings that count.
     pub errors: usize,
+    /// Why: the binary's GIL evidence, the import's outcome, the findings' messages.
+    #[serde(default)]
+    pub evidence: Vec<String>,
     /// Indexes into `sources` of the reports that gave this cell.
     pub sources: Vec<usize>,
     /// Set when those reports disagree: each one's answer, as `source: gil / import`.

@@ -2,6 +2,7 @@
 
 mod cells;
 mod github;
+mod html;
 mod junit;
 mod markdown;
 mod names;
@@ -12,6 +13,7 @@ mod workers;
 use ftaudit_model::Report;
 
 pub use github::github;
+pub use html::html;
 pub use junit::junit;
 pub use markdown::markdown;
 pub use names::{generator_label, generator_name};
