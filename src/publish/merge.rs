@@ -93,7 +93,10 @@ fn evidence(file: &NativeFile) -> Vec<String> {
     if let Some(m) = module_for_import(file) {
         out.push(format!("binary: {}", m.gil.evidence));
         for site in &m.gil.code {
-            out.push(format!("  {} at {:#x} in {}: {}", site.action, site.address, site.function, site.value));
+            out.push(format!(
+                "  {} at {:#x} in {}: {}",
+                site.action, site.address, site.function, site.value
+            ));
         }
     }
     if let Some(problem) = &file.problem {
@@ -110,8 +113,17 @@ fn evidence(file: &NativeFile) -> Vec<String> {
             }
         ));
     }
-    for f in file.findings.iter().filter(|f| f.suppressed.is_none() && f.severity != Severity::Note) {
-        out.push(format!("{:?} {}: {}", f.severity, f.code.as_str(), f.message));
+    for f in file
+        .findings
+        .iter()
+        .filter(|f| f.suppressed.is_none() && f.severity != Severity::Note)
+    {
+        out.push(format!(
+            "{:?} {}: {}",
+            f.severity,
+            f.code.as_str(),
+            f.message
+        ));
     }
     out
 }

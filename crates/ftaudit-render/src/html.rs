@@ -116,7 +116,12 @@ pub fn html(matrix: &Matrix, title: &str) -> String {
     let sources: Vec<String> = matrix
         .sources
         .iter()
-        .map(|s| format!("{} ({}, {}, ftaudit {}, {})", s.path, s.interpreter, s.provenance.host, s.tool_version, s.provenance.generated_at))
+        .map(|s| {
+            format!(
+                "{} ({}, {}, ftaudit {}, {})",
+                s.path, s.interpreter, s.provenance.host, s.tool_version, s.provenance.generated_at
+            )
+        })
         .collect();
     let _ = writeln!(
         out,
@@ -162,6 +167,9 @@ pub fn html(matrix: &Matrix, title: &str) -> String {
         }
         out.push_str("</tr>\n");
     }
-    let _ = write!(out, "</tbody></table>\n<script>{SCRIPT}</script>\n</body></html>\n");
+    let _ = write!(
+        out,
+        "</tbody></table>\n<script>{SCRIPT}</script>\n</body></html>\n"
+    );
     out
 }
