@@ -188,18 +188,33 @@ fn generators_are_named_as_their_projects_spell_them() {
 /// model's types), including a probed report with findings, suppressions and code evidence.
 #[test]
 fn json_reports_validate_against_the_committed_json_schema() {
-    let schema: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(repo_root().join("docs/report.schema.json")).unwrap()).unwrap();
+    let schema: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(repo_root().join("docs/report.schema.json")).unwrap(),
+    )
+    .unwrap();
     let validator = jsonschema::validator_for(&schema).expect("the report schema compiles");
     let tmp = tempfile::tempdir().unwrap();
     let wheels = scenario(tmp.path());
     let mut reports = vec![render(tmp.path(), &wheels, "json").1];
     // Probed, with crashes, a hang (cut short by --timeout) and failed imports in it.
-    let out = run(ftaudit().arg("scan").arg(fixtures_venv()).args(["--format", "json", "--timeout", "5"]));
+    let out = run(ftaudit().arg("scan").arg(fixtures_venv()).args([
+        "--format",
+        "json",
+        "--timeout",
+        "5",
+    ]));
     reports.push(String::from_utf8(out.stdout).unwrap());
     for (i, text) in reports.iter().enumerate() {
         let json: serde_json::Value = serde_json::from_str(text).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&json).take(10).map(|e| format!("{e} at {}", e.instance_path())).collect();
-        assert!(errors.is_empty(), "report {i} violates docs/report.schema.json:\n{}", errors.join("\n"));
+        let errors: Vec<String> = validator
+            .iter_errors(&json)
+            .take(10)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "report {i} violates docs/report.schema.json:\n{}",
+            errors.join("\n")
+        );
     }
 }

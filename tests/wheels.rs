@@ -161,3 +161,57 @@ fn a_mypyc_package_init_is_named_as_its_package_and_its_alias_is_not_judged() {
         );
     }
 }
+
+/// A free-threaded stable-ABI (abi3t, CPython 3.15) wheel: its `.abi3t.so` member is found,
+/// named, and read like any extension module. Built here from markupsafe's real cp314t module,
+/// renamed as an abi3t build would name it.
+#[test]
+fn an_abi3t_wheel_is_read() {
+    use std::io::{Read, Write};
+    let source = wheel("linux-cp314t", "markupsafe-");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&source).unwrap()).unwrap();
+    let mut module = Vec::new();
+    zip.by_name("markupsafe/_speedups.cpython-314t-x86_64-linux-gnu.so")
+        .unwrap()
+        .read_to_end(&mut module)
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp
+        .path()
+        .join("markupsafe-3.0.4-cp315-abi3t-manylinux_2_28_x86_64.whl");
+    let mut out = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    let dist = "markupsafe-3.0.4.dist-info";
+    let members: [(String, Vec<u8>); 4] = [
+        ("markupsafe/_speedups.abi3t.so".into(), module),
+        (format!("{dist}/METADATA"), b"Metadata-Version: 2.4\nName: MarkupSafe\nVersion: 3.0.4\n".to_vec()),
+        (format!("{dist}/WHEEL"), b"Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: cp315-abi3t-manylinux_2_28_x86_64\n".to_vec()),
+        (format!("{dist}/RECORD"), format!("markupsafe/_speedups.abi3t.so,,\n{dist}/METADATA,,\n{dist}/WHEEL,,\n{dist}/RECORD,,\n").into_bytes()),
+    ];
+    for (name, bytes) in &members {
+        out.start_file(name.as_str(), options).unwrap();
+        out.write_all(bytes).unwrap();
+    }
+    out.finish().unwrap();
+
+    let (code, report) = scan_json(&[], &path);
+    assert_eq!(
+        code,
+        0,
+        "{:?}",
+        report
+            .files
+            .iter()
+            .flat_map(|f| &f.findings)
+            .collect::<Vec<_>>()
+    );
+    let f = file(&report, "markupsafe._speedups");
+    assert_eq!(f.path, "markupsafe/_speedups.abi3t.so");
+    let facts = f.static_facts.as_ref().unwrap();
+    assert_eq!(facts.abi.from_suffix, ftaudit_model::AbiTarget::Abi3t);
+    assert_eq!(facts.modules[0].gil.value, GilDeclaration::NotUsed);
+    assert_eq!(
+        report.distributions[0].wheel_tags,
+        ["cp315-abi3t-manylinux_2_28_x86_64"]
+    );
+}
