@@ -17,6 +17,7 @@
 mod arm64;
 mod decide;
 mod engine;
+mod state;
 mod x86;
 
 pub(crate) use decide::{built_slots, from_built, set_gil, trace_limits, Names};
