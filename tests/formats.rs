@@ -218,3 +218,43 @@ fn json_reports_validate_against_the_committed_json_schema() {
         );
     }
 }
+
+/// A module that could not be checked is a skipped test case, not a pass or a failure.
+#[test]
+fn junit_skips_what_could_not_be_checked() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let wheels = tmp.path().join("wheels");
+    std::fs::create_dir_all(&wheels).unwrap();
+    let path = wheels.join("cut-1.0-cp314-cp314t-manylinux_2_28_x86_64.whl");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    let members: [(&str, &[u8]); 4] = [
+        ("cut/_speedups.cpython-314t-x86_64-linux-gnu.so", b"\x7fELF\x02\x01\x01 cut short"),
+        ("cut-1.0.dist-info/METADATA", b"Metadata-Version: 2.4\nName: cut\nVersion: 1.0\n"),
+        ("cut-1.0.dist-info/WHEEL", b"Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: cp314-cp314t-manylinux_2_28_x86_64\n"),
+        ("cut-1.0.dist-info/RECORD", b"cut/_speedups.cpython-314t-x86_64-linux-gnu.so,,\ncut-1.0.dist-info/METADATA,,\ncut-1.0.dist-info/WHEEL,,\ncut-1.0.dist-info/RECORD,,\n"),
+    ];
+    for (name, bytes) in members {
+        zip.start_file(name, options).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap();
+    let (code, text) = render(tmp.path(), &wheels, "junit");
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("<testcase name=\"cut._speedups\" classname=\"cut\">\n      <skipped message=\"could not be checked: unreadable-binary"), "{text}");
+    assert!(text.contains("skipped=\"1\""), "{text}");
+    let xml = tmp.path().join("junit.xml");
+    std::fs::write(&xml, &text).unwrap();
+    let out = std::process::Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(shared_schema("junit.xsd"))
+        .arg(&xml)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

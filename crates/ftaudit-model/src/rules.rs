@@ -34,10 +34,15 @@ const fn rule(
     }
 }
 
-const fn unchecked(code: FindingCode, summary: &'static str, help: &'static str) -> Rule {
+const fn unchecked(
+    code: FindingCode,
+    default_severity: Severity,
+    summary: &'static str,
+    help: &'static str,
+) -> Rule {
     Rule {
         code,
-        default_severity: Severity::Error,
+        default_severity,
         summary,
         help,
         not_checked: true,
@@ -48,6 +53,7 @@ const fn unchecked(code: FindingCode, summary: &'static str, help: &'static str)
 pub const RULES: &[Rule] = &[
     unchecked(
         FindingCode::UnreadableBinary,
+        Severity::Warning,
         "A native file could not be read or parsed.",
         "Check that the file is complete (not truncated by a download or an extraction) and is an ELF, Mach-O or PE file.",
     ),
@@ -113,16 +119,19 @@ pub const RULES: &[Rule] = &[
     ),
     unchecked(
         FindingCode::ImportCrashed,
+        Severity::Error,
         "The import crashed its worker process (a signal or an abnormal exit).",
         "Reproduce with `python -X faulthandler -c 'import <module>'` on the same interpreter and report it upstream.",
     ),
     unchecked(
         FindingCode::ImportTimedOut,
+        Severity::Error,
         "The import did not finish within the timeout.",
         "Raise --timeout if the import is merely slow; otherwise it hangs (a deadlock at import).",
     ),
     unchecked(
         FindingCode::ImportMemoryLimit,
+        Severity::Error,
         "The import exceeded the worker's memory limit.",
         "Raise --memory-limit if the module really needs that much at import.",
     ),
