@@ -178,7 +178,7 @@ fn main() -> ExitCode {
 }
 
 fn read_report(path: &std::path::Path) -> Result<ftaudit_model::Report, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = ftaudit::policy::read_regular(path)?;
     ftaudit_model::Report::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 

@@ -281,6 +281,22 @@ fn a_baseline_fails_only_on_new_findings_and_survives_another_machine() {
         active_errors(&new)
     );
 
+    // A FIFO given as the baseline or the policy is refused, never opened (it would block).
+    let fifo = tmp.path().join("fifo.json");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for flag in ["--baseline", "--policy"] {
+        let (code, stderr) = refused(tmp.path(), &grown, &[flag, fifo.to_str().unwrap()]);
+        assert_eq!(code, 3, "{flag}: {stderr}");
+        assert!(
+            stderr.contains("fifo.json: not a regular file"),
+            "{flag}: {stderr}"
+        );
+    }
+
     // A baseline that is not a report is a usage error.
     std::fs::write(
         tmp.path().join("junk.json"),

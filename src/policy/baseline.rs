@@ -30,8 +30,7 @@ impl Baseline {
 
     pub fn load(path: &Path) -> Result<Baseline, String> {
         let where_ = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("baseline {where_}: cannot be read: {e}"))?;
+        let text = super::read_regular(path).map_err(|e| format!("baseline {e}"))?;
         let json: Value = serde_json::from_str(&text)
             .map_err(|e| format!("baseline {where_}: not a JSON report: {e}"))?;
         let version = json["schema_version"].as_str().unwrap_or("");

@@ -96,8 +96,18 @@ pub fn find_and_load(explicit: Option<&Path>, dir: &Path) -> Result<Policy, Stri
     Ok(Policy::default())
 }
 
-fn read(path: &Path) -> Result<String, String> {
+/// Reads a small text file; anything but a regular file (a FIFO would block) is refused.
+pub fn read_regular(path: &Path) -> Result<String, String> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => return Err(format!("{}: not a regular file", path.display())),
+        Err(e) => return Err(format!("{}: cannot be read: {e}", path.display())),
+    }
     std::fs::read_to_string(path).map_err(|e| format!("{}: cannot be read: {e}", path.display()))
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    read_regular(path)
 }
 
 /// Loads a policy file: `pyproject.toml` is read for its `[tool.ftaudit]` table, any other

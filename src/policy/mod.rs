@@ -9,7 +9,7 @@ mod load;
 
 pub use apply::{apply, fingerprint, today};
 pub use baseline::Baseline;
-pub use load::{find_and_load, load, normalise_name};
+pub use load::{find_and_load, load, normalise_name, read_regular};
 
 use std::path::PathBuf;
 
