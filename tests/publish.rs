@@ -230,14 +230,24 @@ fn diff_names_what_changed_and_report_re_renders() {
     assert_eq!(out.status.code(), Some(3));
     // A FIFO or a file that is not a report is named and refused, not waited on.
     let fifo = tmp.path().join("fifo.json");
-    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
     std::fs::write(tmp.path().join("notes.json"), b"{\"hello\": 1}").unwrap();
-    for (file, says) in [("fifo.json", "not a regular file"), ("notes.json", "not an ftaudit report")] {
+    for (file, says) in [
+        ("fifo.json", "not a regular file"),
+        ("notes.json", "not an ftaudit report"),
+    ] {
         for cmd in [&["report"][..], &["merge"][..]] {
             let out = run(ftaudit().args(cmd).arg(tmp.path().join(file)));
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(3), "{cmd:?} {file}: {stderr}");
-            assert!(stderr.contains(file) && stderr.contains(says), "{cmd:?} {file}: {stderr}");
+            assert!(
+                stderr.contains(file) && stderr.contains(says),
+                "{cmd:?} {file}: {stderr}"
+            );
         }
     }
 }
