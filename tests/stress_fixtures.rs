@@ -3,9 +3,13 @@
 //! that each one does what its verdict will claim: fixtures/stress/*.c, compiled at test time.
 //! Timing-based verdicts (scales / serialises) are not asserted here: only behaviour.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use support::{python, repo_root as repo};
 
 const MODULES: &[&str] = &[
     "stress_race",
@@ -15,32 +19,6 @@ const MODULES: &[&str] = &[
     "stress_lazy_gil",
     "stress_lazy_gil_helper",
 ];
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("FTAUDIT_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let out = Command::new("bash")
-        .arg(repo().join("scripts/provision-python.sh"))
-        .output()
-        .expect("scripts/provision-python.sh runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .unwrap()
-            .trim(),
-    )
-}
 
 fn query(python: &Path, expr: &str) -> String {
     let out = Command::new(python)

@@ -37,6 +37,14 @@ fn script_output_with_args(script: &str, args: &[&str]) -> PathBuf {
     PathBuf::from(stdout.lines().last().unwrap_or_default().trim())
 }
 
+/// The provisioned free-threaded interpreter: $FTAUDIT_PYTHON, else scripts/provision-python.sh.
+pub fn python() -> PathBuf {
+    match std::env::var_os("FTAUDIT_PYTHON") {
+        Some(path) => PathBuf::from(path),
+        None => script_output("provision-python.sh"),
+    }
+}
+
 /// The fixture venv built by scripts/build-fixtures.sh (real modules compiled for the provisioned interpreter).
 pub fn fixtures_venv() -> &'static Path {
     static VENV: OnceLock<PathBuf> = OnceLock::new();
