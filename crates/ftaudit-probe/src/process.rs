@@ -125,10 +125,10 @@ impl WorkerProcess {
         let memory_limit = limits
             .memory_limit_mb
             .map(|mb| mb.saturating_mul(1024 * 1024));
-        // SAFETY: the closure runs in the forked child before exec, where only
-        // async-signal-safe calls are allowed: it makes only raw syscalls (fcntl, dup2,
-        // unshare, open/write/close, setrlimit) on values prepared before the fork, and
-        // allocates nothing.
+        // The closure runs in the forked child before exec, where only async-signal-safe calls
+        // are allowed.
+        // SAFETY: it makes only raw syscalls (fcntl, dup2, unshare, open/write/close,
+        // setrlimit) on values prepared before the fork, and allocates nothing.
         unsafe {
             command.pre_exec(move || {
                 // Only async-signal-safe calls here: we are between fork and exec.

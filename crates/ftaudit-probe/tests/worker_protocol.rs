@@ -50,9 +50,9 @@ fn run_worker(
     for (k, v) in env {
         command.env(k, v);
     }
+    // `write_fd` stays open in the parent (`write_end`) until after spawn returns.
     // SAFETY: the hook runs in the forked child before exec and only makes async-signal-safe
-    // calls (dup2, fcntl) on descriptors the child inherited; it allocates nothing and takes
-    // no lock. `write_fd` stays open in the parent (`write_end`) until after spawn returns.
+    // calls (dup2, fcntl) on inherited descriptors; it allocates nothing and takes no lock.
     unsafe {
         command.pre_exec(move || {
             if write_fd == 3 {

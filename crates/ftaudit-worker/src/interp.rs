@@ -42,9 +42,10 @@ pub unsafe fn initialize() -> Result<(), String> {
     // SAFETY: `config.as_mut_ptr()` points to writable storage for a PyConfig; the function
     // only fills it in (defaults, no allocation) and needs no runtime state.
     unsafe { ffi::PyConfig_InitIsolatedConfig(config.as_mut_ptr()) };
+    // From here `config` owns heap strings CPython allocates into it, freed by PyConfig_Clear
+    // on every path below.
     // SAFETY: PyConfig_InitIsolatedConfig set every field (integers, NULL pointers and empty
-    // wide-string lists), so `config` is a valid PyConfig. From here it owns heap strings
-    // CPython allocates into it, freed by PyConfig_Clear on every path below.
+    // wide-string lists), so `config` is a valid PyConfig.
     let mut config = unsafe { config.assume_init() };
     // site.addsitedir runs later, for the requested folders only, so the base
     // interpreter's own site-packages never leaks in.
@@ -59,10 +60,10 @@ pub unsafe fn initialize() -> Result<(), String> {
     config.faulthandler = 1;
     // enable_gil stays at its default: forcing it either way hides what modules declare.
     let config_ptr: *mut ffi::PyConfig = &mut config;
-    // SAFETY: `config_ptr` points to the initialised `config`, and the field pointer is
-    // derived from that same raw pointer (no second `&mut` to the struct is live while C
-    // writes through both). `home` is NUL-terminated and outlives the call; CPython decodes
-    // and copies it into a string it allocates in `config.home`.
+    // The field pointer is derived from `config_ptr` itself, so no second `&mut` to the struct
+    // is live while C writes through both; CPython copies `home` into `config.home`.
+    // SAFETY: `config_ptr` points to the initialised `config`; `home` is NUL-terminated and
+    // outlives the call.
     let status = unsafe {
         ffi::PyConfig_SetBytesString(
             config_ptr,
@@ -76,9 +77,9 @@ pub unsafe fn initialize() -> Result<(), String> {
         unsafe { ffi::PyConfig_Clear(&mut config) };
         return Err(e);
     }
-    // SAFETY: `config` is a valid, initialised PyConfig that outlives the call (CPython
-    // copies it); the runtime is pre-initialised and not yet initialised (this function's
-    // contract). On success this thread is left attached to the main interpreter.
+    // On success this thread is left attached to the main interpreter.
+    // SAFETY: `config` is a valid PyConfig that outlives the call (CPython copies it); the
+    // runtime is pre-initialised and not yet initialised (this function's contract).
     let status = unsafe { ffi::Py_InitializeFromConfig(&config) };
     // SAFETY: `config` is still the initialised PyConfig, cleared once; Py_InitializeFromConfig
     // kept its own copy, so freeing ours is what the PyConfig API asks for.

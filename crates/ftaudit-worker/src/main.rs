@@ -89,9 +89,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // SAFETY: the descriptor is one the parent passed down, above 2 (parse_args checks), and
-    // nothing in this process has opened or wrapped it: read_request's file was closed again
-    // before this point, so the channel becomes its only owner.
+    // read_request's file was closed again before this point.
+    // SAFETY: the parent passed this descriptor down (above 2, parse_args checks) and nothing
+    // in this process has opened or wrapped it, so the channel becomes its only owner.
     let mut results = match unsafe { ResultChannel::from_fd(args.result_fd) } {
         Ok(c) => c,
         Err(e) => {
@@ -120,9 +120,9 @@ fn main() -> ExitCode {
     }
     // Skip finalisation: it is slow, and a module's teardown crash would otherwise be blamed
     // on whichever module happened to be imported last.
+    // The result pipe is unbuffered (each event is one write); stdio was flushed in `run`.
     // SAFETY: _exit takes no pointers and never returns; skipping every destructor, atexit
-    // handler and Py_Finalize is the intent. The result pipe is unbuffered (each event is one
-    // write) and stdio was flushed at the end of `run`.
+    // handler and Py_Finalize is the intent.
     unsafe { libc::_exit(0) }
 }
 

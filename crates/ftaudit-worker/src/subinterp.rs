@@ -126,17 +126,17 @@ impl Subinterpreter {
         // Creating and ending an interpreter prints PyConfig.verbose chatter straight to fd 2
         // before its sys.stderr exists; none of it is the module's output.
         let status = with_fd2_silenced(|| {
-            // SAFETY: a thread state is attached (`_py`), `sub` and `config` are live locals the
-            // call only writes / reads. On success it detaches `main` and attaches the new
-            // interpreter's thread state, stored in `sub`; on failure it sets `sub` to NULL and
-            // re-attaches `main` itself.
+            // On success the call detaches `main` and attaches the new interpreter's thread
+            // state, stored in `sub`; on failure it sets `sub` to NULL and re-attaches `main`.
+            // SAFETY: a thread state is attached (`_py`); `sub` and `config` are live locals
+            // the call only writes / reads.
             unsafe { ffi::Py_NewInterpreterFromConfig(&mut sub, &config) }
         });
         // SAFETY: `status` was just returned by CPython.
         if let Err(message) = unsafe { check("Py_NewInterpreterFromConfig", status) } {
+            // CPython has re-attached `main` already: this swap of the same state is a no-op
+            // that keeps "returns with `main` attached" independent of that detail.
             // SAFETY: `main` is the main interpreter's live thread state, owned by this thread.
-            // CPython has re-attached it already, so this detach/attach of the same state is a
-            // no-op that keeps "returns with `main` attached" independent of that detail.
             unsafe { ffi::PyThreadState_Swap(main.as_ptr()) };
             return Err(format!("could not create the subinterpreter: {message}"));
         }
@@ -184,14 +184,15 @@ impl Subinterpreter {
 
     /// Ends the interpreter and returns to the main one (attached again on return).
     pub fn end(self, _py: Python<'_>) {
+        // No Python frame is running and no exception is pending (run_import and global_text
+        // clear theirs).
         // SAFETY: `_py` proves `main` is attached; the swap attaches this interpreter's live
-        // thread state, with no Python frame running and no exception pending (run_import and
-        // global_text clear theirs).
+        // thread state.
         unsafe { ffi::PyThreadState_Swap(self.state.as_ptr()) };
         with_fd2_silenced(|| {
-            // SAFETY: `state` is the attached thread state of the interpreter being ended, and
-            // every reference taken in it has been released. On return no thread state is
-            // attached; `state` is freed and never used again (`self` is consumed).
+            // On return no thread state is attached; `state` is freed and never used again.
+            // SAFETY: `state` is the attached thread state of the interpreter being ended,
+            // every reference taken in it is released, and `self` is consumed.
             unsafe { ffi::Py_EndInterpreter(self.state.as_ptr()) }
         });
         // SAFETY: no thread state is attached (Py_EndInterpreter left none); `main` is the main
@@ -254,10 +255,10 @@ unsafe fn main_module_ref() -> Option<Owned> {
 /// result is dropped while the thread state is still attached.
 unsafe fn dict_get(globals: *mut ffi::PyObject, name: &CStr) -> Result<Option<Owned>, ()> {
     let mut value: *mut ffi::PyObject = ptr::null_mut();
+    // It stores a new reference (not a borrowed one, which a thread the module started could
+    // invalidate by changing the dict) or NULL.
     // SAFETY: attached, `globals` is a live dict (contract), `name` is NUL-terminated and
-    // `value` a live out-pointer. PyDict_GetItemStringRef stores a new reference (not a
-    // borrowed one, which a thread the module started could invalidate by changing the dict)
-    // or NULL.
+    // `value` a live out-pointer.
     let found = unsafe { ffi::PyDict_GetItemStringRef(globals, name.as_ptr(), &mut value) };
     if found < 0 {
         return Err(());
@@ -321,9 +322,9 @@ unsafe fn str_text(obj: *mut ffi::PyObject) -> Option<String> {
         unsafe { ffi::PyErr_Clear() };
         return None;
     }
-    // SAFETY: on success `data` points to `len` (>= 0) bytes of UTF-8 cached in the str,
-    // valid as long as `obj` lives, which the caller guarantees for this call; the bytes are
-    // copied into an owned String before returning.
+    // The bytes are copied into an owned String before returning.
+    // SAFETY: on success `data` points to `len` (>= 0) bytes of UTF-8 cached in the str, valid
+    // as long as `obj` lives, which the caller guarantees for this call.
     let bytes = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len as usize) };
     Some(String::from_utf8_lossy(bytes).into_owned())
 }
@@ -409,9 +410,9 @@ unsafe fn run_import(module: &str, site_dirs: &[PathBuf]) -> ImportOutcome {
     }
     drop(dirs);
 
-    // SAFETY: attached; IMPORT_CODE is NUL-terminated, `globals` a live dict (held through
-    // `main_module` even if the script drops sys.modules['__main__']); a new reference or
-    // NULL, which Owned takes over.
+    // `globals` is held through `main_module` even if the script drops sys.modules['__main__'];
+    // the result is a new reference or NULL, which Owned takes over.
+    // SAFETY: attached; IMPORT_CODE is NUL-terminated and `globals` a live dict.
     let result = unsafe {
         Owned::new(ffi::PyRun_String(
             IMPORT_CODE.as_ptr(),
@@ -452,9 +453,9 @@ unsafe fn run_import(module: &str, site_dirs: &[PathBuf]) -> ImportOutcome {
 /// A thread state must be attached and `tuple` must be a live object (of any type) the caller
 /// keeps alive for the call.
 unsafe fn tuple_text(tuple: *mut ffi::PyObject, index: ffi::Py_ssize_t) -> Option<String> {
-    // SAFETY: attached, `tuple` live (contract). The item is borrowed from the tuple, which is
-    // immutable and kept alive by the caller for the rest of this call; NULL (SystemError /
-    // IndexError set) if it is not a tuple or too short.
+    // NULL (SystemError / IndexError set) if it is not a tuple or too short.
+    // SAFETY: attached, `tuple` live (contract); the item is borrowed from the immutable tuple,
+    // which the caller keeps alive for the rest of this call.
     let item = unsafe { ffi::PyTuple_GetItem(tuple, index) };
     if item.is_null() {
         // SAFETY: attached; clears the exception just set.
