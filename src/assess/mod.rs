@@ -40,6 +40,25 @@ pub fn own_modules(facts: &StaticFacts) -> impl Iterator<Item = &StaticModule> {
     facts.modules.iter().filter(|m| m.alias_of.is_none())
 }
 
+/// Whether a module runs without the GIL: what its import showed when the probe ran, else
+/// what its binary declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GilStatus {
+    Free,
+    NeedsGil,
+    Unknown,
+}
+
+pub fn gil_status(file: &NativeFile) -> GilStatus {
+    let observed = file.dynamic.as_ref().and_then(|d| d.requires_gil);
+    let declared = module_for_import(file).map(|m| m.gil.value);
+    match (observed, declared) {
+        (Some(false), _) | (None, Some(ftaudit_model::GilDeclaration::NotUsed)) => GilStatus::Free,
+        (Some(true), _) | (None, Some(ftaudit_model::GilDeclaration::Used)) => GilStatus::NeedsGil,
+        _ => GilStatus::Unknown,
+    }
+}
+
 /// The static module an imported dotted name resolves to: CPython calls `PyInit_<last part>`.
 pub fn module_for_import(file: &NativeFile) -> Option<&StaticModule> {
     let facts = file.static_facts.as_ref()?;

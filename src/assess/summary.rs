@@ -8,7 +8,7 @@ use ftaudit_model::{
     Summary,
 };
 
-use super::module_for_import;
+use super::GilStatus;
 
 /// The name unowned files are summarised under.
 pub const UNOWNED: &str = "(no RECORD)";
@@ -116,12 +116,10 @@ pub fn summarize(report: &Report, probe_expected: bool) -> Summary {
 
 fn count_module(file: &NativeFile, dist: &mut DistributionSummary) {
     dist.extension_modules += 1;
-    let declared = module_for_import(file).map(|m| m.gil.value);
-    let observed = file.dynamic.as_ref().and_then(|d| d.requires_gil);
-    match (observed, declared) {
-        (Some(false), _) | (None, Some(GilDeclaration::NotUsed)) => dist.gil_free += 1,
-        (Some(true), _) | (None, Some(GilDeclaration::Used)) => dist.needs_gil += 1,
-        _ => dist.gil_unknown += 1,
+    match super::gil_status(file) {
+        GilStatus::Free => dist.gil_free += 1,
+        GilStatus::NeedsGil => dist.needs_gil += 1,
+        GilStatus::Unknown => dist.gil_unknown += 1,
     }
     if let Some(dynamic) = &file.dynamic {
         if !dynamic.import.is_ok() {

@@ -20,14 +20,6 @@ impl Baseline {
         self.fingerprints.contains(fingerprint)
     }
 
-    pub fn len(&self) -> usize {
-        self.fingerprints.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.fingerprints.is_empty()
-    }
-
     pub fn load(path: &Path) -> Result<Baseline, String> {
         let where_ = path.display().to_string();
         let text = super::read_regular(path).map_err(|e| format!("baseline {e}"))?;

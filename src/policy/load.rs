@@ -2,7 +2,7 @@
 //! A bad key or value is an error that names the key and the file; nothing is ignored.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ftaudit_model::FindingCode;
 use globset::{Glob, GlobMatcher};
@@ -86,7 +86,7 @@ pub fn find_and_load(explicit: Option<&Path>, dir: &Path) -> Result<Policy, Stri
     }
     let pyproject = dir.join("pyproject.toml");
     if pyproject.is_file() {
-        let text = read(&pyproject)?;
+        let text = read_regular(&pyproject)?;
         let table: toml::Table = toml::from_str(&text)
             .map_err(|e| format!("{}: not valid TOML: {}", pyproject.display(), e.message()))?;
         if table.get("tool").and_then(|t| t.get("ftaudit")).is_some() {
@@ -106,14 +106,10 @@ pub fn read_regular(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{}: cannot be read: {e}", path.display()))
 }
 
-fn read(path: &Path) -> Result<String, String> {
-    read_regular(path)
-}
-
 /// Loads a policy file: `pyproject.toml` is read for its `[tool.ftaudit]` table, any other
 /// name as a whole `ftaudit.toml`.
 pub fn load(path: &Path) -> Result<Policy, String> {
-    let text = read(path)?;
+    let text = read_regular(path)?;
     let in_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
     parse(&text, path, in_pyproject)
 }
@@ -135,7 +131,7 @@ fn parse(text: &str, path: &Path, in_pyproject: bool) -> Result<Policy, String> 
     } else {
         toml::from_str(text).map_err(|e| format!("{where_}: {}", describe(&e)))?
     };
-    build(file, &where_, path)
+    build(file, &where_)
 }
 
 /// toml's message with the line it points at, without the multi-line source excerpt.
@@ -205,7 +201,7 @@ pub fn normalise_name(name: &str) -> String {
     out
 }
 
-fn build(file: PolicyFile, where_: &str, path: &Path) -> Result<Policy, String> {
+fn build(file: PolicyFile, where_: &str) -> Result<Policy, String> {
     let levels = codes(file.levels, "levels", where_)?;
     let mut overrides = Vec::new();
     for (i, o) in file.overrides.into_iter().enumerate() {
@@ -258,7 +254,6 @@ fn build(file: PolicyFile, where_: &str, path: &Path) -> Result<Policy, String> 
     };
     Ok(Policy {
         source: Some(where_.to_string()),
-        path: Some(PathBuf::from(path)),
         levels,
         overrides,
         allow,

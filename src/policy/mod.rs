@@ -11,8 +11,6 @@ pub use apply::{apply, fingerprint, today};
 pub use baseline::Baseline;
 pub use load::{find_and_load, load, normalise_name, read_regular};
 
-use std::path::PathBuf;
-
 use ftaudit_model::FindingCode;
 use globset::GlobMatcher;
 use serde::Deserialize;
@@ -63,7 +61,6 @@ pub struct Allow {
 pub struct Policy {
     /// How messages name it ("ftaudit.toml", "pyproject.toml [tool.ftaudit]"); None: default.
     pub source: Option<String>,
-    pub path: Option<PathBuf>,
     pub levels: Vec<(FindingCode, Level)>,
     pub overrides: Vec<Override>,
     pub allow: Vec<Allow>,

@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 
 use ftaudit_model::{
-    Architecture, BinaryFormat, FileKind, GilDeclaration, ImportOutcome, Matrix, MatrixCell,
-    MatrixRow, MatrixSource, NativeFile, Report, Severity, SCHEMA_VERSION,
+    Architecture, BinaryFormat, FileKind, ImportOutcome, Matrix, MatrixCell, MatrixRow,
+    MatrixSource, NativeFile, Report, Severity, SCHEMA_VERSION,
 };
 
-use crate::assess::module_for_import;
+use crate::assess::{gil_status, module_for_import, GilStatus};
 
 /// The interpreter a report speaks for: the one it imported with, else the ABI its files target.
 fn interpreter(report: &Report) -> String {
@@ -68,12 +68,10 @@ fn abi_label(file: &NativeFile) -> Option<String> {
 }
 
 fn gil(file: &NativeFile) -> &'static str {
-    let observed = file.dynamic.as_ref().and_then(|d| d.requires_gil);
-    let declared = module_for_import(file).map(|m| m.gil.value);
-    match (observed, declared) {
-        (Some(false), _) | (None, Some(GilDeclaration::NotUsed)) => "gil_free",
-        (Some(true), _) | (None, Some(GilDeclaration::Used)) => "needs_gil",
-        _ => "unknown",
+    match gil_status(file) {
+        GilStatus::Free => "gil_free",
+        GilStatus::NeedsGil => "needs_gil",
+        GilStatus::Unknown => "unknown",
     }
 }
 

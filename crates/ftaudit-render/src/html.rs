@@ -7,12 +7,7 @@ use std::fmt::Write as _;
 
 use ftaudit_model::{Matrix, MatrixCell};
 
-fn esc(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use crate::markup::escape;
 
 const STYLE: &str = r#"
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
@@ -99,9 +94,9 @@ fn cell_html(out: &mut String, cell: Option<&MatrixCell>) {
     let _ = write!(
         out,
         "<td class=\"{class}\" title=\"click for the evidence\">{label}{}{}<div class=\"evidence\">{}</div></td>",
-        c.import.as_ref().map(|i| format!("<br><small>import: {}</small>", esc(i))).unwrap_or_default(),
+        c.import.as_ref().map(|i| format!("<br><small>import: {}</small>", escape(i))).unwrap_or_default(),
         if c.errors > 0 { format!("<br><small>{} error(s)</small>", c.errors) } else { String::new() },
-        esc(&evidence.join("\n"))
+        escape(&evidence.join("\n"))
     );
 }
 
@@ -111,7 +106,7 @@ pub fn html(matrix: &Matrix, title: &str) -> String {
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title><style>{STYLE}</style></head><body>\n<h1>{t}</h1>\n",
-        t = esc(title)
+        t = escape(title)
     );
     let sources: Vec<String> = matrix
         .sources
@@ -128,7 +123,7 @@ pub fn html(matrix: &Matrix, title: &str) -> String {
         "<div class=\"meta\">{} modules from {} report(s): {}</div>",
         matrix.rows.len(),
         matrix.sources.len(),
-        esc(&sources.join("; "))
+        escape(&sources.join("; "))
     );
     out.push_str(
         "<div class=\"controls\"><input id=\"q\" type=\"search\" placeholder=\"search distributions and modules\">\
@@ -140,7 +135,7 @@ pub fn html(matrix: &Matrix, title: &str) -> String {
     out.push_str("<div class=\"legend\"><span class=\"gil_free\" style=\"background:#d8f3d8\">GIL-free</span><span style=\"background:#f8d0d0\">needs GIL</span><span style=\"background:#eee\">unknown</span> red outline: error findings; hatched: reports disagree</div>\n");
     out.push_str("<table><thead><tr><th>distribution</th><th>version</th><th>module</th>");
     for c in &matrix.columns {
-        let _ = write!(out, "<th>{}</th>", esc(c));
+        let _ = write!(out, "<th>{}</th>", escape(c));
     }
     out.push_str("</tr></thead><tbody>\n");
     for row in &matrix.rows {
@@ -156,11 +151,11 @@ pub fn html(matrix: &Matrix, title: &str) -> String {
         let _ = write!(
             out,
             "<tr data-search=\"{}\" data-status=\"{}\"><td>{}</td><td>{}</td><td>{}</td>",
-            esc(&format!("{} {}", row.distribution, row.module).to_lowercase()),
+            escape(&format!("{} {}", row.distribution, row.module).to_lowercase()),
             status.join(" "),
-            esc(&row.distribution),
-            esc(&row.version),
-            esc(&row.module)
+            escape(&row.distribution),
+            escape(&row.version),
+            escape(&row.module)
         );
         for column in &matrix.columns {
             cell_html(&mut out, row.cells.iter().find(|c| &c.column == column));

@@ -5,6 +5,7 @@ mod github;
 mod html;
 mod junit;
 mod markdown;
+mod markup;
 mod names;
 mod sarif;
 mod table;

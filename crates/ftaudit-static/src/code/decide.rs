@@ -194,11 +194,12 @@ pub(crate) fn built_slots(
         let id = id.ok_or_else(|| {
             format!("entry {i} of the slot array at {array:#x} lies outside the file")
         })? as u32 as i32;
-        let site = |action: String, value: u64| {
+        // The store that wrote the byte at `addr`, as evidence.
+        let site = |addr: u64, action: String, value: u64| {
             let store = trace
                 .stores
                 .iter()
-                .find(|s| at.wrapping_sub(s.address) < u64::from(s.size));
+                .find(|s| addr.wrapping_sub(s.address) < u64::from(s.size));
             store.map(|s| CodeSite {
                 function: names.of(image, s.function),
                 address: s.at,
@@ -230,17 +231,14 @@ pub(crate) fn built_slots(
             let value = value
                 .ok_or_else(|| format!("the {name} entry at {at:#x} has no readable value"))?;
             if id_stored {
-                sites.extend(site(format!("store {name} id"), id as u64));
+                sites.extend(site(at, format!("store {name} id"), id as u64));
             }
             if value_stored {
-                if let Some(mut s) = site(format!("store {name} value"), value) {
-                    s.address = trace
-                        .stores
-                        .iter()
-                        .find(|st| at.wrapping_add(8).wrapping_sub(st.address) < u64::from(st.size))
-                        .map_or(s.address, |st| st.at);
-                    sites.push(s);
-                }
+                sites.extend(site(
+                    at.wrapping_add(8),
+                    format!("store {name} value"),
+                    value,
+                ));
             }
         }
         slots.push(ModuleSlot {
