@@ -6,3 +6,4 @@ pub mod exit;
 pub mod policy;
 pub mod publish;
 pub mod scan;
+pub mod stress;

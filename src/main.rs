@@ -27,6 +27,9 @@ struct Cli {
 enum Command {
     /// Scan a venv, a site-packages folder, a wheel, or a folder of wheels.
     Scan(ScanArgs),
+    /// Scan a venv with the probe, then stress every module that imported GIL-free: threads,
+    /// subinterpreters and processes, correctness and scaling (`scan --stress`).
+    Stress(ScanArgs),
     /// List the probe workers next to ftaudit and the interpreter each embeds.
     Workers(WorkersArgs),
     /// Render a saved JSON report in another format (exit status as the scan's).
@@ -132,6 +135,94 @@ struct ScanArgs {
     /// Scan only shard K of N (by distribution); `ftaudit merge` joins the shards.
     #[arg(long, value_parser = ftaudit::publish::parse_shard)]
     shard: Option<ftaudit::publish::Shard>,
+    #[command(flatten)]
+    stress: StressArgs,
+}
+
+#[derive(clap::Args)]
+#[command(next_help_heading = "Stress")]
+struct StressArgs {
+    /// After the probe, stress the modules that imported GIL-free (as `ftaudit stress`).
+    #[arg(long)]
+    stress: bool,
+    /// Fixes every random choice of the stress stage; the report records it.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Worker counts to measure, comma-separated (default: 1,2,4 and the usable cores).
+    #[arg(long, value_delimiter = ',')]
+    workers: Option<Vec<usize>>,
+    /// Timed rounds per worker count and executor.
+    #[arg(long, default_value_t = 5)]
+    repeats: usize,
+    /// The 1-worker run of each recipe is calibrated to at least this many seconds.
+    #[arg(long, default_value_t = 0.5)]
+    target_seconds: f64,
+    /// Seconds a stress stage may take before it counts as a deadlock or a hang.
+    #[arg(long, default_value_t = 20.0)]
+    stress_timeout: f64,
+    /// Executors to compare, comma-separated: threads, subinterpreters, processes.
+    #[arg(long, value_delimiter = ',', default_values_t = [ExecutorArg::Threads, ExecutorArg::Subinterpreters, ExecutorArg::Processes])]
+    executors: Vec<ExecutorArg>,
+    /// A folder of your own recipes (*.py; see docs/stress.md). Repeatable.
+    #[arg(long = "recipes")]
+    recipe_dirs: Vec<PathBuf>,
+    /// Do not use the recipes shipped with ftaudit.
+    #[arg(long)]
+    no_shipped_recipes: bool,
+    /// Skip the generic workloads (concurrent first import, introspection, rejected calls).
+    #[arg(long)]
+    no_generic: bool,
+    /// Also stress the standard-library modules the shipped recipes cover (zlib, hashlib...).
+    #[arg(long)]
+    stdlib: bool,
+    /// Stress only this module (dotted name). Repeatable.
+    #[arg(long)]
+    only: Vec<String>,
+    /// Write one SVG chart per stressed module (speed-up against workers) into this folder.
+    #[arg(long)]
+    charts: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum ExecutorArg {
+    Threads,
+    Subinterpreters,
+    Processes,
+}
+
+impl std::fmt::Display for ExecutorArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.to_possible_value().expect("no skipped values").get_name())
+    }
+}
+
+impl StressArgs {
+    fn options(&self, memory_limit_mb: Option<u64>) -> ftaudit::stress::StressOptions {
+        use ftaudit_model::ExecutorKind;
+        ftaudit::stress::StressOptions {
+            seed: self.seed,
+            worker_counts: self.workers.clone(),
+            repeats: self.repeats.max(1),
+            target_seconds: self.target_seconds.max(0.01),
+            timeout: Duration::from_secs_f64(self.stress_timeout.max(1.0)),
+            memory_limit_mb,
+            executors: self
+                .executors
+                .iter()
+                .map(|e| match e {
+                    ExecutorArg::Threads => ExecutorKind::Threads,
+                    ExecutorArg::Subinterpreters => ExecutorKind::Subinterpreters,
+                    ExecutorArg::Processes => ExecutorKind::Processes,
+                })
+                .collect(),
+            shipped_recipes: !self.no_shipped_recipes,
+            recipe_dirs: self.recipe_dirs.clone(),
+            generic: !self.no_generic,
+            stdlib: self.stdlib,
+            only: self.only.clone(),
+            python: None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -170,6 +261,10 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Scan(args) => run_scan(args),
+        Command::Stress(mut args) => {
+            args.stress.stress = true;
+            run_scan(args)
+        }
         Command::Workers(args) => run_workers(args),
         Command::Report(args) => run_report(args),
         Command::Merge(args) => run_merge(args),
@@ -302,6 +397,10 @@ fn run_scan(args: ScanArgs) -> ExitCode {
         policy,
         baseline,
         shard: args.shard,
+        stress: args
+            .stress
+            .stress
+            .then(|| args.stress.options((args.memory_limit > 0).then_some(args.memory_limit))),
     };
     let report = if std::io::stderr().is_terminal() {
         scan(&options, &BarProgress::default())
@@ -315,6 +414,12 @@ fn run_scan(args: ScanArgs) -> ExitCode {
             return ExitCode::from(exit::FATAL);
         }
     };
+    if let Some(dir) = &args.stress.charts {
+        if let Err(err) = write_charts(&report, dir) {
+            eprintln!("ftaudit: error: cannot write the charts: {err}");
+            return ExitCode::from(exit::FATAL);
+        }
+    }
     if let Err(err) = write_output(&report, args.format, args.output.as_deref(), args.notes) {
         eprintln!("ftaudit: error: cannot write the report: {err}");
         return ExitCode::from(exit::FATAL);
@@ -327,6 +432,22 @@ fn run_scan(args: ScanArgs) -> ExitCode {
         return ExitCode::from(exit::for_signal(signal));
     }
     ExitCode::from(exit::for_report(&report))
+}
+
+/// One SVG per stressed module, named after it.
+fn write_charts(report: &ftaudit_model::Report, dir: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let cores = report.stages.stress.as_ref().map_or(1, |s| s.cores.usable);
+    let stdlib = report.stages.stress.iter().flat_map(|s| s.stdlib.iter());
+    for facts in report.files.iter().filter_map(|f| f.stress.as_ref()).chain(stdlib) {
+        for workload in &facts.workloads {
+            if let Some(svg) = ftaudit_render::chart::scaling_svg(facts, workload, cores) {
+                let path = dir.join(format!("{}-{}.svg", facts.module, workload.workload));
+                std::fs::write(&path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Renders `report` in `format` to `output` or stdout (JSON is streamed).

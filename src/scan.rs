@@ -33,6 +33,8 @@ pub struct ScanOptions {
     pub baseline: Option<Baseline>,
     /// Scan only this shard's distributions (`--shard K/N`).
     pub shard: Option<Shard>,
+    /// Run the stress stage after the probe (`--stress`, `ftaudit stress`).
+    pub stress: Option<crate::stress::StressOptions>,
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +80,8 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
         dynamic: None,
         dynamic_skipped: None,
         interrupted: None,
+        stress: None,
+        stress_skipped: None,
     };
     if options.static_only {
         // Asked for: not a gap in the report.
@@ -100,6 +104,28 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
             }
             Err(reason) => stages.dynamic_skipped = Some(reason),
         }
+    }
+    if let Some(stress_options) = &options.stress {
+        stages.stress_skipped = match &stages.dynamic {
+            None => Some(format!(
+                "the stress stage needs the import probe's results, and the probe did not run ({})",
+                stages.dynamic_skipped.as_deref().unwrap_or("--static-only")
+            )),
+            Some(_) if options.cancel.requested().is_some() => Some("the scan was interrupted before the stress stage".into()),
+            Some(run) => {
+                let (eligible, _) = crate::stress::eligible(&files, &stress_options.only);
+                progress.stage("stress", eligible.len() + usize::from(stress_options.stdlib));
+                let result = crate::stress::run(&discovery.target, run, &mut files, stress_options, &options.cancel, &|m| progress.advance(m));
+                progress.finish_stage();
+                match result {
+                    Ok(stress_run) => {
+                        stages.stress = Some(stress_run);
+                        None
+                    }
+                    Err(reason) => Some(reason),
+                }
+            }
+        };
     }
 
     let context = assess::Context {
@@ -219,6 +245,7 @@ fn analyze_file(discovery: &Discovery, file: &DiscoveredFile, cancel: &Cancel) -
         static_facts: facts.as_ref().ok().cloned(),
         problem: facts.err(),
         dynamic: None,
+        stress: None,
         findings: Vec::new(),
     }
 }

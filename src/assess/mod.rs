@@ -5,6 +5,7 @@ mod abi;
 mod dynamic;
 mod modules;
 mod packages;
+mod stress;
 mod summary;
 
 pub use summary::summarize;
@@ -29,6 +30,7 @@ pub fn assess(files: &mut [NativeFile], context: &Context) {
         abi::abi_findings(file, context, &mut findings);
         packages::package_findings(file, context, &mut findings);
         dynamic::dynamic_findings(file, &mut findings);
+        stress::stress_findings(file, &mut findings);
         findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.code.cmp(&b.code)));
         file.findings = findings;
     }

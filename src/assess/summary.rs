@@ -70,6 +70,9 @@ pub fn summarize(report: &Report, probe_expected: bool) -> Summary {
                 summary.dynamic_import_failed += 1;
             }
         }
+        if let Some(stress) = &file.stress {
+            super::stress::count(&stress.verdict, &mut summary);
+        }
         for finding in &file.findings {
             if finding.suppressed.is_some() {
                 summary.suppressed += 1;
@@ -106,6 +109,7 @@ pub fn summarize(report: &Report, probe_expected: bool) -> Summary {
         || summary.dynamic_not_probed > 0
         || stages.interrupted.is_some()
         || (probe_expected && stages.dynamic_skipped.is_some())
+        || stages.stress_skipped.is_some()
         || contained_failure;
     summary.by_distribution = by_distribution
         .into_values()

@@ -125,6 +125,15 @@ pub enum FindingCode {
     LegacySubinterpreterFailed,
     /// What the binary declares and what the import did disagree.
     StaticDynamicMismatch,
+    // -- stress --
+    /// Under concurrent use the module gave wrong results, crashed, deadlocked or hung.
+    StressUnsafe,
+    /// The GIL came back while the module was in use (after a GIL-free import).
+    StressGilReenabled,
+    /// More workers made the module's workload slower.
+    StressSlowsDown,
+    /// The module's workload ran no faster with more workers: likely one lock around every call.
+    StressSerialises,
     // -- policy --
     /// An allowlist entry whose `expires` date has passed.
     AllowlistExpired,
@@ -152,6 +161,10 @@ impl FindingCode {
             FindingCode::IsolatedSubinterpreterFailed => "isolated-subinterpreter-failed",
             FindingCode::LegacySubinterpreterFailed => "legacy-subinterpreter-failed",
             FindingCode::StaticDynamicMismatch => "static-dynamic-mismatch",
+            FindingCode::StressUnsafe => "stress-unsafe",
+            FindingCode::StressGilReenabled => "stress-gil-reenabled",
+            FindingCode::StressSlowsDown => "stress-slows-down",
+            FindingCode::StressSerialises => "stress-serialises",
             FindingCode::AllowlistExpired => "allowlist-expired",
         }
     }

@@ -13,6 +13,7 @@ pub mod protocol;
 pub mod report;
 pub mod rules;
 pub mod static_facts;
+pub mod stress_facts;
 
 pub use dynamic_facts::*;
 pub use findings::*;
@@ -20,6 +21,7 @@ pub use matrix::*;
 pub use report::*;
 pub use rules::*;
 pub use static_facts::*;
+pub use stress_facts::*;
 
 /// Bumped on any change a consumer could notice; additive changes bump the minor part.
-pub const SCHEMA_VERSION: &str = "1.2";
+pub const SCHEMA_VERSION: &str = "1.3";

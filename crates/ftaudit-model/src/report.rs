@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DynamicFacts, DynamicRun, Finding, StaticFacts};
+use crate::{DynamicFacts, DynamicRun, Finding, StaticFacts, StressFacts, StressRun};
 
 /// One scan of one target. Serialised as-is for `--format json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -136,6 +136,9 @@ pub struct NativeFile {
     pub problem: Option<FileProblem>,
     /// Dynamic probe result for this file's module, when the probe ran.
     pub dynamic: Option<DynamicFacts>,
+    /// What stressing this file's module showed, when the stress stage ran (schema 1.3).
+    #[serde(default)]
+    pub stress: Option<StressFacts>,
     /// Everything worth telling about this file, with stable codes.
     pub findings: Vec<Finding>,
 }
@@ -215,6 +218,12 @@ pub struct Stages {
     /// report then holds what finished; the rest is marked not checked.
     #[serde(default)]
     pub interrupted: Option<String>,
+    /// How the stress stage ran, when it did (schema 1.3).
+    #[serde(default)]
+    pub stress: Option<StressRun>,
+    /// Why the stress stage did not run, when it was asked for.
+    #[serde(default)]
+    pub stress_skipped: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -246,6 +255,20 @@ pub struct Summary {
     /// not used for it.
     #[serde(default)]
     pub incomplete_allowed: bool,
+    /// Modules per stress verdict (schema 1.3; all 0 when the stress stage did not run).
+    #[serde(default)]
+    pub stress_unsafe: usize,
+    #[serde(default)]
+    pub stress_gil_reenabled: usize,
+    #[serde(default)]
+    pub stress_slows_down: usize,
+    #[serde(default)]
+    pub stress_serialises: usize,
+    #[serde(default)]
+    pub stress_scales: usize,
+    /// Scales partly, inconclusive, passed the generic checks only, or not stressable.
+    #[serde(default)]
+    pub stress_other: usize,
     /// Findings kept from counting by the allowlist, a baseline or the policy.
     #[serde(default)]
     pub suppressed: usize,

@@ -160,6 +160,30 @@ pub const RULES: &[Rule] = &[
         "An error here means a declaration CPython does not honour: report it with both verdicts' evidence.",
     ),
     rule(
+        FindingCode::StressUnsafe,
+        Severity::Error,
+        "Used from several threads (or subinterpreters, or processes) at once, the module gave wrong results, crashed, deadlocked or hung.",
+        "Replay the run with the seed the report names, report it to the package with the failure's evidence, and do not share the module between threads until it is fixed.",
+    ),
+    rule(
+        FindingCode::StressGilReenabled,
+        Severity::Error,
+        "The module imports without the GIL, but using it brought the GIL back (a module it imports later needs it).",
+        "The module named in the evidence needs to declare free-threading support; until then the process runs with the GIL.",
+    ),
+    rule(
+        FindingCode::StressSlowsDown,
+        Severity::Warning,
+        "More threads made the module's workload slower than one thread.",
+        "Look for contention (a lock, a shared reference count, false sharing) in the module; processes or subinterpreters may do better, see the table.",
+    ),
+    rule(
+        FindingCode::StressSerialises,
+        Severity::Warning,
+        "The module's workload ran no faster with more threads: it takes turns, likely on one lock around every call.",
+        "Threads will not speed this module up; compare subinterpreters and processes in the table, or ask the package about finer locking.",
+    ),
+    rule(
         FindingCode::AllowlistExpired,
         Severity::Error,
         "An allowlist entry has expired: the findings it covered count again.",

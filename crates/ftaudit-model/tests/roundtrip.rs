@@ -117,6 +117,7 @@ fn sample_report() -> Report {
                 static_facts: Some(facts),
                 problem: None,
                 dynamic: Some(dynamic),
+                stress: Some(sample_stress()),
                 findings: vec![Finding {
                     code: FindingCode::IsolatedSubinterpreterFailed,
                     severity: Severity::Note,
@@ -151,6 +152,7 @@ fn sample_report() -> Report {
                     isolated_subinterpreter: Some(ImportOutcome::NotAttempted { reason: "main import failed".into() }),
                     legacy_subinterpreter: Some(ImportOutcome::MemoryLimit { limit_mb: 8192 }),
                 }),
+                stress: None,
                 findings: vec![],
             },
         ],
@@ -185,6 +187,8 @@ fn sample_report() -> Report {
             }),
             dynamic_skipped: None,
             interrupted: Some("SIGINT after 3.0 s".into()),
+            stress: None,
+            stress_skipped: Some("the stress stage needs the import probe's results".into()),
         },
         policy: PolicyOutcome {
             source: Some("ftaudit.toml".into()),
@@ -321,5 +325,42 @@ fn worker_events_round_trip() {
         let line = serde_json::to_string(&event).unwrap();
         assert!(!line.contains('\n'));
         assert_eq!(serde_json::from_str::<WorkerEvent>(&line).unwrap(), event);
+    }
+}
+
+/// A stress result with every kind of part: figures, a failure, a GIL observation.
+fn sample_stress() -> StressFacts {
+    let point = ScalingPoint {
+        workers: 2,
+        wall_seconds: vec![0.26, 0.25, 0.27],
+        median_seconds: 0.26,
+        speedup: Some(Spread { median: 1.9, q1: 1.85, q3: 1.95, min: 1.8, max: 2.0 }),
+        efficiency: Some(0.95),
+        cpu_parallelism: 1.97,
+        wait_fraction: 0.01,
+        late_starts: 0,
+        rounds_under_gil: 0,
+    };
+    StressFacts {
+        module: "pkg._speedups".into(),
+        workloads: vec![WorkloadResult {
+            workload: "pkg".into(),
+            tier: WorkloadTier::Shipped,
+            unit: "one call".into(),
+            total_units: Some(4096),
+            executors: vec![ExecutorResult {
+                kind: ExecutorKind::Threads,
+                not_run: None,
+                startup_seconds: Some(0.05),
+                peak_rss_mb: Some(31.5),
+                points: vec![point],
+                verdict: Some(StressVerdict::Scales { speedup: 1.9, efficiency: 0.95 }),
+            }],
+            failures: vec![StressFailure::Deadlock { stage: "pkg (threads)".into(), seconds: 20.0, traceback: Some("Thread 0x1".into()) }],
+            gil: Some(GilObservation { module: Some("helper".into()), warning: None, executor: Some(ExecutorKind::Threads), workers: Some(2) }),
+            verdict: StressVerdict::Unsafe { reasons: vec!["deadlock".into()] },
+        }],
+        verdict: StressVerdict::Unsafe { reasons: vec!["deadlock".into()] },
+        replay: "ftaudit stress .venv --seed 1 --only pkg._speedups".into(),
     }
 }

@@ -11,7 +11,8 @@ use ftaudit_model::{EmbeddedInterpreter, ImportOutcome};
 
 use crate::cancel::Cancel;
 use crate::output::StageSplitter;
-use crate::process::{Limits, Message, WorkerProcess};
+use crate::contain::Limits;
+use crate::process::{spawn_worker, Message, WorkerProcess};
 use crate::{signal, ProbeError};
 
 /// Start-up (interpreter initialisation, site folders) is not a module's fault, and on a
@@ -67,7 +68,7 @@ pub fn run_batch(
     let limits = Limits {
         memory_limit_mb: spec.memory_limit_mb,
     };
-    let mut worker = WorkerProcess::spawn(spec.worker, &request, &limits)?;
+    let mut worker = spawn_worker(spec.worker, &request, &limits)?;
 
     let mut interpreter = None;
     let mut records = Vec::new();
@@ -258,7 +259,7 @@ enum Ending {
 
 fn protocol(worker: &WorkerProcess, message: String) -> ProbeError {
     ProbeError::Protocol {
-        worker: worker.worker().to_path_buf(),
+        worker: worker.program().to_path_buf(),
         message,
     }
 }
@@ -273,7 +274,8 @@ fn stage_text(streams: &[StageSplitter], seq: u64) -> Option<String> {
     }
 }
 
-fn tail(text: &str, max: usize) -> String {
+/// The last `max` bytes of `text` (at a character boundary).
+pub fn tail(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_string();
     }
@@ -301,7 +303,7 @@ fn stage_label(stage: ProbeStage) -> &'static str {
 }
 
 /// Signs in a dying process's output that it ran out of memory (CPython, mimalloc, C++).
-const OUT_OF_MEMORY_SIGNS: [&str; 5] = [
+pub const OUT_OF_MEMORY_SIGNS: [&str; 5] = [
     "MemoryError",
     "out of memory",
     "Cannot allocate memory",

@@ -10,6 +10,8 @@
 #[cfg(target_os = "linux")]
 mod batch;
 mod cancel;
+#[cfg(target_os = "linux")]
+pub mod contain;
 mod error;
 #[cfg(target_os = "linux")]
 mod facts;
@@ -34,6 +36,9 @@ use std::time::Duration;
 
 pub use cancel::{Cancel, StopSignal};
 pub use error::ProbeError;
+pub use output::StageSplitter;
+#[cfg(target_os = "linux")]
+pub use batch::{describe_exit, tail, OUT_OF_MEMORY_SIGNS};
 pub use workers::{
     describe, list_workers, minor_of, select_worker, worker_files, WantedInterpreter, WorkerInfo,
 };

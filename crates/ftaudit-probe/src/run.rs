@@ -12,7 +12,7 @@ use ftaudit_model::{DynamicFacts, DynamicRun, EmbeddedInterpreter};
 use crate::batch::{run_batch, BatchSpec};
 use crate::facts::{self, Evidence, ModuleState};
 use crate::workers::describe;
-use crate::{process, shard, ProbeConfig, ProbeError, ProbePlan, ProbeProgress};
+use crate::{contain, shard, ProbeConfig, ProbeError, ProbePlan, ProbeProgress};
 
 fn spec<'a>(config: &'a ProbeConfig, site_dirs: &'a [PathBuf]) -> BatchSpec<'a> {
     BatchSpec {
@@ -117,11 +117,11 @@ pub fn run(
         timeout_seconds: config.timeout.as_secs_f64(),
         memory_limit_mb: config.memory_limit_mb,
         subinterpreters: config.subinterpreters,
-        environment_removed: process::python_variables()
+        environment_removed: contain::python_variables()
             .into_iter()
             .map(|n| n.to_string_lossy().into_owned())
             .collect(),
-        network: process::describe_network(network.1, network.0),
+        network: contain::describe_network(network.1, network.0),
         worker_processes,
         elapsed_seconds: started.elapsed().as_secs_f64(),
     };

@@ -1,6 +1,7 @@
 //! Renders a [`Report`]; never computes a verdict of its own. Every format reads the same model.
 
 mod cells;
+pub mod chart;
 mod github;
 mod html;
 mod junit;
@@ -8,6 +9,7 @@ mod markdown;
 mod markup;
 mod names;
 mod sarif;
+pub mod stress_table;
 mod table;
 mod workers;
 

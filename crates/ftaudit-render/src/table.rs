@@ -76,6 +76,7 @@ pub fn table(report: &Report, options: &TableOptions) -> String {
     }
     write_input_problems(report, &mut out);
     write_unchecked(report, &mut out);
+    crate::stress_table::write_stress(report, &|| new_table(options), &mut out);
     write_findings(report, options, &mut out);
     write_summary(report, &mut out);
     out
@@ -393,6 +394,13 @@ fn write_summary(report: &Report, out: &mut String) {
             out,
             "  at import: {} re-enabled the GIL, {} failed to import, {} crashed/hung (contained), {} not probed",
             s.dynamic_gil_required, s.dynamic_import_failed, s.dynamic_contained, s.dynamic_not_probed
+        );
+    }
+    if report.stages.stress.is_some() {
+        let _ = writeln!(
+            out,
+            "  under stress: {} unsafe, {} re-enabled the GIL, {} slow down, {} serialise, {} scale, {} other (partly, inconclusive, generic only, not stressable)",
+            s.stress_unsafe, s.stress_gil_reenabled, s.stress_slows_down, s.stress_serialises, s.stress_scales, s.stress_other
         );
     }
     if s.suppressed > 0 {

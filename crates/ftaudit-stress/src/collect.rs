@@ -1,0 +1,312 @@
+//! One module's stress run: drivers started one after another until every planned workload has
+//! run (a crash or a hang ends that workload, a new driver goes on with the next one, and
+//! nothing measured before is lost), then the events turned into [`StressFacts`].
+
+use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+
+use ftaudit_model::{
+    ExecutorKind, ExecutorResult, GilObservation, StressFacts, StressFailure, StressVerdict,
+    WorkloadResult, WorkloadTier,
+};
+
+use ftaudit_probe::tail;
+
+use crate::classify;
+use crate::driver::{run_driver, DriverRun, DriverSetup, Ending};
+use crate::figures::{self, Round};
+use crate::protocol::{DriverEvent, DriverRequest, Workload};
+
+/// A workload planned for a module.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub workload: Workload,
+    pub tier: WorkloadTier,
+    pub unit: String,
+}
+
+/// Everything one workload reported, across drivers.
+#[derive(Default)]
+struct Acc {
+    started: bool,
+    units: Option<u64>,
+    generic_checks: Vec<String>,
+    failures: Vec<StressFailure>,
+    gil: Option<GilObservation>,
+    not_run: Option<String>,
+    rounds: BTreeMap<ExecutorKind, Vec<Round>>,
+    startup: BTreeMap<ExecutorKind, Vec<(usize, f64)>>,
+    memory: BTreeMap<ExecutorKind, f64>,
+    executor_not_run: BTreeMap<ExecutorKind, String>,
+    stuck: Option<(ExecutorKind, f64, f64)>,
+}
+
+pub struct ModuleOutcome {
+    pub facts: StressFacts,
+    pub drivers: usize,
+    pub network_isolated: usize,
+}
+
+pub fn stress_module(
+    setup: &DriverSetup<'_>,
+    base: &DriverRequest,
+    planned: &[Planned],
+    cores: usize,
+    replay: String,
+) -> ModuleOutcome {
+    let mut accs: Vec<Acc> = planned.iter().map(|_| Acc::default()).collect();
+    let mut next = 0;
+    let mut drivers = 0;
+    let mut isolated = 0;
+    while next < planned.len() && setup.cancel.requested().is_none() {
+        let mut request = base.clone();
+        request.workloads = planned[next..].iter().map(|p| p.workload.clone()).collect();
+        drivers += 1;
+        let run = match run_driver(setup, &request) {
+            Ok(run) => run,
+            Err(e) => {
+                for acc in &mut accs[next..] {
+                    acc.not_run = Some(format!("the stress driver could not start: {e}"));
+                }
+                break;
+            }
+        };
+        isolated += usize::from(run.network_isolated);
+        let index_of = |name: &str| planned[next..].iter().position(|p| p.workload.name() == name).map(|i| i + next);
+        for event in &run.events {
+            if let Some(i) = event.workload().and_then(index_of) {
+                record(&mut accs[i], event);
+            }
+        }
+        if matches!(run.ending, Ending::Done | Ending::Cancelled) {
+            break;
+        }
+        // It ended inside the last stage it began: that workload takes the blame.
+        let Some((stage_no, (workload, stage))) = run.stages.iter().enumerate().last() else {
+            let reason = format!("the stress driver {} before its first workload{}", ending_text(&run.ending), output_tail(&run, 0));
+            for acc in &mut accs[next..] {
+                acc.not_run = Some(reason.clone());
+            }
+            break;
+        };
+        let Some(culprit) = index_of(workload) else { break };
+        let failure = ended_failure(&run, stage_no + 1, workload, stage, &accs[culprit], setup);
+        accs[culprit].failures.push(failure);
+        next = culprit + 1;
+    }
+    let workloads: Vec<WorkloadResult> = planned.iter().zip(accs).map(|(p, acc)| finish(p, acc, cores)).collect();
+    let verdict = classify::worst(workloads.iter().map(|w| &w.verdict)).unwrap_or(StressVerdict::NotStressable {
+        reason: "no workload was planned".into(),
+    });
+    ModuleOutcome {
+        facts: StressFacts { module: base.module.clone(), workloads, verdict, replay },
+        drivers,
+        network_isolated: isolated,
+    }
+}
+
+fn record(acc: &mut Acc, event: &DriverEvent) {
+    match event {
+        DriverEvent::Begin { .. } => acc.started = true,
+        DriverEvent::Generic { workload, threads, checked, calls, problems, gil, module, warning } => {
+            acc.generic_checks.push(format!(
+                "{workload}: {checked} checks on {threads} threads{}",
+                if workload == "introspect" && !calls { " (introspection only: no calls, the method-flags check failed)" } else { "" }
+            ));
+            for problem in problems {
+                acc.failures.push(StressFailure::Generic { check: workload.clone(), problem: problem.clone() });
+            }
+            if *gil {
+                acc.gil = Some(GilObservation { module: module.clone(), warning: warning.clone(), executor: Some(ExecutorKind::Threads), workers: Some(*threads) });
+            }
+        }
+        DriverEvent::Calibrated { units, .. } => acc.units = Some(*units),
+        DriverEvent::Startup { executor, workers, seconds, .. } => acc.startup.entry(*executor).or_default().push((*workers, *seconds)),
+        DriverEvent::Round { executor, workers, round, wall, cpu, wait, late, gil, .. } => {
+            acc.rounds.entry(*executor).or_default().push(Round { workers: *workers, round: *round, wall: *wall, cpu: *cpu, wait: *wait, late: *late, gil: *gil })
+        }
+        DriverEvent::Memory { executor, peak_rss_mb, .. } => {
+            acc.memory.insert(*executor, *peak_rss_mb);
+        }
+        DriverEvent::Gil { executor, workers, module, warning, .. } => {
+            if acc.gil.is_none() {
+                acc.gil = Some(GilObservation { module: module.clone(), warning: warning.clone(), executor: Some(*executor), workers: Some(*workers) });
+            }
+        }
+        DriverEvent::NotRun { executor, reason, exception, message, .. } => {
+            let reason = match (exception, message) {
+                (Some(e), Some(m)) => format!("{reason}: {e}: {m}"),
+                _ => reason.clone(),
+            };
+            match executor {
+                Some(kind) => {
+                    acc.executor_not_run.insert(*kind, reason);
+                }
+                None => acc.not_run = Some(reason),
+            }
+        }
+        DriverEvent::Failure(f) => {
+            let workers = f.workers.unwrap_or(0);
+            let round = f.round.unwrap_or(0);
+            acc.failures.push(match f.kind.as_str() {
+                "wrong_result" => StressFailure::WrongResult {
+                    executor: f.executor,
+                    workers,
+                    round,
+                    unit: f.unit.unwrap_or(0),
+                    wrong_units: f.wrong_units.unwrap_or(0),
+                    expected: f.expected.clone().unwrap_or_default(),
+                    got: f.got.clone().unwrap_or_default(),
+                },
+                "check_failed" => StressFailure::CheckFailed { executor: f.executor, workers, round, unit: f.unit.unwrap_or(0), wrong_units: f.wrong_units.unwrap_or(0) },
+                _ => StressFailure::Exception {
+                    executor: f.executor,
+                    exception: f.exception.clone().unwrap_or_default(),
+                    message: f.message.clone().unwrap_or_default(),
+                    traceback: f.traceback.clone().unwrap_or_default(),
+                },
+            });
+        }
+        DriverEvent::Stuck { executor, seconds, cpu_per_second, .. } => acc.stuck = Some((*executor, *seconds, *cpu_per_second)),
+        DriverEvent::Ready { .. } | DriverEvent::Recipe { .. } | DriverEvent::Done => {}
+    }
+}
+
+/// Below this much CPU per second, a stuck stage is blocked (a deadlock), not busy.
+const BLOCKED_CPU: f64 = 0.05;
+
+/// How a driver that did not finish ended, as the failure of the stage it was in.
+fn ended_failure(run: &DriverRun, stage_no: usize, workload: &str, stage: &str, acc: &Acc, setup: &DriverSetup<'_>) -> StressFailure {
+    let output = run.stage_output(stage_no);
+    let traceback = (!output.trim().is_empty()).then(|| tail(&output, 6000));
+    let stage = format!("{workload} ({stage})");
+    let stuck = |seconds: f64, cpu: Option<f64>| match cpu {
+        Some(cpu) if cpu < BLOCKED_CPU => StressFailure::Deadlock { stage: stage.clone(), seconds, traceback: traceback.clone() },
+        _ => StressFailure::Hang { stage: stage.clone(), seconds, cpu_per_second: cpu, traceback: traceback.clone() },
+    };
+    match &run.ending {
+        Ending::Exited(_) if acc.stuck.is_some() => {
+            let (_, seconds, cpu) = acc.stuck.expect("checked");
+            stuck(seconds, Some(cpu))
+        }
+        Ending::Killed { cpu_per_second, seconds } => stuck(*seconds, *cpu_per_second),
+        Ending::Exited(status) => {
+            if let Some(limit_mb) = setup.limits.memory_limit_mb {
+                if ftaudit_probe::OUT_OF_MEMORY_SIGNS.iter().any(|s| output.contains(s)) {
+                    return StressFailure::MemoryLimit { stage, limit_mb };
+                }
+            }
+            let mut description = format!("the driver {} during {stage}", ftaudit_probe::describe_exit(*status));
+            if let Some(line) = output.lines().find(|l| l.starts_with("Fatal Python error")) {
+                description.push_str(": ");
+                description.push_str(line.trim());
+            }
+            StressFailure::Crashed { stage, signal: status.signal(), description, faulting_module: faulting_module(&output) }
+        }
+        Ending::Done | Ending::Cancelled => unreachable!("only unfinished drivers are blamed"),
+    }
+}
+
+/// The first extension module in a fatal-error dump's C stack (3.14 prints `Binary file
+/// "<path>"` frames; the signal handler's own frames are in libpython and libc).
+pub fn faulting_module(output: &str) -> Option<String> {
+    output.lines().find_map(|line| {
+        let start = line.find("Binary file \"")? + "Binary file \"".len();
+        let path = &line[start..start + line[start..].find('"')?];
+        let name = path.rsplit('/').next()?;
+        let ours = name.starts_with("libpython") || name.starts_with("libc.") || name.starts_with("libc-") || name.starts_with("ld-linux") || name.starts_with("python3");
+        (!ours && name.contains(".so")).then(|| name.to_string())
+    })
+}
+
+fn ending_text(ending: &Ending) -> String {
+    match ending {
+        Ending::Exited(status) => ftaudit_probe::describe_exit(*status),
+        Ending::Killed { seconds, .. } => format!("stopped answering for {seconds:.0} s"),
+        Ending::Done | Ending::Cancelled => "ended".into(),
+    }
+}
+
+fn output_tail(run: &DriverRun, stage: usize) -> String {
+    let mut text = run.stage_output(stage);
+    for line in &run.garbage {
+        text.push_str(line);
+        text.push('\n');
+    }
+    if text.trim().is_empty() {
+        String::new()
+    } else {
+        format!("; its output ends:\n{}", tail(&text, 2000))
+    }
+}
+
+
+fn finish(planned: &Planned, acc: Acc, cores: usize) -> WorkloadResult {
+    let mut executors = Vec::new();
+    let mut kinds: Vec<ExecutorKind> = acc.rounds.keys().chain(acc.executor_not_run.keys()).chain(acc.startup.keys()).copied().collect();
+    kinds.sort();
+    kinds.dedup();
+    for kind in kinds {
+        let rounds = acc.rounds.get(&kind).map(Vec::as_slice).unwrap_or_default();
+        let points = figures::points(rounds, cores);
+        let not_run = acc.executor_not_run.get(&kind).cloned();
+        let verdict = (not_run.is_none() && !points.is_empty()).then(|| classify::speed(&points, cores));
+        executors.push(ExecutorResult {
+            kind,
+            not_run,
+            startup_seconds: acc.startup.get(&kind).and_then(|s| s.iter().max_by_key(|(w, _)| *w).map(|(_, t)| *t)),
+            peak_rss_mb: acc.memory.get(&kind).copied(),
+            points,
+            verdict,
+        });
+    }
+    let not_started = (!acc.started && acc.failures.is_empty()).then(|| "the run stopped before this workload (interrupted)".to_string());
+    let mut result = WorkloadResult {
+        workload: planned.workload.name().to_string(),
+        tier: planned.tier,
+        unit: planned.unit.clone(),
+        total_units: acc.units,
+        executors,
+        failures: acc.failures,
+        gil: acc.gil,
+        verdict: StressVerdict::NotStressable { reason: String::new() },
+    };
+    result.verdict = match planned.tier {
+        WorkloadTier::Generic => {
+            if !result.failures.is_empty() || result.gil.is_some() {
+                classify::workload(&result, None)
+            } else if let Some(reason) = acc.not_run.or(not_started) {
+                StressVerdict::NotStressable { reason }
+            } else {
+                StressVerdict::Passed { checks: acc.generic_checks }
+            }
+        }
+        _ => classify::workload(&result, acc.not_run.as_deref().or(not_started.as_deref())),
+    };
+    result
+}
+
+/// One line per failure, for verdicts and findings.
+pub fn describe_failure(failure: &StressFailure) -> String {
+    match failure {
+        StressFailure::WrongResult { executor, workers, unit, wrong_units, expected, got, .. } => format!(
+            "wrong results on {workers} {}: {wrong_units} unit(s) differ from 1 worker's (unit {unit}: {got}, expected {expected})",
+            executor.as_str()
+        ),
+        StressFailure::CheckFailed { executor, workers, wrong_units, unit, .. } => {
+            format!("check() rejected {wrong_units} result(s) on {workers} {} (first: unit {unit})", executor.as_str())
+        }
+        StressFailure::Exception { executor, exception, message, .. } => format!("{exception}: {message} (on {})", executor.as_str()),
+        StressFailure::Generic { check, problem } => format!("{check}: {problem}"),
+        StressFailure::Crashed { description, faulting_module, .. } => match faulting_module {
+            Some(m) => format!("{description} (faulting frame in {m})"),
+            None => description.clone(),
+        },
+        StressFailure::Deadlock { stage, seconds, .. } => format!("deadlock in {stage}: no progress after {seconds:.0} s and no CPU used"),
+        StressFailure::Hang { stage, seconds, cpu_per_second, .. } => match cpu_per_second {
+            Some(cpu) => format!("hang in {stage}: not done after {seconds:.0} s, still using {cpu:.2} CPU/s"),
+            None => format!("hang in {stage}: not done after {seconds:.0} s"),
+        },
+        StressFailure::MemoryLimit { stage, limit_mb } => format!("{stage} hit the {limit_mb} MB memory limit"),
+    }
+}

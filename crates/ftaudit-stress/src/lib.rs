@@ -1,0 +1,234 @@
+//! The stress stage: takes the modules the probe found importing GIL-free, hammers them from
+//! many threads (and subinterpreters, and processes) in contained drivers run by the
+//! environment's own free-threaded python, and returns what it measured as [`StressFacts`].
+//!
+//! The driver (python/driver.py) only measures; figures ([`figures`]) and verdicts
+//! ([`classify`]) are made here. Containment is the probe's ([`ftaudit_probe::contain`]).
+
+pub mod classify;
+mod collect;
+mod driver;
+pub mod figures;
+mod protocol;
+pub mod recipes;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use ftaudit_model::{
+    CoreInfo, ExecutorKind, RecipeSource, StressFacts, StressRun, WorkloadTier,
+};
+use ftaudit_probe::contain::{describe_network, python_variables, Limits};
+use ftaudit_probe::Cancel;
+
+pub use collect::{describe_failure, faulting_module};
+use collect::{stress_module, Planned};
+use driver::{run_driver, DriverSetup};
+use protocol::{DriverEvent, DriverRequest, Workload};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StressError {
+    #[error("cannot start the stress driver: {0}")]
+    Spawn(String),
+    #[error("the stress driver failed before stressing anything: {0}")]
+    Startup(String),
+    #[error("stress I/O error: {0}")]
+    Io(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct StressConfig {
+    /// The environment's own free-threaded python.
+    pub python: PathBuf,
+    /// site-packages folders, in `sys.path` order.
+    pub site_dirs: Vec<PathBuf>,
+    pub seed: u64,
+    /// None: 1, 2, 4 and the usable core count.
+    pub worker_counts: Option<Vec<usize>>,
+    pub repeats: usize,
+    pub target_seconds: f64,
+    pub stage_timeout: Duration,
+    pub memory_limit_mb: Option<u64>,
+    pub executors: Vec<ExecutorKind>,
+    pub shipped_recipes: bool,
+    pub recipe_dirs: Vec<PathBuf>,
+    /// Run the generic tier (concurrent first import, introspection, rejected calls).
+    pub generic: bool,
+    pub introspect_rounds: usize,
+    /// Also stress the standard-library modules the shipped recipes cover.
+    pub stdlib: bool,
+    /// How to replay: the command up to the module (`ftaudit stress .venv --seed 7`).
+    pub replay_prefix: String,
+    pub cancel: Cancel,
+}
+
+/// A module the probe found importing without the GIL.
+#[derive(Debug, Clone)]
+pub struct StressTarget {
+    pub module: String,
+    /// Err: why isolated subinterpreters cannot load it (from the probe).
+    pub subinterpreters: Result<(), String>,
+}
+
+pub struct StressOutcome {
+    pub run: StressRun,
+    pub modules: Vec<StressFacts>,
+    /// Recipe files that could not be read (they are also in `run.recipes` when readable but invalid).
+    pub problems: Vec<String>,
+}
+
+/// Stresses every target, one module at a time (timing needs the cores to itself).
+pub fn run(
+    config: &StressConfig,
+    targets: &[StressTarget],
+    progress: &dyn Fn(&str),
+) -> Result<StressOutcome, StressError> {
+    let started = Instant::now();
+    let (candidates, problems) = recipes::gather(config.shipped_recipes, &config.recipe_dirs);
+    let files: Vec<_> = candidates.iter().map(|c| c.file.clone()).collect();
+    let limits = Limits { memory_limit_mb: config.memory_limit_mb };
+    let setup = DriverSetup {
+        python: &config.python,
+        site_dirs: &config.site_dirs,
+        recipes: &files,
+        limits,
+        stage_timeout: config.stage_timeout,
+        cancel: &config.cancel,
+    };
+
+    // A first driver reads the recipes' metadata (nothing in them runs) and the machine's facts.
+    let mut base = DriverRequest {
+        paths_dir: "paths".into(),
+        list_recipes: Some(files.iter().map(|f| format!("recipes/{}.py", f.module)).collect()),
+        module: String::new(),
+        workloads: Vec::new(),
+        seed: config.seed,
+        stage_timeout: config.stage_timeout.as_secs_f64(),
+        target_seconds: config.target_seconds,
+        worker_counts: Vec::new(),
+        repeats: config.repeats,
+        executors: config.executors.clone(),
+        subinterpreters_ok: true,
+        subinterpreters_reason: None,
+    };
+    let listing = run_driver(&setup, &base)?;
+    let Some((interpreter, cores)) = listing.events.iter().find_map(|e| match e {
+        DriverEvent::Ready { interpreter, cores } => Some((interpreter.clone(), cores.clone())),
+        _ => None,
+    }) else {
+        return Err(StressError::Startup(format!(
+            "{} gave no Ready event ({:?}): {}{}",
+            config.python.display(),
+            listing.ending,
+            listing.stage_output(0),
+            listing.garbage.join("\n")
+        )));
+    };
+    let mut sources = Vec::new();
+    let mut usable = Vec::new();
+    for (candidate, meta) in candidates.iter().zip(listing.events.iter().filter_map(|e| match e {
+        DriverEvent::Recipe { modules, unit, stdlib, error, .. } => Some((modules, unit, *stdlib, error)),
+        _ => None,
+    })) {
+        let (modules, unit, stdlib, error) = meta;
+        sources.push(RecipeSource {
+            name: candidate.name.clone(),
+            origin: candidate.origin.clone(),
+            modules: modules.clone(),
+            unit: unit.clone(),
+            problem: error.as_ref().map(|e| format!("{}: {e}", candidate.origin)),
+        });
+        if error.is_none() {
+            usable.push((candidate, modules.clone(), unit.clone(), stdlib));
+        }
+    }
+
+    let mut counts = config.worker_counts.clone().unwrap_or_else(|| vec![1, 2, 4, cores.usable]);
+    counts.push(1);
+    counts.sort_unstable();
+    counts.dedup();
+    counts.retain(|&n| n > 0);
+    base.list_recipes = None;
+    base.worker_counts = counts.clone();
+    let threads = cores.usable.max(4);
+    let tier = |c: &recipes::RecipeCandidate| if c.origin == "shipped" { WorkloadTier::Shipped } else { WorkloadTier::Recipe };
+    let recipe_workload = |c: &recipes::RecipeCandidate, unit: &str| Planned {
+        workload: Workload::Recipe { name: c.name.clone(), recipe: c.file.module.clone() },
+        tier: tier(c),
+        unit: unit.to_string(),
+    };
+
+    let mut drivers = 1;
+    let mut isolated = usize::from(listing.network_isolated);
+    let mut modules = Vec::new();
+    let mut jobs: Vec<(StressTarget, Vec<Planned>, bool)> = Vec::new();
+    for target in targets {
+        let mut planned = Vec::new();
+        if config.generic {
+            planned.push(Planned { workload: Workload::FirstImport { threads }, tier: WorkloadTier::Generic, unit: format!("import from {threads} threads released together") });
+            planned.push(Planned {
+                workload: Workload::Introspect { threads, rounds: config.introspect_rounds },
+                tier: WorkloadTier::Generic,
+                unit: format!("introspection and rejected calls, {} rounds on {threads} threads", config.introspect_rounds),
+            });
+        }
+        for (c, mods, unit, _) in &usable {
+            if mods.contains(&target.module) {
+                planned.push(recipe_workload(c, unit));
+            }
+        }
+        jobs.push((target.clone(), planned, false));
+    }
+    if config.stdlib {
+        for (c, mods, unit, stdlib) in &usable {
+            if *stdlib {
+                let target = StressTarget { module: mods[0].clone(), subinterpreters: Ok(()) };
+                jobs.push((target, vec![recipe_workload(c, unit)], true));
+            }
+        }
+    }
+    let mut stdlib_facts = Vec::new();
+    for (target, planned, is_stdlib) in jobs {
+        if config.cancel.requested().is_some() {
+            break;
+        }
+        progress(&target.module);
+        let mut request = base.clone();
+        request.module = target.module.clone();
+        request.subinterpreters_ok = target.subinterpreters.is_ok();
+        request.subinterpreters_reason = target.subinterpreters.clone().err();
+        let replay = format!("{} --only {}", config.replay_prefix, target.module);
+        let outcome = stress_module(&setup, &request, &planned, cores.usable, replay);
+        drivers += outcome.drivers;
+        isolated += outcome.network_isolated;
+        if is_stdlib {
+            stdlib_facts.push(outcome.facts);
+        } else {
+            modules.push(outcome.facts);
+        }
+    }
+    let run = StressRun {
+        interpreter,
+        executable: config.python.clone(),
+        seed: config.seed,
+        cores: CoreInfo { usable: cores.usable, online: cores.online, loadavg_start: cores.loadavg, loadavg_end: loadavg() },
+        worker_counts: counts,
+        repeats: config.repeats,
+        target_seconds: config.target_seconds,
+        timeout_seconds: config.stage_timeout.as_secs_f64(),
+        memory_limit_mb: config.memory_limit_mb,
+        network: describe_network(isolated, drivers),
+        environment_removed: python_variables().iter().map(|v| v.to_string_lossy().into_owned()).collect(),
+        child_processes: drivers,
+        recipes: sources,
+        stdlib: stdlib_facts,
+        elapsed_seconds: started.elapsed().as_secs_f64(),
+    };
+    Ok(StressOutcome { run, modules, problems })
+}
+
+fn loadavg() -> [f64; 3] {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let mut values = text.split_whitespace().filter_map(|v| v.parse().ok());
+    [values.next().unwrap_or(0.0), values.next().unwrap_or(0.0), values.next().unwrap_or(0.0)]
+}

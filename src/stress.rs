@@ -1,0 +1,151 @@
+//! The stress stage in a scan: picks the modules the probe found importing GIL-free, finds the
+//! environment's python, runs [`ftaudit_stress::run`] and attaches its results to the files.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ftaudit_model::{DynamicRun, ExecutorKind, ImportOutcome, NativeFile, StressRun, Target};
+use ftaudit_probe::Cancel;
+use ftaudit_stress::{StressConfig, StressTarget};
+
+#[derive(Debug, Clone)]
+pub struct StressOptions {
+    pub seed: u64,
+    pub worker_counts: Option<Vec<usize>>,
+    pub repeats: usize,
+    pub target_seconds: f64,
+    pub timeout: Duration,
+    pub memory_limit_mb: Option<u64>,
+    pub executors: Vec<ExecutorKind>,
+    pub shipped_recipes: bool,
+    pub recipe_dirs: Vec<PathBuf>,
+    pub generic: bool,
+    pub stdlib: bool,
+    /// Only these modules (dotted names); empty: every eligible one.
+    pub only: Vec<String>,
+    /// The python to run the drivers with; None: the environment's own.
+    pub python: Option<PathBuf>,
+}
+
+impl Default for StressOptions {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            worker_counts: None,
+            repeats: 5,
+            target_seconds: 0.5,
+            timeout: Duration::from_secs(20),
+            memory_limit_mb: Some(8192),
+            executors: vec![ExecutorKind::Threads, ExecutorKind::Subinterpreters, ExecutorKind::Processes],
+            shipped_recipes: true,
+            recipe_dirs: Vec::new(),
+            generic: true,
+            stdlib: false,
+            only: Vec::new(),
+            python: None,
+        }
+    }
+}
+
+/// Modules whose import the probe saw leave the GIL off: only they can be stressed.
+pub fn eligible(files: &[NativeFile], only: &[String]) -> (Vec<StressTarget>, Vec<String>) {
+    let mut targets: Vec<StressTarget> = Vec::new();
+    let mut skipped = Vec::new();
+    for file in files {
+        let (Some(name), Some(dynamic)) = (&file.module_name, &file.dynamic) else { continue };
+        if !only.is_empty() && !only.contains(name) {
+            continue;
+        }
+        if targets.iter().any(|t| &t.module == name) {
+            continue;
+        }
+        // CPython's judgement of this module, not the GIL's state after it: an earlier module
+        // in the same probe worker may have turned the GIL on already.
+        let gil_free = match dynamic.requires_gil {
+            Some(requires) => !requires,
+            None => dynamic.gil_enabled_after == Some(false),
+        };
+        if !dynamic.import.is_ok() || !gil_free {
+            skipped.push(name.clone());
+            continue;
+        }
+        let subinterpreters = match &dynamic.isolated_subinterpreter {
+            Some(ImportOutcome::Ok) => Ok(()),
+            Some(ImportOutcome::Error { exception, message }) => Err(format!("the probe's isolated-subinterpreter import raised {exception}: {message}")),
+            Some(other) => Err(format!("the probe's isolated-subinterpreter import did not succeed ({other:?})")),
+            None => Err("the probe did not try an isolated subinterpreter".into()),
+        };
+        targets.push(StressTarget { module: name.clone(), subinterpreters });
+    }
+    (targets, skipped)
+}
+
+/// The environment's own python: `bin/python` of a venv, else the probed interpreter's.
+pub fn environment_python(target: &Target, dynamic: &DynamicRun) -> Option<PathBuf> {
+    let venv = target.path.join("bin/python");
+    if venv.exists() {
+        return Some(venv);
+    }
+    let interpreter = &dynamic.interpreter;
+    let minor = interpreter.version.split('.').take(2).collect::<Vec<_>>().join(".");
+    let base = Path::new(&interpreter.base_prefix).join("bin");
+    [format!("python{minor}{}", interpreter.abiflags), format!("python{minor}"), "python3".into()]
+        .into_iter()
+        .map(|name| base.join(name))
+        .find(|p| p.exists())
+}
+
+/// Runs the stage; the error is why it could not run at all.
+pub fn run(
+    target: &Target,
+    dynamic: &DynamicRun,
+    files: &mut [NativeFile],
+    options: &StressOptions,
+    cancel: &Cancel,
+    progress: &dyn Fn(&str),
+) -> Result<StressRun, String> {
+    let (targets, _skipped) = eligible(files, &options.only);
+    let python = match &options.python {
+        Some(p) => p.clone(),
+        None => environment_python(target, dynamic).ok_or_else(|| {
+            format!("no python found for {} (neither bin/python nor the probed interpreter's)", target.path.display())
+        })?,
+    };
+    let config = StressConfig {
+        python,
+        site_dirs: target.site_packages.clone(),
+        seed: options.seed,
+        worker_counts: options.worker_counts.clone(),
+        repeats: options.repeats,
+        target_seconds: options.target_seconds,
+        stage_timeout: options.timeout,
+        memory_limit_mb: options.memory_limit_mb,
+        executors: options.executors.clone(),
+        shipped_recipes: options.shipped_recipes,
+        recipe_dirs: options.recipe_dirs.clone(),
+        generic: options.generic,
+        introspect_rounds: 20,
+        stdlib: options.stdlib,
+        replay_prefix: format!("ftaudit stress {} --seed {}", target.path.display(), options.seed),
+        cancel: cancel.clone(),
+    };
+    let outcome = ftaudit_stress::run(&config, &targets, progress).map_err(|e| e.to_string())?;
+    let mut by_module: std::collections::BTreeMap<String, _> =
+        outcome.modules.into_iter().map(|f| (f.module.clone(), f)).collect();
+    for file in files.iter_mut() {
+        if let Some(name) = &file.module_name {
+            file.stress = by_module.remove(name);
+        }
+    }
+    let mut run = outcome.run;
+    for problem in outcome.problems {
+        run.recipes.push(ftaudit_model::RecipeSource {
+            name: problem.split(':').next().unwrap_or_default().to_string(),
+            origin: "user".into(),
+            modules: Vec::new(),
+            unit: String::new(),
+            problem: Some(problem),
+        });
+    }
+    Ok(run)
+}
