@@ -25,6 +25,10 @@ pub fn default_cache_dir() -> PathBuf {
 /// What is kept beside a slim wheel: how it was read.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SlimInfo {
+    /// A verdict that follows from the wheel's bytes (a RECORD mismatch, a broken zip): kept so
+    /// a warm run repeats it without asking again. Delete the entry to read the wheel anew.
+    #[serde(default)]
+    pub failure: Option<crate::NoWheelReason>,
     pub whole_download: bool,
     pub native_members: Vec<String>,
     pub record_checked: usize,
@@ -47,11 +51,12 @@ impl Cache {
         self.root.join("index").join(format!("{key}.json"))
     }
 
-    pub fn index_answer(&self, page_url: &str, version: &str, lock_hashes: &[String]) -> Option<Vec<DistFile>> {
+    /// The release's files as an index listed them; None inside: the index has no such project.
+    pub fn index_answer(&self, page_url: &str, version: &str, lock_hashes: &[String]) -> Option<Option<Vec<DistFile>>> {
         read_json(&self.index_path(page_url, version, lock_hashes))
     }
 
-    pub fn store_index_answer(&self, page_url: &str, version: &str, lock_hashes: &[String], files: &[DistFile]) {
+    pub fn store_index_answer(&self, page_url: &str, version: &str, lock_hashes: &[String], files: Option<&[DistFile]>) {
         // A cache that cannot be written costs a later run requests, not this one its result.
         let _ = write_json(&self.index_path(page_url, version, lock_hashes), &files);
     }
@@ -65,11 +70,12 @@ impl Cache {
         self.root.join("slim").join(key)
     }
 
-    /// The cached slim wheel and how it was read, when both are there.
+    /// The cached slim wheel and how it was read, when both are there (or the cached verdict
+    /// that it is bad, with no wheel).
     pub fn slim(&self, dir: &Path, filename: &str) -> Option<(PathBuf, SlimInfo)> {
         let wheel = dir.join(filename);
-        let info = read_json(&dir.join("read.json"))?;
-        wheel.is_file().then_some((wheel, info))
+        let info: SlimInfo = read_json(&dir.join("read.json"))?;
+        (info.failure.is_some() || wheel.is_file()).then_some((wheel, info))
     }
 
     pub fn store_slim_info(&self, dir: &Path, info: &SlimInfo) -> std::io::Result<()> {

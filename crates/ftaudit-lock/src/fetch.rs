@@ -176,14 +176,18 @@ fn release_files(pin: &Pin, indexes: &[String], http: &Http, cache: &Cache) -> R
     for index_url in indexes {
         let page = index::project_url(index_url, &pin.name);
         let answer = match cache.index_answer(&page, &pin.version, &pin.sha256) {
-            Some(cached) => Ok(ProjectAnswer::Files(cached)),
+            Some(Some(cached)) => Ok(ProjectAnswer::Files(cached)),
+            Some(None) => Ok(ProjectAnswer::NotFound),
             None => index::project_files(http, index_url, &pin.name).map(|answer| match answer {
                 ProjectAnswer::Files(all) => {
                     let release: Vec<DistFile> = all.into_iter().filter(|f| index::is_version(&f.filename, &pin.version)).collect();
-                    cache.store_index_answer(&page, &pin.version, &pin.sha256, &release);
+                    cache.store_index_answer(&page, &pin.version, &pin.sha256, Some(&release));
                     ProjectAnswer::Files(release)
                 }
-                other => other,
+                ProjectAnswer::NotFound => {
+                    cache.store_index_answer(&page, &pin.version, &pin.sha256, None);
+                    ProjectAnswer::NotFound
+                }
             }),
         };
         match answer {
@@ -223,7 +227,10 @@ struct SlimRead {
 fn slim_wheel(pin: &Pin, file: &DistFile, http: &Http, cache: &Cache) -> Result<SlimRead, NoWheelReason> {
     let dir = cache.slim_dir(file.sha256.as_deref(), &file.url);
     if let Some((path, info)) = cache.slim(&dir, &file.filename) {
-        return Ok(SlimRead { path, info, size: file.size, from_cache: true });
+        return match info.failure {
+            Some(failure) => Err(failure),
+            None => Ok(SlimRead { path, info, size: file.size, from_cache: true }),
+        };
     }
     let wheel = file.filename.clone();
     let distribution = WheelName::parse(&file.filename).map(|w| w.distribution).unwrap_or_else(|| pin.name.clone());
@@ -242,17 +249,29 @@ fn slim_wheel(pin: &Pin, file: &DistFile, http: &Http, cache: &Cache) -> Result<
             return Err(NoWheelReason::HashMismatch { file: wheel, expected, actual: actual.clone(), checked: HashCheck::WholeFile });
         }
     }
-    let record_checked = slim::verify(&read.members, read.record).map_err(|e| match e {
-        SlimError::RecordMismatch { member, expected, actual } => {
-            NoWheelReason::HashMismatch { file: format!("{wheel}!{member}"), expected: vec![expected], actual, checked: HashCheck::Record }
-        }
-        other => NoWheelReason::BadWheel { wheel: wheel.clone(), message: other.to_string() },
-    })?;
     let cache_failed = |e: std::io::Error| NoWheelReason::DownloadError { wheel: wheel.clone(), message: format!("writing the cache at {}: {e}", dir.display()) };
     std::fs::create_dir_all(&dir).map_err(cache_failed)?;
+    let record_checked = match slim::verify(&read.members, read.record) {
+        Ok(checked) => checked,
+        Err(e) => {
+            let failure = match e {
+                SlimError::RecordMismatch { member, expected, actual } => {
+                    NoWheelReason::HashMismatch { file: format!("{wheel}!{member}"), expected: vec![expected], actual, checked: HashCheck::Record }
+                }
+                other => NoWheelReason::BadWheel { wheel: wheel.clone(), message: other.to_string() },
+            };
+            // Only a wheel whose whole hash is known stands for its bytes: cache the verdict.
+            if file.sha256.is_some() {
+                let info = SlimInfo { failure: Some(failure.clone()), whole_download: read.whole_download, native_members: Vec::new(), record_checked: 0, members_in_wheel: read.entries.len() };
+                cache.store_slim_info(&dir, &info).map_err(cache_failed)?;
+            }
+            return Err(failure);
+        }
+    };
     let path = dir.join(&file.filename);
     slim::write_wheel(&path, &read.members).map_err(|e| NoWheelReason::DownloadError { wheel: wheel.clone(), message: e.to_string() })?;
     let info = SlimInfo {
+        failure: None,
         whole_download: read.whole_download,
         native_members: read.members.iter().map(|m| m.entry.name.clone()).filter(|n| slim::is_native_member(n)).collect(),
         record_checked,

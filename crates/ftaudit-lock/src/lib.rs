@@ -22,7 +22,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use cache::default_cache_dir;
 pub use fetch::fetch;
@@ -169,7 +169,7 @@ pub struct NoWheel {
 }
 
 /// Which hash disagreed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HashCheck {
     /// The index's sha256 of the wheel is not one the lock lists.
@@ -180,7 +180,7 @@ pub enum HashCheck {
     Record,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum NoWheelReason {
     /// The release has only a source distribution.

@@ -193,7 +193,7 @@ pub(crate) fn write_wheel(path: &Path, members: &[RawMember]) -> Result<(), Slim
         central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
         central.extend_from_slice(&20u16.to_le_bytes()); // made by
         fixed(&mut central);
-        central.extend_from_slice(&[0; 8]); // comment length, disk, internal attributes
+        central.extend_from_slice(&[0; 6]); // comment length, disk number, internal attributes
         central.extend_from_slice(&(0o100644u32 << 16).to_le_bytes()); // unix mode rw-r--r--
         central.extend_from_slice(&offset.to_le_bytes());
         central.extend_from_slice(name);

@@ -110,9 +110,9 @@ pub fn parse_lock(path: &Path) -> Result<Lock, LockError> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     let format = if name == "uv.lock" {
         LockFormat::UvLock
-    } else if name.starts_with("pylock.") && name.ends_with(".toml") {
-        LockFormat::Pylock
-    } else if text.lines().any(|l| l.trim_start().starts_with("lock-version")) {
+    } else if (name.starts_with("pylock.") && name.ends_with(".toml"))
+        || text.lines().any(|l| l.trim_start().starts_with("lock-version"))
+    {
         LockFormat::Pylock
     } else if text.contains("[[package]]") && text.lines().any(|l| l.starts_with("version = ") || l.starts_with("revision")) {
         LockFormat::UvLock
