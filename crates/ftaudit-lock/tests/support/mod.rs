@@ -99,7 +99,8 @@ pub fn zip_members(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
 /// What the server serves: files under /files/, project pages under /simple/<name>/.
 #[derive(Default)]
 pub struct Site {
-    files: HashMap<String, Vec<u8>>,
+    /// Contents (or the file holding them, read on demand) and sha256 of each file.
+    files: HashMap<String, (Body, String)>,
     projects: HashMap<String, Vec<String>>,
     /// Answer Range requests with 206; false: answer 200 with the whole file.
     pub ranges: bool,
@@ -114,8 +115,45 @@ impl Site {
 
     /// Adds a file of `project` (listed on its index page).
     pub fn add(&mut self, project: &str, filename: &str, bytes: Vec<u8>) {
+        let sha = sha256_hex(&bytes);
         self.projects.entry(project.to_string()).or_default().push(filename.to_string());
-        self.files.insert(filename.to_string(), bytes);
+        self.files.insert(filename.to_string(), (Body::Bytes(bytes), sha));
+    }
+
+    /// Adds a file on disk, served from there (wheel sets are hundreds of MB).
+    pub fn add_path(&mut self, project: &str, path: &Path) {
+        let filename = path.file_name().unwrap().to_str().unwrap().to_string();
+        let sha = sha256_hex(&std::fs::read(path).unwrap());
+        self.projects.entry(project.to_string()).or_default().push(filename.clone());
+        self.files.insert(filename, (Body::Path(path.to_path_buf()), sha));
+    }
+}
+
+enum Body {
+    Bytes(Vec<u8>),
+    Path(PathBuf),
+}
+
+impl Body {
+    fn len(&self) -> u64 {
+        match self {
+            Body::Bytes(b) => b.len() as u64,
+            Body::Path(p) => std::fs::metadata(p).unwrap().len(),
+        }
+    }
+
+    fn read(&self, start: u64, end_inclusive: u64) -> Vec<u8> {
+        match self {
+            Body::Bytes(b) => b[start as usize..=end_inclusive as usize].to_vec(),
+            Body::Path(p) => {
+                use std::io::{Seek, SeekFrom};
+                let mut file = std::fs::File::open(p).unwrap();
+                file.seek(SeekFrom::Start(start)).unwrap();
+                let mut out = vec![0; (end_inclusive + 1 - start) as usize];
+                file.read_exact(&mut out).unwrap();
+                out
+            }
+        }
     }
 }
 
@@ -192,23 +230,23 @@ fn serve(stream: TcpStream, site: &Site, counter: &AtomicUsize, log: &Mutex<Vec<
         if site.json && wants_json {
             let entries: Vec<String> = files
                 .iter()
-                .map(|f| format!(r#"{{"filename":"{f}","url":"../../files/{f}","hashes":{{"sha256":"{}"}},"size":{}}}"#, sha256_hex(&site.files[f]), site.files[f].len()))
+                .map(|f| format!(r#"{{"filename":"{f}","url":"../../files/{f}","hashes":{{"sha256":"{}"}},"size":{}}}"#, site.files[f].1, site.files[f].0.len()))
                 .collect();
             let body = format!(r#"{{"meta":{{"api-version":"1.1"}},"name":"{name}","files":[{}]}}"#, entries.join(","));
             return answer(&mut stream, "200 OK", "Content-Type: application/vnd.pypi.simple.v1+json\r\n", body.as_bytes());
         }
-        let anchors: String = files.iter().map(|f| format!("<a href=\"/files/{f}#sha256={}\">{f}</a><br/>\n", sha256_hex(&site.files[f]))).collect();
+        let anchors: String = files.iter().map(|f| format!("<a href=\"/files/{f}#sha256={}\">{f}</a><br/>\n", site.files[f].1)).collect();
         let body = format!("<!DOCTYPE html><html><body><h1>Links for {name}</h1>\n{anchors}</body></html>");
         return answer(&mut stream, "200 OK", "Content-Type: text/html\r\n", body.as_bytes());
     }
-    let Some(bytes) = path.strip_prefix("/files/").and_then(|f| site.files.get(f)) else {
+    let Some((body, _)) = path.strip_prefix("/files/").and_then(|f| site.files.get(f)) else {
         return answer(&mut stream, "404 Not Found", "", b"no such file");
     };
     let range = headers.get("range").filter(|_| site.ranges).and_then(|r| r.strip_prefix("bytes=").map(str::to_string));
     let Some(range) = range else {
-        return answer(&mut stream, "200 OK", "Content-Type: application/octet-stream\r\n", bytes);
+        return answer(&mut stream, "200 OK", "Content-Type: application/octet-stream\r\n", &body.read(0, body.len() - 1));
     };
-    let len = bytes.len() as u64;
+    let len = body.len();
     let (start, end) = match range.split_once('-') {
         Some(("", suffix)) => (len.saturating_sub(suffix.parse().unwrap_or(0)), len - 1),
         Some((a, "")) => (a.parse().unwrap_or(0), len - 1),
@@ -219,7 +257,7 @@ fn serve(stream: TcpStream, site: &Site, counter: &AtomicUsize, log: &Mutex<Vec<
         return answer(&mut stream, "416 Range Not Satisfiable", &format!("Content-Range: bytes */{len}\r\n"), b"");
     }
     let extra = format!("Content-Range: bytes {start}-{end}/{len}\r\nContent-Type: application/octet-stream\r\n");
-    answer(&mut stream, "206 Partial Content", &extra, &bytes[start as usize..=end as usize]);
+    answer(&mut stream, "206 Partial Content", &extra, &body.read(start, end));
 }
 
 /// Fetch options for a test: its own cache, fast retries.
