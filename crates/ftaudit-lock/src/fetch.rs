@@ -19,7 +19,7 @@ use crate::{FetchOptions, HashCheck, LockFetch, NoWheel, NoWheelReason, Picked, 
 /// Fetches the slim wheels of `lock` for every target. Never fails as a whole: what goes wrong
 /// for a package is a [`NoWheel`] of the targets it concerns.
 pub fn fetch(lock: &Lock, targets: &[Target], options: &FetchOptions) -> LockFetch {
-    let http = |()| Http::new(options.timeout, options.retries, options.retry_backoff, options.offline);
+    let http = |()| Http::new(options.timeout, options.retries, options.retry_backoff, options.offline, options.ca_bundle.as_deref());
     let (index_http, wheel_http) = (http(()), http(()));
     let cache = Cache::new(options.cache_dir.clone());
     let indexes = index_urls(lock, options);

@@ -3,6 +3,7 @@
 //! requests made and the body bytes read, which the warm-cache promise is checked against.
 
 use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -34,9 +35,38 @@ pub(crate) struct Http {
 /// Largest body read in one answer: a whole-wheel fallback for the largest wheels on PyPI.
 const BODY_LIMIT: u64 = 4 << 30;
 
+/// Where the CA certificates come from: `ca_bundle`, else `SSL_CERT_FILE`, `PIP_CERT`,
+/// `REQUESTS_CA_BUNDLE`, else the system bundle; the roots built into the binary (webpki-roots)
+/// only when none of them is readable. The system bundle first, because a TLS-inspecting proxy
+/// (common in companies and CI) signs with a CA that only the system store knows.
+fn root_certs(ca_bundle: Option<&Path>) -> ureq::tls::RootCerts {
+    let from_env = ["SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE"]
+        .iter()
+        .filter_map(|name| std::env::var_os(name))
+        .map(PathBuf::from);
+    let system = ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem", "/etc/ssl/ca-bundle.pem"]
+        .iter()
+        .map(PathBuf::from);
+    for path in ca_bundle.map(Path::to_path_buf).into_iter().chain(from_env).chain(system) {
+        let Ok(pem) = std::fs::read(&path) else { continue };
+        let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
+                _ => None,
+            })
+            .collect();
+        if !certs.is_empty() {
+            return ureq::tls::RootCerts::from(certs);
+        }
+    }
+    ureq::tls::RootCerts::WebPki
+}
+
 impl Http {
-    pub fn new(timeout: Duration, retries: u32, backoff: Duration, offline: bool) -> Http {
+    pub fn new(timeout: Duration, retries: u32, backoff: Duration, offline: bool, ca_bundle: Option<&Path>) -> Http {
+        let tls = ureq::tls::TlsConfig::builder().root_certs(root_certs(ca_bundle)).build();
         let config = ureq::Agent::config_builder()
+            .tls_config(tls)
             .timeout_connect(Some(timeout.min(Duration::from_secs(15))))
             .timeout_global(Some(timeout))
             // Statuses are data here (200 for a Range request, 404, 416): never errors.

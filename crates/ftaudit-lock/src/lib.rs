@@ -82,6 +82,9 @@ pub struct FetchOptions {
     pub offline: bool,
     /// Requests in flight at once.
     pub jobs: usize,
+    /// PEM file of CA certificates; None: `SSL_CERT_FILE`, `PIP_CERT`, `REQUESTS_CA_BUNDLE`,
+    /// the system bundle, else the roots built in.
+    pub ca_bundle: Option<PathBuf>,
 }
 
 impl Default for FetchOptions {
@@ -96,6 +99,7 @@ impl Default for FetchOptions {
             retry_backoff: Duration::from_millis(500),
             offline: false,
             jobs: 8,
+            ca_bundle: None,
         }
     }
 }

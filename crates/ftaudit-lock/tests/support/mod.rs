@@ -272,6 +272,7 @@ pub fn options(cache: &Path, index: Option<String>) -> FetchOptions {
         retry_backoff: Duration::from_millis(10),
         offline: false,
         jobs: 4,
+        ca_bundle: None,
     }
 }
 
