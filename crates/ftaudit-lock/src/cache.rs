@@ -47,16 +47,29 @@ impl Cache {
     fn index_path(&self, page_url: &str, version: &str, lock_hashes: &[String]) -> PathBuf {
         let mut hashes = lock_hashes.to_vec();
         hashes.sort();
-        let key = crate::hex(&crate::sha256(format!("{page_url}\n{version}\n{}", hashes.join(",")).as_bytes()));
+        let key = crate::hex(&crate::sha256(
+            format!("{page_url}\n{version}\n{}", hashes.join(",")).as_bytes(),
+        ));
         self.root.join("index").join(format!("{key}.json"))
     }
 
     /// The release's files as an index listed them; None inside: the index has no such project.
-    pub fn index_answer(&self, page_url: &str, version: &str, lock_hashes: &[String]) -> Option<Option<Vec<DistFile>>> {
+    pub fn index_answer(
+        &self,
+        page_url: &str,
+        version: &str,
+        lock_hashes: &[String],
+    ) -> Option<Option<Vec<DistFile>>> {
         read_json(&self.index_path(page_url, version, lock_hashes))
     }
 
-    pub fn store_index_answer(&self, page_url: &str, version: &str, lock_hashes: &[String], files: Option<&[DistFile]>) {
+    pub fn store_index_answer(
+        &self,
+        page_url: &str,
+        version: &str,
+        lock_hashes: &[String],
+        files: Option<&[DistFile]>,
+    ) {
         // A cache that cannot be written costs a later run requests, not this one its result.
         let _ = write_json(&self.index_path(page_url, version, lock_hashes), &files);
     }
@@ -90,7 +103,14 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> Option<T> {
 fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> std::io::Result<()> {
     let dir = path.parent().expect("cache paths have a folder");
     std::fs::create_dir_all(dir)?;
-    let partial = dir.join(format!(".{}.{}.partial", path.file_name().and_then(|n| n.to_str()).unwrap_or("entry"), std::process::id()));
-    std::fs::write(&partial, serde_json::to_vec(value).map_err(std::io::Error::other)?)?;
+    let partial = dir.join(format!(
+        ".{}.{}.partial",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("entry"),
+        std::process::id()
+    ));
+    std::fs::write(
+        &partial,
+        serde_json::to_vec(value).map_err(std::io::Error::other)?,
+    )?;
     std::fs::rename(&partial, path)
 }

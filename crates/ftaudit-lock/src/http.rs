@@ -42,13 +42,25 @@ const BODY_LIMIT: u64 = 4 << 30;
 fn root_certs(ca_bundle: Option<&Path>) -> ureq::tls::RootCerts {
     let from_env = ["SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE"]
         .iter()
-        .filter_map(|name| std::env::var_os(name))
+        .filter_map(std::env::var_os)
         .map(PathBuf::from);
-    let system = ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem", "/etc/ssl/ca-bundle.pem"]
-        .iter()
-        .map(PathBuf::from);
-    for path in ca_bundle.map(Path::to_path_buf).into_iter().chain(from_env).chain(system) {
-        let Ok(pem) = std::fs::read(&path) else { continue };
+    let system = [
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/cert.pem",
+        "/etc/ssl/ca-bundle.pem",
+    ]
+    .iter()
+    .map(PathBuf::from);
+    for path in ca_bundle
+        .map(Path::to_path_buf)
+        .into_iter()
+        .chain(from_env)
+        .chain(system)
+    {
+        let Ok(pem) = std::fs::read(&path) else {
+            continue;
+        };
         let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
             .filter_map(|item| match item {
                 Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
@@ -63,8 +75,16 @@ fn root_certs(ca_bundle: Option<&Path>) -> ureq::tls::RootCerts {
 }
 
 impl Http {
-    pub fn new(timeout: Duration, retries: u32, backoff: Duration, offline: bool, ca_bundle: Option<&Path>) -> Http {
-        let tls = ureq::tls::TlsConfig::builder().root_certs(root_certs(ca_bundle)).build();
+    pub fn new(
+        timeout: Duration,
+        retries: u32,
+        backoff: Duration,
+        offline: bool,
+        ca_bundle: Option<&Path>,
+    ) -> Http {
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(root_certs(ca_bundle))
+            .build();
         let config = ureq::Agent::config_builder()
             .tls_config(tls)
             .timeout_connect(Some(timeout.min(Duration::from_secs(15))))
@@ -94,7 +114,9 @@ impl Http {
     /// GET `url` with extra headers, retrying connection failures and 5xx answers.
     pub fn get(&self, url: &str, headers: &[(&str, &str)]) -> Result<Answer, HttpError> {
         if self.offline {
-            return Err(HttpError::Offline { url: url.to_string() });
+            return Err(HttpError::Offline {
+                url: url.to_string(),
+            });
         }
         let mut attempt = 0;
         loop {
@@ -128,7 +150,13 @@ impl Http {
             request = request.header(*name, *value);
         }
         let mut response = request.call().map_err(|e| e.to_string())?;
-        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
         let status = response.status().as_u16();
         let content_type = header("content-type").unwrap_or_default();
         let content_range = header("content-range");
@@ -140,7 +168,13 @@ impl Http {
             .reader()
             .read_to_end(&mut body)
             .map_err(|e| format!("reading the answer: {e}"))?;
-        self.bytes_read.fetch_add(body.len() as u64, Ordering::Relaxed);
-        Ok(Answer { status, content_type, content_range, body })
+        self.bytes_read
+            .fetch_add(body.len() as u64, Ordering::Relaxed);
+        Ok(Answer {
+            status,
+            content_type,
+            content_range,
+            body,
+        })
     }
 }

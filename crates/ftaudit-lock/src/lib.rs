@@ -27,9 +27,15 @@ use serde::{Deserialize, Serialize};
 pub use cache::default_cache_dir;
 pub use fetch::fetch;
 pub use index::PYPI_SIMPLE;
-pub use parse::{normalize_name, parse_lock, parse_lock_text, DistFile, Environment, Lock, LockError, LockFormat, Marker, Pin};
+pub use parse::{
+    normalize_name, parse_lock, parse_lock_text, DistFile, Environment, Lock, LockError,
+    LockFormat, Marker, Pin,
+};
 pub use slim::is_native_member;
-pub use tags::{default_platforms, Platform, PlatformKind, PythonTarget, WheelName, DEFAULT_GLIBC, DEFAULT_MACOS};
+pub use tags::{
+    default_platforms, Platform, PlatformKind, PythonTarget, WheelName, DEFAULT_GLIBC,
+    DEFAULT_MACOS,
+};
 
 /// One audit target: a Python build on a platform.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -55,7 +61,10 @@ impl Target {
 
 /// The free-threaded `python` on each of [`default_platforms`].
 pub fn default_targets(python: PythonTarget) -> Vec<Target> {
-    default_platforms().into_iter().map(|platform| Target { python, platform }).collect()
+    default_platforms()
+        .into_iter()
+        .map(|platform| Target { python, platform })
+        .collect()
 }
 
 /// How [`fetch`] reaches indexes and where it keeps things.
@@ -188,45 +197,100 @@ pub enum HashCheck {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum NoWheelReason {
     /// The release has only a source distribution.
-    OnlySdist { sdist: String },
+    OnlySdist {
+        sdist: String,
+    },
     /// Here the best wheel is pure Python, while these targets get compiled code.
-    PureOnlyHere { wheel: String, native_elsewhere: Vec<String> },
+    PureOnlyHere {
+        wheel: String,
+        native_elsewhere: Vec<String>,
+    },
     /// Only the GIL build of this Python has a wheel (`cp314-cp314`, `abi3`).
-    OnlyGilBuild { wheel: String },
+    OnlyGilBuild {
+        wheel: String,
+    },
     /// Wheels exist, none for this target: their tags.
-    NoneForTarget { available: Vec<String> },
+    NoneForTarget {
+        available: Vec<String>,
+    },
     /// The lock or index lists no file of this release.
     NoFiles,
     /// No index asked has the project.
-    NotOnIndex { indexes: Vec<String> },
+    NotOnIndex {
+        indexes: Vec<String>,
+    },
     /// A wheel fits, but the lock's hashes (made for other platforms) do not list it.
-    NotInLock { wheel: String },
-    HashMismatch { file: String, expected: Vec<String>, actual: String, checked: HashCheck },
-    IndexError { message: String },
-    DownloadError { wheel: String, message: String },
+    NotInLock {
+        wheel: String,
+    },
+    HashMismatch {
+        file: String,
+        expected: Vec<String>,
+        actual: String,
+        checked: HashCheck,
+    },
+    IndexError {
+        message: String,
+    },
+    DownloadError {
+        wheel: String,
+        message: String,
+    },
     /// The wheel is not a zip that can be read, or lacks RECORD rows for its members.
-    BadWheel { wheel: String, message: String },
+    BadWheel {
+        wheel: String,
+        message: String,
+    },
     /// Offline and not in the cache.
-    Offline { what: String },
+    Offline {
+        what: String,
+    },
 }
 
 impl fmt::Display for NoWheelReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NoWheelReason::OnlySdist { sdist } => write!(f, "only a source distribution ({sdist})"),
-            NoWheelReason::PureOnlyHere { wheel, native_elsewhere } => {
-                write!(f, "only a pure-Python wheel here ({wheel}); compiled wheels for {}", native_elsewhere.join(", "))
+            NoWheelReason::PureOnlyHere {
+                wheel,
+                native_elsewhere,
+            } => {
+                write!(
+                    f,
+                    "only a pure-Python wheel here ({wheel}); compiled wheels for {}",
+                    native_elsewhere.join(", ")
+                )
             }
-            NoWheelReason::OnlyGilBuild { wheel } => write!(f, "only a GIL-build wheel ({wheel}), none for the free-threaded build"),
-            NoWheelReason::NoneForTarget { available } => write!(f, "no wheel for this target; wheels exist for {}", available.join(", ")),
+            NoWheelReason::OnlyGilBuild { wheel } => write!(
+                f,
+                "only a GIL-build wheel ({wheel}), none for the free-threaded build"
+            ),
+            NoWheelReason::NoneForTarget { available } => write!(
+                f,
+                "no wheel for this target; wheels exist for {}",
+                available.join(", ")
+            ),
             NoWheelReason::NoFiles => write!(f, "no file of this release is listed"),
             NoWheelReason::NotOnIndex { indexes } => write!(f, "not on {}", indexes.join(" or ")),
-            NoWheelReason::NotInLock { wheel } => write!(f, "{wheel} fits but the lock's hashes do not list it"),
-            NoWheelReason::HashMismatch { file, expected, actual, checked } => {
-                write!(f, "hash mismatch ({checked:?}) for {file}: expected {}, got {actual}", expected.join(" or "))
+            NoWheelReason::NotInLock { wheel } => {
+                write!(f, "{wheel} fits but the lock's hashes do not list it")
+            }
+            NoWheelReason::HashMismatch {
+                file,
+                expected,
+                actual,
+                checked,
+            } => {
+                write!(
+                    f,
+                    "hash mismatch ({checked:?}) for {file}: expected {}, got {actual}",
+                    expected.join(" or ")
+                )
             }
             NoWheelReason::IndexError { message } => write!(f, "index error: {message}"),
-            NoWheelReason::DownloadError { wheel, message } => write!(f, "reading {wheel}: {message}"),
+            NoWheelReason::DownloadError { wheel, message } => {
+                write!(f, "reading {wheel}: {message}")
+            }
             NoWheelReason::BadWheel { wheel, message } => write!(f, "bad wheel {wheel}: {message}"),
             NoWheelReason::Offline { what } => write!(f, "offline, not cached: {what}"),
         }
@@ -234,7 +298,9 @@ impl fmt::Display for NoWheelReason {
 }
 
 pub(crate) fn sha256(bytes: &[u8]) -> Vec<u8> {
-    ring::digest::digest(&ring::digest::SHA256, bytes).as_ref().to_vec()
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .to_vec()
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -30,7 +30,10 @@ pub(crate) enum ReadError {
     #[error("{url}: {message}")]
     Protocol { url: String, message: String },
     #[error("{url}: {source}")]
-    Zip { url: String, source: zipdir::ZipError },
+    Zip {
+        url: String,
+        source: zipdir::ZipError,
+    },
 }
 
 /// Bytes known at file offsets: the pieces fetched so far (or the whole file as one piece).
@@ -40,7 +43,8 @@ struct Pieces(Vec<(u64, Vec<u8>)>, bool);
 impl Pieces {
     fn slice(&self, start: u64, end: u64) -> Option<&[u8]> {
         self.0.iter().find_map(|(at, bytes)| {
-            (start >= *at && end <= at + bytes.len() as u64).then(|| &bytes[(start - at) as usize..(end - at) as usize])
+            (start >= *at && end <= at + bytes.len() as u64)
+                .then(|| &bytes[(start - at) as usize..(end - at) as usize])
         })
     }
 }
@@ -57,13 +61,27 @@ pub(crate) fn read_wheel(
     wanted: impl Fn(&[Entry]) -> (Vec<usize>, Option<usize>),
 ) -> Result<WheelRead, ReadError> {
     let url = url.split('#').next().unwrap_or(url);
-    let protocol = |message: String| ReadError::Protocol { url: url.to_string(), message };
-    let zip = |source| ReadError::Zip { url: url.to_string(), source };
+    let protocol = |message: String| ReadError::Protocol {
+        url: url.to_string(),
+        message,
+    };
+    let zip = |source| ReadError::Zip {
+        url: url.to_string(),
+        source,
+    };
     let first = ranged(http, url, &format!("bytes=-{TAIL}"))?;
     let (mode, mut pieces) = match first.status {
         206 => {
-            let (start, size) = content_range(first.content_range.as_deref()).ok_or_else(|| protocol(format!("206 without a usable Content-Range ({:?})", first.content_range)))?;
-            (Mode::Ranges { size }, Pieces(vec![(start, first.body)], false))
+            let (start, size) = content_range(first.content_range.as_deref()).ok_or_else(|| {
+                protocol(format!(
+                    "206 without a usable Content-Range ({:?})",
+                    first.content_range
+                ))
+            })?;
+            (
+                Mode::Ranges { size },
+                Pieces(vec![(start, first.body)], false),
+            )
         }
         200 => (Mode::Whole, Pieces(vec![(0, first.body)], true)),
         416 => {
@@ -83,12 +101,20 @@ pub(crate) fn read_wheel(
     // read of the bytes before the tail.
     let mut tail_start = pieces.0[0].0;
     let (cd_offset, cd_size) = loop {
-        let tail = pieces.slice(tail_start, size).ok_or_else(|| protocol("tail not read".into()))?.to_vec();
+        let tail = pieces
+            .slice(tail_start, size)
+            .ok_or_else(|| protocol("tail not read".into()))?
+            .to_vec();
         match zipdir::locate(&tail, tail_start).map_err(zip)? {
-            Located::Directory { offset, size: cd_size } if offset >= tail_start => break (offset, cd_size),
+            Located::Directory {
+                offset,
+                size: cd_size,
+            } if offset >= tail_start => break (offset, cd_size),
             Located::Directory { offset, .. } | Located::NeedFrom(offset) => {
                 if offset >= tail_start {
-                    return Err(zip(zipdir::ZipError("zip64 record inside the tail but not found".into())));
+                    return Err(zip(zipdir::ZipError(
+                        "zip64 record inside the tail but not found".into(),
+                    )));
                 }
                 let before = fetch_range(http, url, offset, tail_start, &mut pieces)?;
                 let mut joined = before;
@@ -99,9 +125,13 @@ pub(crate) fn read_wheel(
         }
     };
     if cd_offset + cd_size > size {
-        return Err(zip(zipdir::ZipError("central directory runs past the end of the file".into())));
+        return Err(zip(zipdir::ZipError(
+            "central directory runs past the end of the file".into(),
+        )));
     }
-    let directory = pieces.slice(cd_offset, cd_offset + cd_size).ok_or_else(|| protocol("directory not read".into()))?;
+    let directory = pieces
+        .slice(cd_offset, cd_offset + cd_size)
+        .ok_or_else(|| protocol("directory not read".into()))?;
     let entries = zipdir::entries(directory).map_err(zip)?;
     let (keep, record) = wanted(&entries);
 
@@ -111,13 +141,23 @@ pub(crate) fn read_wheel(
     starts.push(cd_offset);
     starts.sort_unstable();
     let span = |e: &Entry| -> Result<(u64, u64), ReadError> {
-        let next = starts.iter().copied().find(|s| *s > e.local_offset).unwrap_or(cd_offset);
+        let next = starts
+            .iter()
+            .copied()
+            .find(|s| *s > e.local_offset)
+            .unwrap_or(cd_offset);
         if next < e.local_offset + 30 + e.compressed_size {
-            return Err(zip(zipdir::ZipError(format!("{}: overlaps the next member", e.name))));
+            return Err(zip(zipdir::ZipError(format!(
+                "{}: overlaps the next member",
+                e.name
+            ))));
         }
         Ok((e.local_offset, next))
     };
-    let mut spans = keep.iter().map(|&i| span(&entries[i])).collect::<Result<Vec<_>, _>>()?;
+    let mut spans = keep
+        .iter()
+        .map(|&i| span(&entries[i]))
+        .collect::<Result<Vec<_>, _>>()?;
     spans.sort_unstable();
     let mut runs: Vec<(u64, u64)> = Vec::new();
     for (start, end) in spans {
@@ -137,11 +177,18 @@ pub(crate) fn read_wheel(
     for &i in &keep {
         let entry = entries[i].clone();
         let (start, end) = span(&entry)?;
-        let local = pieces.slice(start, end).ok_or_else(|| protocol(format!("{} not read", entry.name)))?;
+        let local = pieces
+            .slice(start, end)
+            .ok_or_else(|| protocol(format!("{} not read", entry.name)))?;
         let data = zipdir::data_start(local).map_err(zip)?;
         let compressed = local
             .get(data..data + entry.compressed_size as usize)
-            .ok_or_else(|| zip(zipdir::ZipError(format!("{}: data runs past the next member", entry.name))))?
+            .ok_or_else(|| {
+                zip(zipdir::ZipError(format!(
+                    "{}: data runs past the next member",
+                    entry.name
+                )))
+            })?
             .to_vec();
         if Some(i) == record {
             record_at = Some(members.len());
@@ -150,18 +197,39 @@ pub(crate) fn read_wheel(
     }
     let whole_download = matches!(mode, Mode::Whole) || pieces.1;
     let whole_sha256 = whole_download.then(|| crate::hex(&crate::sha256(&pieces.0[0].1)));
-    Ok(WheelRead { entries, members, record: record_at, whole_download, file_size: size, whole_sha256 })
+    Ok(WheelRead {
+        entries,
+        members,
+        record: record_at,
+        whole_download,
+        file_size: size,
+        whole_sha256,
+    })
 }
 
 /// GET `start..end` (end exclusive). A 200 means the server ignored the range after all: the
 /// whole body is then kept as the one piece and the wanted part returned from it.
-fn fetch_range(http: &Http, url: &str, start: u64, end: u64, pieces: &mut Pieces) -> Result<Vec<u8>, ReadError> {
+fn fetch_range(
+    http: &Http,
+    url: &str,
+    start: u64,
+    end: u64,
+    pieces: &mut Pieces,
+) -> Result<Vec<u8>, ReadError> {
     let answer = ranged(http, url, &format!("bytes={start}-{}", end - 1))?;
     match answer.status {
         206 => {
             let got = content_range(answer.content_range.as_deref()).map(|(s, _)| s);
             if got != Some(start) || answer.body.len() as u64 != end - start {
-                return Err(ReadError::Protocol { url: url.to_string(), message: format!("asked for bytes {start}-{}, got {:?} ({} bytes)", end - 1, answer.content_range, answer.body.len()) });
+                return Err(ReadError::Protocol {
+                    url: url.to_string(),
+                    message: format!(
+                        "asked for bytes {start}-{}, got {:?} ({} bytes)",
+                        end - 1,
+                        answer.content_range,
+                        answer.body.len()
+                    ),
+                });
             }
             Ok(answer.body)
         }
@@ -171,7 +239,10 @@ fn fetch_range(http: &Http, url: &str, start: u64, end: u64, pieces: &mut Pieces
             pieces.1 = true;
             Ok(wanted)
         }
-        status => Err(ReadError::Protocol { url: url.to_string(), message: format!("HTTP {status} for bytes {start}-{}", end - 1) }),
+        status => Err(ReadError::Protocol {
+            url: url.to_string(),
+            message: format!("HTTP {status} for bytes {start}-{}", end - 1),
+        }),
     }
 }
 

@@ -12,7 +12,10 @@ use crate::zipdir::Entry;
 pub fn is_native_member(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     let file = lower.rsplit('/').next().unwrap_or(&lower);
-    [".so", ".pyd", ".dylib", ".dll"].iter().any(|ext| file.ends_with(ext)) || file.contains(".so.")
+    [".so", ".pyd", ".dylib", ".dll"]
+        .iter()
+        .any(|ext| file.ends_with(ext))
+        || file.contains(".so.")
 }
 
 /// Indexes into `entries` of the members a slim wheel keeps, and the index of RECORD.
@@ -25,7 +28,10 @@ pub(crate) fn wanted(entries: &[Entry], distribution: &str) -> (Vec<usize>, Opti
         .collect();
     let own = dist_infos
         .iter()
-        .find(|d| crate::parse::normalize_name(d.split('-').next().unwrap_or_default()) == crate::parse::normalize_name(distribution))
+        .find(|d| {
+            crate::parse::normalize_name(d.split('-').next().unwrap_or_default())
+                == crate::parse::normalize_name(distribution)
+        })
         .or(dist_infos.first())
         .map(|d| d.to_string());
     let mut keep = Vec::new();
@@ -34,7 +40,10 @@ pub(crate) fn wanted(entries: &[Entry], distribution: &str) -> (Vec<usize>, Opti
         if entry.name.ends_with('/') {
             continue;
         }
-        let meta = own.as_ref().and_then(|d| entry.name.strip_prefix(d.as_str())).and_then(|rest| rest.strip_prefix('/'));
+        let meta = own
+            .as_ref()
+            .and_then(|d| entry.name.strip_prefix(d.as_str()))
+            .and_then(|rest| rest.strip_prefix('/'));
         match meta {
             Some("RECORD") => {
                 record = Some(i);
@@ -59,16 +68,30 @@ pub(crate) enum SlimError {
     #[error("{member}: {message}")]
     Bad { member: String, message: String },
     #[error("{member}: RECORD says sha256={expected}, the member hashes to {actual}")]
-    RecordMismatch { member: String, expected: String, actual: String },
+    RecordMismatch {
+        member: String,
+        expected: String,
+        actual: String,
+    },
     #[error("writing {path}: {source}")]
-    Write { path: String, source: std::io::Error },
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// Decompresses every member, checks CRC and size, checks each against RECORD, and returns the
 /// number of members checked against RECORD.
-pub(crate) fn verify(members: &[RawMember], record_index: Option<usize>) -> Result<usize, SlimError> {
-    let bad = |member: &str, message: String| SlimError::Bad { member: member.to_string(), message };
-    let record_member = record_index.ok_or_else(|| bad("*.dist-info/RECORD", "the wheel has no RECORD".into()))?;
+pub(crate) fn verify(
+    members: &[RawMember],
+    record_index: Option<usize>,
+) -> Result<usize, SlimError> {
+    let bad = |member: &str, message: String| SlimError::Bad {
+        member: member.to_string(),
+        message,
+    };
+    let record_member =
+        record_index.ok_or_else(|| bad("*.dist-info/RECORD", "the wheel has no RECORD".into()))?;
     let mut contents = Vec::with_capacity(members.len());
     for member in members {
         contents.push(inflate(member).map_err(|m| bad(&member.entry.name, m))?);
@@ -86,11 +109,18 @@ pub(crate) fn verify(members: &[RawMember], record_index: Option<usize>) -> Resu
             .map(|(_, hash)| hash.clone())
             .ok_or_else(|| bad(name, "not listed in RECORD".into()))?;
         let Some(expected) = expected.strip_prefix("sha256=") else {
-            return Err(bad(name, format!("RECORD has no sha256 for it ({expected:?})")));
+            return Err(bad(
+                name,
+                format!("RECORD has no sha256 for it ({expected:?})"),
+            ));
         };
         let actual = base64_url(&crate::sha256(&contents[i]));
         if actual != expected.trim_end_matches('=') {
-            return Err(SlimError::RecordMismatch { member: name.clone(), expected: expected.to_string(), actual });
+            return Err(SlimError::RecordMismatch {
+                member: name.clone(),
+                expected: expected.to_string(),
+                actual,
+            });
         }
         checked += 1;
     }
@@ -108,10 +138,18 @@ fn inflate(member: &RawMember) -> Result<Vec<u8>, String> {
                 .map_err(|e| format!("inflate: {e}"))?;
             out
         }
-        other => return Err(format!("compression method {other} is not supported (stored and deflate are)")),
+        other => {
+            return Err(format!(
+                "compression method {other} is not supported (stored and deflate are)"
+            ))
+        }
     };
     if data.len() as u64 != entry.uncompressed_size {
-        return Err(format!("{} bytes, the directory says {}", data.len(), entry.uncompressed_size));
+        return Err(format!(
+            "{} bytes, the directory says {}",
+            data.len(),
+            entry.uncompressed_size
+        ));
     }
     if crc32fast::hash(&data) != entry.crc32 {
         return Err("CRC-32 does not match the directory".into());
@@ -152,7 +190,9 @@ pub(crate) fn base64_url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let n = (chunk[0] as u32) << 16 | (*chunk.get(1).unwrap_or(&0) as u32) << 8 | *chunk.get(2).unwrap_or(&0) as u32;
+        let n = (chunk[0] as u32) << 16
+            | (*chunk.get(1).unwrap_or(&0) as u32) << 8
+            | *chunk.get(2).unwrap_or(&0) as u32;
         for i in 0..=chunk.len() {
             out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
         }
@@ -163,13 +203,22 @@ pub(crate) fn base64_url(bytes: &[u8]) -> String {
 /// Writes the members as a zip at `path` (through a temporary file, renamed when complete, so a
 /// crash never leaves a half wheel in the cache).
 pub(crate) fn write_wheel(path: &Path, members: &[RawMember]) -> Result<(), SlimError> {
-    let failed = |source| SlimError::Write { path: path.display().to_string(), source };
+    let failed = |source| SlimError::Write {
+        path: path.display().to_string(),
+        source,
+    };
     let mut out = Vec::new();
     let mut central = Vec::new();
     for member in members {
         let e = &member.entry;
-        if e.compressed_size > u32::MAX as u64 || e.uncompressed_size > u32::MAX as u64 || out.len() > u32::MAX as usize {
-            return Err(failed(std::io::Error::other(format!("{} is over 4 GiB (zip64 is not written)", e.name))));
+        if e.compressed_size > u32::MAX as u64
+            || e.uncompressed_size > u32::MAX as u64
+            || out.len() > u32::MAX as usize
+        {
+            return Err(failed(std::io::Error::other(format!(
+                "{} is over 4 GiB (zip64 is not written)",
+                e.name
+            ))));
         }
         let offset = out.len() as u32;
         // Bit 3 (sizes in a trailing data descriptor) is cleared: the sizes are in the header.
@@ -220,20 +269,35 @@ mod tests {
 
     #[test]
     fn native_names_and_base64() {
-        for yes in ["a/_x.cpython-314t-x86_64-linux-gnu.so", "a.libs/libgfortran-1.so.5.0", "a/x.pyd", "a/lib.dylib", "a/x.DLL"] {
+        for yes in [
+            "a/_x.cpython-314t-x86_64-linux-gnu.so",
+            "a.libs/libgfortran-1.so.5.0",
+            "a/x.pyd",
+            "a/lib.dylib",
+            "a/x.DLL",
+        ] {
             assert!(is_native_member(yes), "{yes}");
         }
         for no in ["a/x.py", "a/so", "a.dist-info/RECORD", "a/x.sox"] {
             assert!(!is_native_member(no), "{no}");
         }
         // sha256 of "" in RECORD's spelling.
-        assert_eq!(base64_url(&crate::sha256(b"")), "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU");
+        assert_eq!(
+            base64_url(&crate::sha256(b"")),
+            "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
+        );
         assert_eq!(base64_url(b"ab"), "YWI");
     }
 
     #[test]
     fn record_rows_with_quotes() {
         let rows = parse_record(b"a/b.so,sha256=x,10\n\"odd,name.so\",sha256=y,\n,,\n");
-        assert_eq!(rows, [("a/b.so".to_string(), "sha256=x".to_string()), ("odd,name.so".to_string(), "sha256=y".to_string())]);
+        assert_eq!(
+            rows,
+            [
+                ("a/b.so".to_string(), "sha256=x".to_string()),
+                ("odd,name.so".to_string(), "sha256=y".to_string())
+            ]
+        );
     }
 }

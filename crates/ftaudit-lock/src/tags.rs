@@ -18,17 +18,28 @@ pub struct PythonTarget {
 
 impl PythonTarget {
     pub fn new(minor: u8, free_threaded: bool) -> Self {
-        PythonTarget { minor, patch: 0, free_threaded }
+        PythonTarget {
+            minor,
+            patch: 0,
+            free_threaded,
+        }
     }
 
     /// `cp314t` or `cp314`.
     pub fn abi_tag(&self) -> String {
-        format!("cp3{}{}", self.minor, if self.free_threaded { "t" } else { "" })
+        format!(
+            "cp3{}{}",
+            self.minor,
+            if self.free_threaded { "t" } else { "" }
+        )
     }
 
     /// The same version with the GIL: used to say "only a GIL build exists".
     pub fn with_gil(&self) -> PythonTarget {
-        PythonTarget { free_threaded: false, ..*self }
+        PythonTarget {
+            free_threaded: false,
+            ..*self
+        }
     }
 
     /// (interpreter, abi) pairs this Python loads, best first; `None` abi entries are the
@@ -57,7 +68,12 @@ impl PythonTarget {
 
 impl fmt::Display for PythonTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "3.{}{}", self.minor, if self.free_threaded { "t" } else { "" })
+        write!(
+            f,
+            "3.{}{}",
+            self.minor,
+            if self.free_threaded { "t" } else { "" }
+        )
     }
 }
 
@@ -84,7 +100,11 @@ impl FromStr for PythonTarget {
             };
             (minor, patch)
         };
-        Ok(PythonTarget { minor, patch, free_threaded })
+        Ok(PythonTarget {
+            minor,
+            patch,
+            free_threaded,
+        })
     }
 }
 
@@ -93,10 +113,16 @@ impl FromStr for PythonTarget {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PlatformKind {
     /// glibc Linux: wheels for glibc up to this version (manylinux_2_N) load.
-    Manylinux { glibc: (u16, u16) },
-    Musllinux { musl: (u16, u16) },
+    Manylinux {
+        glibc: (u16, u16),
+    },
+    Musllinux {
+        musl: (u16, u16),
+    },
     /// macOS: wheels built for this version or older load.
-    Macos { version: (u16, u16) },
+    Macos {
+        version: (u16, u16),
+    },
     Windows,
     /// Plain `linux_<arch>`: only unportable local builds (never on PyPI).
     Linux,
@@ -154,7 +180,11 @@ pub fn default_platforms() -> Vec<Platform> {
 
 /// One platform tag of a wheel, parsed so compatibility is a comparison, not a list look-up.
 fn parse_platform_tag(tag: &str) -> Option<Platform> {
-    let platform = |kind, arch: &str, tag: String| Platform { tag, kind, arch: arch.to_string() };
+    let platform = |kind, arch: &str, tag: String| Platform {
+        tag,
+        kind,
+        arch: arch.to_string(),
+    };
     if let Some(arch) = tag.strip_prefix("win_") {
         return Some(platform(PlatformKind::Windows, arch, tag.to_string()));
     }
@@ -164,7 +194,11 @@ fn parse_platform_tag(tag: &str) -> Option<Platform> {
     if let Some(arch) = tag.strip_prefix("linux_") {
         return Some(platform(PlatformKind::Linux, arch, tag.to_string()));
     }
-    for (legacy, glibc) in [("manylinux2014_", (2, 17)), ("manylinux2010_", (2, 12)), ("manylinux1_", (2, 5))] {
+    for (legacy, glibc) in [
+        ("manylinux2014_", (2, 17)),
+        ("manylinux2010_", (2, 12)),
+        ("manylinux1_", (2, 5)),
+    ] {
         if let Some(arch) = tag.strip_prefix(legacy) {
             let canonical = format!("manylinux_{}_{}_{arch}", glibc.0, glibc.1);
             return Some(platform(PlatformKind::Manylinux { glibc }, arch, canonical));
@@ -179,13 +213,25 @@ fn parse_platform_tag(tag: &str) -> Option<Platform> {
         Some(((major, minor), arch.to_string()))
     };
     if let Some((glibc, arch)) = versioned("manylinux_") {
-        return Some(platform(PlatformKind::Manylinux { glibc }, &arch, tag.to_string()));
+        return Some(platform(
+            PlatformKind::Manylinux { glibc },
+            &arch,
+            tag.to_string(),
+        ));
     }
     if let Some((musl, arch)) = versioned("musllinux_") {
-        return Some(platform(PlatformKind::Musllinux { musl }, &arch, tag.to_string()));
+        return Some(platform(
+            PlatformKind::Musllinux { musl },
+            &arch,
+            tag.to_string(),
+        ));
     }
     if let Some((version, arch)) = versioned("macosx_") {
-        return Some(platform(PlatformKind::Macos { version }, &arch, tag.to_string()));
+        return Some(platform(
+            PlatformKind::Macos { version },
+            &arch,
+            tag.to_string(),
+        ));
     }
     None
 }
@@ -194,7 +240,14 @@ fn parse_platform_tag(tag: &str) -> Option<Platform> {
 fn macos_formats(arch: &str) -> &'static [&'static str] {
     match arch {
         "arm64" => &["arm64", "universal2"],
-        "x86_64" => &["x86_64", "intel", "fat64", "fat32", "universal2", "universal"],
+        "x86_64" => &[
+            "x86_64",
+            "intel",
+            "fat64",
+            "fat32",
+            "universal2",
+            "universal",
+        ],
         _ => &[],
     }
 }
@@ -207,7 +260,8 @@ pub(crate) fn platform_rank(target: &Platform, wheel_tag: &str) -> Option<u32> {
     }
     let wheel = parse_platform_tag(wheel_tag)?;
     let older_by = |have: (u16, u16), need: (u16, u16)| -> Option<u32> {
-        (need <= have).then(|| (have.0 - need.0) as u32 * 100 + (have.1 as u32).saturating_sub(need.1 as u32))
+        (need <= have)
+            .then(|| (have.0 - need.0) as u32 * 100 + (have.1 as u32).saturating_sub(need.1 as u32))
     };
     match (&target.kind, &wheel.kind) {
         (PlatformKind::Manylinux { glibc: have }, PlatformKind::Manylinux { glibc: need })
@@ -221,11 +275,10 @@ pub(crate) fn platform_rank(target: &Platform, wheel_tag: &str) -> Option<u32> {
             older_by(*have, *need)
         }
         // A local `linux_<arch>` build loads on a machine of that arch, last of all.
-        (PlatformKind::Manylinux { .. } | PlatformKind::Musllinux { .. } | PlatformKind::Linux, PlatformKind::Linux)
-            if wheel.arch == target.arch =>
-        {
-            Some(100_000)
-        }
+        (
+            PlatformKind::Manylinux { .. } | PlatformKind::Musllinux { .. } | PlatformKind::Linux,
+            PlatformKind::Linux,
+        ) if wheel.arch == target.arch => Some(100_000),
         (PlatformKind::Macos { version: have }, PlatformKind::Macos { version: need }) => {
             let formats = macos_formats(&target.arch);
             let format = formats.iter().position(|f| *f == wheel.arch)? as u32;
@@ -296,7 +349,11 @@ impl WheelName {
 
 /// Rank of the best tag of `wheel` for (python, platform), lower is better; None when the wheel
 /// does not load there. The interpreter/ABI pair dominates, as in packaging.tags.
-pub(crate) fn wheel_rank(wheel: &WheelName, python: &PythonTarget, platform: &Platform) -> Option<(u32, u32)> {
+pub(crate) fn wheel_rank(
+    wheel: &WheelName,
+    python: &PythonTarget,
+    platform: &Platform,
+) -> Option<(u32, u32)> {
     // (interpreter, abi) pairs of compiled code, then pure-Python interpreter tags.
     let mut pairs: Vec<(String, String)> = python.interpreter_abis();
     pairs.push((format!("py3{}", python.minor), "none".into()));
@@ -345,11 +402,26 @@ mod tests {
     fn free_threaded_loads_cp314t_but_not_abi3() {
         let t = "3.14t";
         let linux = "manylinux_2_28_x86_64";
-        assert!(rank("a-1-cp314-cp314t-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", t, linux).is_some());
-        assert_eq!(rank("a-1-cp314-cp314-manylinux_2_17_x86_64.whl", t, linux), None);
-        assert_eq!(rank("a-1-cp39-abi3-manylinux_2_17_x86_64.whl", t, linux), None);
+        assert!(rank(
+            "a-1-cp314-cp314t-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+            t,
+            linux
+        )
+        .is_some());
+        assert_eq!(
+            rank("a-1-cp314-cp314-manylinux_2_17_x86_64.whl", t, linux),
+            None
+        );
+        assert_eq!(
+            rank("a-1-cp39-abi3-manylinux_2_17_x86_64.whl", t, linux),
+            None
+        );
         assert!(rank("a-1-cp39-abi3-manylinux_2_17_x86_64.whl", "3.14", linux).is_some());
-        assert_eq!(rank("a-1-cp314-cp314t-manylinux_2_34_x86_64.whl", t, linux), None, "glibc too new");
+        assert_eq!(
+            rank("a-1-cp314-cp314t-manylinux_2_34_x86_64.whl", t, linux),
+            None,
+            "glibc too new"
+        );
         assert!(rank("a-1-cp315-abi3t-manylinux_2_17_x86_64.whl", "3.16t", linux).is_some());
     }
 
@@ -357,7 +429,12 @@ mod tests {
     fn ranking_prefers_interpreter_then_newest_platform() {
         let t = "3.14t";
         let p = "manylinux_2_39_x86_64";
-        let native_old = rank("a-1-cp314-cp314t-manylinux_2_5_x86_64.manylinux1_x86_64.whl", t, p).unwrap();
+        let native_old = rank(
+            "a-1-cp314-cp314t-manylinux_2_5_x86_64.manylinux1_x86_64.whl",
+            t,
+            p,
+        )
+        .unwrap();
         let native_new = rank("a-1-cp314-cp314t-manylinux_2_28_x86_64.whl", t, p).unwrap();
         let py_plat = rank("a-1-py3-none-manylinux_2_28_x86_64.whl", t, p).unwrap();
         let pure = rank("a-1-py3-none-any.whl", t, p).unwrap();
@@ -367,14 +444,51 @@ mod tests {
     #[test]
     fn macos_versions_and_universal2() {
         let t = "3.14t";
-        assert!(rank("a-1-cp314-cp314t-macosx_11_0_arm64.whl", t, "macosx_14_0_arm64").is_some());
-        assert_eq!(rank("a-1-cp314-cp314t-macosx_15_0_arm64.whl", t, "macosx_14_0_arm64"), None);
-        let uni = rank("a-1-cp314-cp314t-macosx_10_13_universal2.whl", t, "macosx_14_0_arm64").unwrap();
-        let thin = rank("a-1-cp314-cp314t-macosx_11_0_arm64.whl", t, "macosx_14_0_arm64").unwrap();
+        assert!(rank(
+            "a-1-cp314-cp314t-macosx_11_0_arm64.whl",
+            t,
+            "macosx_14_0_arm64"
+        )
+        .is_some());
+        assert_eq!(
+            rank(
+                "a-1-cp314-cp314t-macosx_15_0_arm64.whl",
+                t,
+                "macosx_14_0_arm64"
+            ),
+            None
+        );
+        let uni = rank(
+            "a-1-cp314-cp314t-macosx_10_13_universal2.whl",
+            t,
+            "macosx_14_0_arm64",
+        )
+        .unwrap();
+        let thin = rank(
+            "a-1-cp314-cp314t-macosx_11_0_arm64.whl",
+            t,
+            "macosx_14_0_arm64",
+        )
+        .unwrap();
         assert!(thin < uni);
-        assert!(rank("a-1-cp314-cp314t-macosx_10_9_x86_64.whl", t, "macosx_14_0_x86_64").is_some());
-        assert_eq!(rank("a-1-cp314-cp314t-macosx_10_9_x86_64.whl", t, "macosx_14_0_arm64"), None);
-        assert_eq!(rank("a-1-cp314-cp314t-win_amd64.whl", t, "win_amd64"), Some((0, 0)));
+        assert!(rank(
+            "a-1-cp314-cp314t-macosx_10_9_x86_64.whl",
+            t,
+            "macosx_14_0_x86_64"
+        )
+        .is_some());
+        assert_eq!(
+            rank(
+                "a-1-cp314-cp314t-macosx_10_9_x86_64.whl",
+                t,
+                "macosx_14_0_arm64"
+            ),
+            None
+        );
+        assert_eq!(
+            rank("a-1-cp314-cp314t-win_amd64.whl", t, "win_amd64"),
+            Some((0, 0))
+        );
         assert_eq!(rank("a-1-cp314-cp314t-win32.whl", t, "win_amd64"), None);
     }
 
@@ -387,7 +501,10 @@ mod tests {
         assert_eq!(m.kind, PlatformKind::Musllinux { musl: (1, 2) });
         assert!("macos".parse::<Platform>().is_err());
         assert_eq!(default_platforms().len(), 5);
-        assert_eq!("cp314t".parse::<PythonTarget>().unwrap(), PythonTarget::new(14, true));
+        assert_eq!(
+            "cp314t".parse::<PythonTarget>().unwrap(),
+            PythonTarget::new(14, true)
+        );
         assert_eq!("3.14.7t".parse::<PythonTarget>().unwrap().patch, 7);
     }
 }

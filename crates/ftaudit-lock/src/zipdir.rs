@@ -32,16 +32,21 @@ fn u16_at(b: &[u8], at: usize) -> Option<u16> {
     b.get(at..at + 2).map(|s| u16::from_le_bytes([s[0], s[1]]))
 }
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at + 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    b.get(at..at + 4)
+        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 fn u64_at(b: &[u8], at: usize) -> Option<u64> {
-    b.get(at..at + 8).map(|s| u64::from_le_bytes(s.try_into().expect("8 bytes")))
+    b.get(at..at + 8)
+        .map(|s| u64::from_le_bytes(s.try_into().expect("8 bytes")))
 }
 
 /// Where the central directory lies, found from the file's tail.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Located {
-    Directory { offset: u64, size: u64 },
+    Directory {
+        offset: u64,
+        size: u64,
+    },
     /// The zip64 record starts before the tail that was read: read from this offset.
     NeedFrom(u64),
 }
@@ -55,14 +60,24 @@ pub(crate) fn locate(tail: &[u8], tail_start: u64) -> Result<Located, ZipError> 
     // length reaches exactly the end is the record.
     let eocd = (0..=tail.len() - 22)
         .rev()
-        .find(|&at| u32_at(tail, at) == Some(EOCD) && at + 22 + u16_at(tail, at + 20).unwrap_or(0) as usize == tail.len())
-        .or_else(|| (0..=tail.len() - 22).rev().find(|&at| u32_at(tail, at) == Some(EOCD)))
+        .find(|&at| {
+            u32_at(tail, at) == Some(EOCD)
+                && at + 22 + u16_at(tail, at + 20).unwrap_or(0) as usize == tail.len()
+        })
+        .or_else(|| {
+            (0..=tail.len() - 22)
+                .rev()
+                .find(|&at| u32_at(tail, at) == Some(EOCD))
+        })
         .ok_or_else(|| bad("no end-of-central-directory record in the last bytes"))?;
     let size32 = u32_at(tail, eocd + 12).expect("in record");
     let offset32 = u32_at(tail, eocd + 16).expect("in record");
     let has_locator = eocd >= 20 && u32_at(tail, eocd - 20) == Some(ZIP64_LOCATOR);
     if !has_locator {
-        return Ok(Located::Directory { offset: offset32 as u64, size: size32 as u64 });
+        return Ok(Located::Directory {
+            offset: offset32 as u64,
+            size: size32 as u64,
+        });
     }
     let record = u64_at(tail, eocd - 20 + 8).expect("in locator");
     if record < tail_start {
@@ -84,8 +99,14 @@ pub(crate) fn entries(directory: &[u8]) -> Result<Vec<Entry>, ZipError> {
     while at + 46 <= directory.len() && u32_at(directory, at) == Some(CENTRAL) {
         let field16 = |o| u16_at(directory, at + o).expect("in header");
         let field32 = |o| u32_at(directory, at + o).expect("in header");
-        let (name_len, extra_len, comment_len) = (field16(28) as usize, field16(30) as usize, field16(32) as usize);
-        let name_bytes = directory.get(at + 46..at + 46 + name_len).ok_or_else(|| bad("truncated entry name"))?;
+        let (name_len, extra_len, comment_len) = (
+            field16(28) as usize,
+            field16(30) as usize,
+            field16(32) as usize,
+        );
+        let name_bytes = directory
+            .get(at + 46..at + 46 + name_len)
+            .ok_or_else(|| bad("truncated entry name"))?;
         let extra = directory
             .get(at + 46 + name_len..at + 46 + name_len + extra_len)
             .ok_or_else(|| bad("truncated extra field"))?;
@@ -103,7 +124,10 @@ pub(crate) fn entries(directory: &[u8]) -> Result<Vec<Entry>, ZipError> {
         at += 46 + name_len + extra_len + comment_len;
     }
     if at != directory.len() {
-        return Err(bad(format!("central directory ends in garbage at byte {at} of {}", directory.len())));
+        return Err(bad(format!(
+            "central directory ends in garbage at byte {at} of {}",
+            directory.len()
+        )));
     }
     Ok(out)
 }
@@ -116,7 +140,9 @@ fn apply_zip64_extra(entry: &mut Entry, extra: &[u8]) -> Result<(), ZipError> {
         let id = u16_at(extra, at).expect("in extra");
         let len = u16_at(extra, at + 2).expect("in extra") as usize;
         if id == 0x0001 {
-            let data = extra.get(at + 4..at + 4 + len).ok_or_else(|| bad("truncated zip64 extra"))?;
+            let data = extra
+                .get(at + 4..at + 4 + len)
+                .ok_or_else(|| bad("truncated zip64 extra"))?;
             let mut pos = 0;
             let mut next = || {
                 let v = u64_at(data, pos).ok_or_else(|| bad("short zip64 extra"));
@@ -142,7 +168,9 @@ fn apply_zip64_extra(entry: &mut Entry, extra: &[u8]) -> Result<(), ZipError> {
 /// Offset of a member's data within `local`, bytes that start at its local header.
 pub(crate) fn data_start(local: &[u8]) -> Result<usize, ZipError> {
     if u32_at(local, 0) != Some(LOCAL) {
-        return Err(bad("no local file header where the central directory points"));
+        return Err(bad(
+            "no local file header where the central directory points",
+        ));
     }
     let name_len = u16_at(local, 26).ok_or_else(|| bad("short local header"))? as usize;
     let extra_len = u16_at(local, 28).ok_or_else(|| bad("short local header"))? as usize;

@@ -8,7 +8,10 @@ use support::*;
 const SO: &str = "fastpkg/_native.cpython-314t-x86_64-linux-gnu.so";
 
 fn linux() -> Target {
-    Target::new("3.14t".parse().unwrap(), "manylinux_2_28_x86_64".parse().unwrap())
+    Target::new(
+        "3.14t".parse().unwrap(),
+        "manylinux_2_28_x86_64".parse().unwrap(),
+    )
 }
 fn windows() -> Target {
     Target::new("3.14t".parse().unwrap(), "win_amd64".parse().unwrap())
@@ -29,40 +32,115 @@ fn world(ranges: bool, json: bool) -> (World, Site) {
         "fastpkg",
         "1.0",
         "cp314-cp314t-manylinux_2_17_x86_64.manylinux2014_x86_64",
-        &[(SO, so.clone()), ("fastpkg/__init__.py", b"from ._native import *\n".to_vec()), ("fastpkg/data.bin", filler(3 << 20, 1))],
+        &[
+            (SO, so.clone()),
+            ("fastpkg/__init__.py", b"from ._native import *\n".to_vec()),
+            ("fastpkg/data.bin", filler(3 << 20, 1)),
+        ],
         None,
     );
-    let fast_windows = build_wheel("fastpkg", "1.0", "cp314-cp314t-win_amd64", &[("fastpkg/_native.cp314t-win_amd64.pyd", so.clone())], None);
-    let fast_gil = build_wheel("fastpkg", "1.0", "cp314-cp314-manylinux_2_17_x86_64", &[("fastpkg/_native.cpython-314-x86_64-linux-gnu.so", so.clone())], None);
+    let fast_windows = build_wheel(
+        "fastpkg",
+        "1.0",
+        "cp314-cp314t-win_amd64",
+        &[("fastpkg/_native.cp314t-win_amd64.pyd", so.clone())],
+        None,
+    );
+    let fast_gil = build_wheel(
+        "fastpkg",
+        "1.0",
+        "cp314-cp314-manylinux_2_17_x86_64",
+        &[(
+            "fastpkg/_native.cpython-314-x86_64-linux-gnu.so",
+            so.clone(),
+        )],
+        None,
+    );
     let fast_windows_sha = sha256_hex(&fast_windows.1);
     for (name, bytes) in [fast_linux.clone(), fast_windows, fast_gil] {
         site.add("fastpkg", &name, bytes);
     }
-    site.add("fastpkg", "fastpkg-0.9-cp314-cp314t-win_amd64.whl", build_wheel("fastpkg", "0.9", "cp314-cp314t-win_amd64", &[], None).1);
+    site.add(
+        "fastpkg",
+        "fastpkg-0.9-cp314-cp314t-win_amd64.whl",
+        build_wheel("fastpkg", "0.9", "cp314-cp314t-win_amd64", &[], None).1,
+    );
     // gilonly: a cp314 (GIL) wheel and abi3 only.
-    let (n, b) = build_wheel("gilonly", "2.0", "cp314-cp314-manylinux_2_17_x86_64", &[("gilonly/_x.cpython-314-x86_64-linux-gnu.so", so.clone())], None);
+    let (n, b) = build_wheel(
+        "gilonly",
+        "2.0",
+        "cp314-cp314-manylinux_2_17_x86_64",
+        &[("gilonly/_x.cpython-314-x86_64-linux-gnu.so", so.clone())],
+        None,
+    );
     site.add("gilonly", &n, b);
-    let (n, b) = build_wheel("gilonly", "2.0", "cp39-abi3-win_amd64", &[("gilonly/_x.pyd", so.clone())], None);
+    let (n, b) = build_wheel(
+        "gilonly",
+        "2.0",
+        "cp39-abi3-win_amd64",
+        &[("gilonly/_x.pyd", so.clone())],
+        None,
+    );
     site.add("gilonly", &n, b);
     // sdistonly.
     let sdist = filler(1000, 2);
     let sdist_sha = sha256_hex(&sdist);
     site.add("sdistonly", "sdistonly-3.0.tar.gz", sdist);
     // purewin: compiled on Linux, pure Python on Windows.
-    let (n, b) = build_wheel("purewin", "1.1", "cp314-cp314t-manylinux_2_28_x86_64", &[("purewin/_speed.cpython-314t-x86_64-linux-gnu.so", so.clone())], None);
+    let (n, b) = build_wheel(
+        "purewin",
+        "1.1",
+        "cp314-cp314t-manylinux_2_28_x86_64",
+        &[(
+            "purewin/_speed.cpython-314t-x86_64-linux-gnu.so",
+            so.clone(),
+        )],
+        None,
+    );
     site.add("purewin", &n, b);
-    let (n, b) = build_wheel("purewin", "1.1", "py3-none-any", &[("purewin/__init__.py", b"x = 1\n".to_vec())], None);
+    let (n, b) = build_wheel(
+        "purewin",
+        "1.1",
+        "py3-none-any",
+        &[("purewin/__init__.py", b"x = 1\n".to_vec())],
+        None,
+    );
     site.add("purewin", &n, b);
     // purepkg: pure everywhere.
-    let (n, b) = build_wheel("purepkg", "5.0", "py3-none-any", &[("purepkg/__init__.py", b"y = 2\n".to_vec())], None);
+    let (n, b) = build_wheel(
+        "purepkg",
+        "5.0",
+        "py3-none-any",
+        &[("purepkg/__init__.py", b"y = 2\n".to_vec())],
+        None,
+    );
     site.add("purepkg", &n, b);
     // maconly: a macOS wheel only.
-    let (n, b) = build_wheel("maconly", "0.1", "cp314-cp314t-macosx_11_0_arm64", &[("maconly/_m.cpython-314t-darwin.so", so.clone())], None);
+    let (n, b) = build_wheel(
+        "maconly",
+        "0.1",
+        "cp314-cp314t-macosx_11_0_arm64",
+        &[("maconly/_m.cpython-314t-darwin.so", so.clone())],
+        None,
+    );
     site.add("maconly", &n, b);
     // badrecord: RECORD's hash of the .so is wrong.
-    let (n, b) = build_wheel("badrecord", "1.0", "cp314-cp314t-manylinux_2_17_x86_64", &[("badrecord/_b.cpython-314t-x86_64-linux-gnu.so", so)], Some("badrecord/_b.cpython-314t-x86_64-linux-gnu.so"));
+    let (n, b) = build_wheel(
+        "badrecord",
+        "1.0",
+        "cp314-cp314t-manylinux_2_17_x86_64",
+        &[("badrecord/_b.cpython-314t-x86_64-linux-gnu.so", so)],
+        Some("badrecord/_b.cpython-314t-x86_64-linux-gnu.so"),
+    );
     site.add("badrecord", &n, b);
-    (World { fast_linux, fast_windows_sha, sdist_sha }, site)
+    (
+        World {
+            fast_linux,
+            fast_windows_sha,
+            sdist_sha,
+        },
+        site,
+    )
 }
 
 fn requirements(world: &World) -> String {
@@ -77,11 +155,20 @@ fn requirements(world: &World) -> String {
 }
 
 fn reason<'a>(target: &'a TargetFetch, name: &str) -> &'a NoWheelReason {
-    &target.missing.iter().find(|m| m.name == name).unwrap_or_else(|| panic!("{name} not missing in {:?}", target.missing)).reason
+    &target
+        .missing
+        .iter()
+        .find(|m| m.name == name)
+        .unwrap_or_else(|| panic!("{name} not missing in {:?}", target.missing))
+        .reason
 }
 
 fn target<'a>(result: &'a LockFetch, name: &str) -> &'a TargetFetch {
-    result.targets.iter().find(|t| t.target.platform.tag == name).unwrap()
+    result
+        .targets
+        .iter()
+        .find(|t| t.target.platform.tag == name)
+        .unwrap()
 }
 
 fn check_every_reason(result: &LockFetch, world: &World) {
@@ -93,31 +180,88 @@ fn check_every_reason(result: &LockFetch, world: &World) {
     let fast = &linux.picked[0];
     assert_eq!(fast.wheel, world.fast_linux.0);
     assert_eq!(fast.native_members, [SO]);
-    assert_eq!(fast.record_checked, 3, "the .so, METADATA and WHEEL against RECORD");
+    assert_eq!(
+        fast.record_checked, 3,
+        "the .so, METADATA and WHEEL against RECORD"
+    );
     let slim = std::fs::read(&fast.slim_path).unwrap();
     assert_eq!(fast.slim_path.parent().unwrap(), linux.wheels_dir);
     let members = zip_members(&slim);
     let member_names: Vec<&str> = members.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(member_names, [SO, "fastpkg-1.0.dist-info/METADATA", "fastpkg-1.0.dist-info/WHEEL", "fastpkg-1.0.dist-info/RECORD"]);
-    assert_eq!(members[0].1, real_shared_object(), "the slim .so is the original's bytes");
-    assert!(matches!(reason(linux, "gilonly"), NoWheelReason::OnlyGilBuild { wheel } if wheel == "gilonly-2.0-cp314-cp314-manylinux_2_17_x86_64.whl"));
-    assert_eq!(reason(linux, "sdistonly"), &NoWheelReason::OnlySdist { sdist: "sdistonly-3.0.tar.gz".into() });
-    assert_eq!(reason(linux, "maconly"), &NoWheelReason::NoneForTarget { available: vec!["cp314-cp314t-macosx_11_0_arm64".into()] });
-    assert!(matches!(reason(linux, "badrecord"), NoWheelReason::HashMismatch { checked: HashCheck::Record, file, .. } if file.ends_with("!badrecord/_b.cpython-314t-x86_64-linux-gnu.so")));
-    assert!(matches!(reason(linux, "notthere"), NoWheelReason::NotOnIndex { .. }));
-    assert_eq!(linux.pure.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["purepkg"]);
+    assert_eq!(
+        member_names,
+        [
+            SO,
+            "fastpkg-1.0.dist-info/METADATA",
+            "fastpkg-1.0.dist-info/WHEEL",
+            "fastpkg-1.0.dist-info/RECORD"
+        ]
+    );
+    assert_eq!(
+        members[0].1,
+        real_shared_object(),
+        "the slim .so is the original's bytes"
+    );
+    assert!(
+        matches!(reason(linux, "gilonly"), NoWheelReason::OnlyGilBuild { wheel } if wheel == "gilonly-2.0-cp314-cp314-manylinux_2_17_x86_64.whl")
+    );
+    assert_eq!(
+        reason(linux, "sdistonly"),
+        &NoWheelReason::OnlySdist {
+            sdist: "sdistonly-3.0.tar.gz".into()
+        }
+    );
+    assert_eq!(
+        reason(linux, "maconly"),
+        &NoWheelReason::NoneForTarget {
+            available: vec!["cp314-cp314t-macosx_11_0_arm64".into()]
+        }
+    );
+    assert!(
+        matches!(reason(linux, "badrecord"), NoWheelReason::HashMismatch { checked: HashCheck::Record, file, .. } if file.ends_with("!badrecord/_b.cpython-314t-x86_64-linux-gnu.so"))
+    );
+    assert!(matches!(
+        reason(linux, "notthere"),
+        NoWheelReason::NotOnIndex { .. }
+    ));
+    assert_eq!(
+        linux
+            .pure
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>(),
+        ["purepkg"]
+    );
     assert_eq!(linux.not_applicable, ["winonly==1.0"]);
     // Windows: the abi3 wheel does not load in a free-threaded build; purewin is pure here only.
-    assert_eq!(windows.picked.iter().map(|p| p.wheel.as_str()).collect::<Vec<_>>(), ["fastpkg-1.0-cp314-cp314t-win_amd64.whl"]);
-    assert!(matches!(reason(windows, "gilonly"), NoWheelReason::OnlyGilBuild { wheel } if wheel == "gilonly-2.0-cp39-abi3-win_amd64.whl"));
+    assert_eq!(
+        windows
+            .picked
+            .iter()
+            .map(|p| p.wheel.as_str())
+            .collect::<Vec<_>>(),
+        ["fastpkg-1.0-cp314-cp314t-win_amd64.whl"]
+    );
+    assert!(
+        matches!(reason(windows, "gilonly"), NoWheelReason::OnlyGilBuild { wheel } if wheel == "gilonly-2.0-cp39-abi3-win_amd64.whl")
+    );
     assert_eq!(
         reason(windows, "purewin"),
-        &NoWheelReason::PureOnlyHere { wheel: "purewin-1.1-py3-none-any.whl".into(), native_elsewhere: vec!["cp314t-manylinux_2_28_x86_64".into()] }
+        &NoWheelReason::PureOnlyHere {
+            wheel: "purewin-1.1-py3-none-any.whl".into(),
+            native_elsewhere: vec!["cp314t-manylinux_2_28_x86_64".into()]
+        }
     );
-    assert!(matches!(reason(windows, "winonly"), NoWheelReason::NotOnIndex { .. }));
+    assert!(matches!(
+        reason(windows, "winonly"),
+        NoWheelReason::NotOnIndex { .. }
+    ));
     assert_eq!(windows.not_applicable, ["notthere==1.0"]);
     // The folder holds exactly the picked slim wheels.
-    let mut listed: Vec<String> = std::fs::read_dir(&windows.wheels_dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut listed: Vec<String> = std::fs::read_dir(&windows.wheels_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     listed.sort();
     assert_eq!(listed, ["fastpkg-1.0-cp314-cp314t-win_amd64.whl"]);
 }
@@ -133,34 +277,70 @@ fn requirements_over_a_json_index_with_range_reads_then_a_warm_cache() {
     let options = options(dir.path(), Some(server.index()));
     let cold = fetch(&lock, &[linux(), windows()], &options);
     check_every_reason(&cold, &world);
-    assert!(cold.requests > 0 && cold.requests == server.requests.load(std::sync::atomic::Ordering::SeqCst) as u64);
-    assert!(target(&cold, "manylinux_2_28_x86_64").picked.iter().all(|p| !p.whole_download && !p.from_cache));
+    assert!(
+        cold.requests > 0
+            && cold.requests == server.requests.load(std::sync::atomic::Ordering::SeqCst) as u64
+    );
+    assert!(target(&cold, "manylinux_2_28_x86_64")
+        .picked
+        .iter()
+        .all(|p| !p.whole_download && !p.from_cache));
     // The 3 MiB fastpkg wheel was never downloaded: its tail and its .so were.
-    assert!(cold.wheel_bytes_read < wheel_total / 5, "read {} of a {wheel_total}-byte wheel", cold.wheel_bytes_read);
+    assert!(
+        cold.wheel_bytes_read < wheel_total / 5,
+        "read {} of a {wheel_total}-byte wheel",
+        cold.wheel_bytes_read
+    );
     assert!(cold.picked_wheel_bytes >= wheel_total);
     let log = server.log.lock().unwrap().clone();
-    assert!(log.iter().any(|l| l.starts_with("/files/fastpkg-1.0-cp314-cp314t-manylinux") && l.ends_with("bytes=-65536")), "{log:?}");
+    assert!(
+        log.iter().any(
+            |l| l.starts_with("/files/fastpkg-1.0-cp314-cp314t-manylinux")
+                && l.ends_with("bytes=-65536")
+        ),
+        "{log:?}"
+    );
 
     let before = server.requests.load(std::sync::atomic::Ordering::SeqCst);
     let warm = fetch(&lock, &[linux(), windows()], &options);
     assert_eq!(warm.requests, 0);
     assert_eq!(warm.bytes_read, 0);
-    assert_eq!(server.requests.load(std::sync::atomic::Ordering::SeqCst), before, "the server saw no request");
-    assert!(warm.targets.iter().flat_map(|t| &t.picked).all(|p| p.from_cache));
+    assert_eq!(
+        server.requests.load(std::sync::atomic::Ordering::SeqCst),
+        before,
+        "the server saw no request"
+    );
+    assert!(warm
+        .targets
+        .iter()
+        .flat_map(|t| &t.picked)
+        .all(|p| p.from_cache));
     // Everything but the projects the index never had (not cached) is the same.
     check_every_reason(&warm, &world);
 
     // Offline with the cache: nothing missing that was there; offline with an empty cache:
     // every package says so.
-    let offline = ftaudit_lock::FetchOptions { offline: true, ..options.clone() };
+    let offline = ftaudit_lock::FetchOptions {
+        offline: true,
+        ..options.clone()
+    };
     let warm_offline = fetch(&lock, &[linux()], &offline);
     assert_eq!(warm_offline.requests, 0);
     assert_eq!(warm_offline.targets[0].picked.len(), 2);
     let empty = tempfile::tempdir().unwrap();
-    let cold_offline = fetch(&lock, &[linux()], &ftaudit_lock::FetchOptions { offline: true, ..support::options(empty.path(), Some(server.index())) });
+    let cold_offline = fetch(
+        &lock,
+        &[linux()],
+        &ftaudit_lock::FetchOptions {
+            offline: true,
+            ..support::options(empty.path(), Some(server.index()))
+        },
+    );
     assert_eq!(cold_offline.requests, 0);
     assert!(cold_offline.targets[0].picked.is_empty());
-    assert!(matches!(reason(&cold_offline.targets[0], "fastpkg"), NoWheelReason::Offline { what } if what.contains("/simple/fastpkg/")));
+    assert!(
+        matches!(reason(&cold_offline.targets[0], "fastpkg"), NoWheelReason::Offline { what } if what.contains("/simple/fastpkg/"))
+    );
 }
 
 #[test]
@@ -170,7 +350,11 @@ fn html_only_index() {
     let server = Server::start(site);
     let dir = tempfile::tempdir().unwrap();
     let lock = parse_lock(&write(dir.path(), "requirements.txt", &lock_text)).unwrap();
-    let result = fetch(&lock, &[linux(), windows()], &options(dir.path(), Some(server.index())));
+    let result = fetch(
+        &lock,
+        &[linux(), windows()],
+        &options(dir.path(), Some(server.index())),
+    );
     check_every_reason(&result, &world);
 }
 
@@ -179,7 +363,13 @@ fn a_server_that_ignores_ranges_gets_whole_downloads_checked_against_the_hash() 
     let (world, site) = world(false, true);
     let (good_name, good_bytes) = world.fast_linux.clone();
     let server = Server::start(site);
-    let (purewin_name, _) = build_wheel("purewin", "1.1", "cp314-cp314t-manylinux_2_28_x86_64", &[], None);
+    let (purewin_name, _) = build_wheel(
+        "purewin",
+        "1.1",
+        "cp314-cp314t-manylinux_2_28_x86_64",
+        &[],
+        None,
+    );
     let dir = tempfile::tempdir().unwrap();
     let pylock = format!(
         "lock-version = \"1.0\"\ncreated-by = \"test\"\n\n[[packages]]\nname = \"fastpkg\"\nversion = \"1.0\"\n\
@@ -197,9 +387,17 @@ fn a_server_that_ignores_ranges_gets_whole_downloads_checked_against_the_hash() 
     assert_eq!(on_linux.picked.len(), 1);
     assert!(on_linux.picked[0].whole_download);
     assert_eq!(on_linux.picked[0].native_members, [SO]);
-    assert!(result.wheel_bytes_read >= good_bytes.len() as u64, "the whole file was read");
+    assert!(
+        result.wheel_bytes_read >= good_bytes.len() as u64,
+        "the whole file was read"
+    );
     match reason(on_linux, "purewin") {
-        NoWheelReason::HashMismatch { checked, expected, actual, .. } => {
+        NoWheelReason::HashMismatch {
+            checked,
+            expected,
+            actual,
+            ..
+        } => {
             assert_eq!(*checked, HashCheck::WholeFile);
             assert_eq!(expected, &vec!["0".repeat(64)]);
             assert_eq!(actual.len(), 64);
@@ -233,25 +431,54 @@ fn unreachable_hosts_are_per_package_errors() {
     assert_eq!(lock.format, ftaudit_lock::LockFormat::UvLock);
     let result = fetch(&lock, &[linux()], &options(dir.path(), None));
     let on_linux = &result.targets[0];
-    assert_eq!(on_linux.picked.iter().map(|p| p.wheel.as_str()).collect::<Vec<_>>(), [name.as_str()]);
+    assert_eq!(
+        on_linux
+            .picked
+            .iter()
+            .map(|p| p.wheel.as_str())
+            .collect::<Vec<_>>(),
+        [name.as_str()]
+    );
     assert_eq!(on_linux.picked[0].size, Some(bytes.len() as u64));
     match reason(on_linux, "gone") {
-        NoWheelReason::DownloadError { message, .. } => assert!(message.contains(&format!("127.0.0.1:{port}")) && message.contains("2 attempts"), "{message}"),
+        NoWheelReason::DownloadError { message, .. } => assert!(
+            message.contains(&format!("127.0.0.1:{port}")) && message.contains("2 attempts"),
+            "{message}"
+        ),
         other => panic!("expected a download error, got {other:?}"),
     }
 
     // A requirements file whose only index is unreachable: each pin says so.
-    let lock = parse_lock(&write(dir.path(), "requirements.txt", "fastpkg==1.0\ngilonly==2.0\n")).unwrap();
-    let result = fetch(&lock, &[linux()], &options(dir.path(), Some(format!("http://127.0.0.1:{port}/simple/"))));
+    let lock = parse_lock(&write(
+        dir.path(),
+        "requirements.txt",
+        "fastpkg==1.0\ngilonly==2.0\n",
+    ))
+    .unwrap();
+    let result = fetch(
+        &lock,
+        &[linux()],
+        &options(dir.path(), Some(format!("http://127.0.0.1:{port}/simple/"))),
+    );
     assert_eq!(result.targets[0].missing.len(), 2);
     for missing in &result.targets[0].missing {
-        assert!(matches!(&missing.reason, NoWheelReason::IndexError { message } if message.contains("/simple/") && message.contains(&missing.name)), "{:?}", missing.reason);
+        assert!(
+            matches!(&missing.reason, NoWheelReason::IndexError { message } if message.contains("/simple/") && message.contains(&missing.name)),
+            "{:?}",
+            missing.reason
+        );
     }
     // With a reachable extra index, the unreachable primary does not stop anything.
-    let both = ftaudit_lock::FetchOptions { extra_index_urls: vec![server.index()], ..options(dir.path(), Some(format!("http://127.0.0.1:{port}/simple/"))) };
+    let both = ftaudit_lock::FetchOptions {
+        extra_index_urls: vec![server.index()],
+        ..options(dir.path(), Some(format!("http://127.0.0.1:{port}/simple/")))
+    };
     let result = fetch(&lock, &[linux()], &both);
     assert_eq!(result.targets[0].picked.len(), 1);
-    assert!(matches!(reason(&result.targets[0], "gilonly"), NoWheelReason::OnlyGilBuild { .. }));
+    assert!(matches!(
+        reason(&result.targets[0], "gilonly"),
+        NoWheelReason::OnlyGilBuild { .. }
+    ));
 }
 
 #[test]
@@ -261,23 +488,54 @@ fn lock_hash_that_no_index_file_has_is_a_mismatch() {
     let dir = tempfile::tempdir().unwrap();
     let text = format!("fastpkg==1.0 --hash=sha256:{}\n", "2".repeat(64));
     let lock = parse_lock(&write(dir.path(), "requirements.txt", &text)).unwrap();
-    let result = fetch(&lock, &[linux(), windows()], &options(dir.path(), Some(server.index())));
+    let result = fetch(
+        &lock,
+        &[linux(), windows()],
+        &options(dir.path(), Some(server.index())),
+    );
     for target in &result.targets {
-        assert!(matches!(reason(target, "fastpkg"), NoWheelReason::HashMismatch { checked: HashCheck::Index, .. }));
+        assert!(matches!(
+            reason(target, "fastpkg"),
+            NoWheelReason::HashMismatch {
+                checked: HashCheck::Index,
+                ..
+            }
+        ));
     }
     // The lock lists the Linux wheel only: Windows's fitting wheel is not in the lock.
-    let text = format!("fastpkg==1.0 --hash=sha256:{}\n", sha256_hex(&world.fast_linux.1));
+    let text = format!(
+        "fastpkg==1.0 --hash=sha256:{}\n",
+        sha256_hex(&world.fast_linux.1)
+    );
     let lock = parse_lock(&write(dir.path(), "requirements.txt", &text)).unwrap();
-    let result = fetch(&lock, &[linux(), windows()], &options(dir.path(), Some(server.index())));
+    let result = fetch(
+        &lock,
+        &[linux(), windows()],
+        &options(dir.path(), Some(server.index())),
+    );
     assert_eq!(result.targets[0].picked.len(), 1);
-    assert_eq!(reason(&result.targets[1], "fastpkg"), &NoWheelReason::NotInLock { wheel: "fastpkg-1.0-cp314-cp314t-win_amd64.whl".into() });
+    assert_eq!(
+        reason(&result.targets[1], "fastpkg"),
+        &NoWheelReason::NotInLock {
+            wheel: "fastpkg-1.0-cp314-cp314t-win_amd64.whl".into()
+        }
+    );
 }
 
 #[test]
 fn an_unpinned_line_is_an_error_naming_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "requirements.txt", "six==1.17.0\n# fine\nnumpy>=2\n");
+    let path = write(
+        dir.path(),
+        "requirements.txt",
+        "six==1.17.0\n# fine\nnumpy>=2\n",
+    );
     let err = parse_lock(&path).unwrap_err().to_string();
-    assert_eq!(err, format!("{}:3: numpy is not pinned (a range): a lock needs name==version, got \"numpy>=2\"", path.display()));
+    assert_eq!(
+        err,
+        format!(
+            "{}:3: numpy is not pinned (a range): a lock needs name==version, got \"numpy>=2\"",
+            path.display()
+        )
+    );
 }
-

@@ -14,7 +14,11 @@ pub struct Marker {
 enum Expr {
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
-    Compare { left: Value, op: String, right: Value },
+    Compare {
+        left: Value,
+        op: String,
+        right: Value,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,7 +67,11 @@ impl Environment {
     fn get(&self, name: &str) -> String {
         // extra, platform_release, platform_version: unknown for a machine we are not on;
         // the empty string makes `extra == "x"` false, as pip does without extras.
-        self.values.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()).unwrap_or_default()
+        self.values
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -73,9 +81,15 @@ impl Marker {
         let mut parser = Parser { tokens, pos: 0 };
         let expr = parser.or()?;
         if parser.pos != parser.tokens.len() {
-            return Err(format!("unexpected {:?} in marker {text:?}", parser.tokens[parser.pos]));
+            return Err(format!(
+                "unexpected {:?} in marker {text:?}",
+                parser.tokens[parser.pos]
+            ));
         }
-        Ok(Marker { text: text.trim().to_string(), expr })
+        Ok(Marker {
+            text: text.trim().to_string(),
+            expr,
+        })
     }
 
     pub fn evaluate(&self, env: &Environment) -> bool {
@@ -104,7 +118,10 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
             tokens.push(if c == '(' { Token::Open } else { Token::Close });
             i += 1;
         } else if c == '"' || c == '\'' {
-            let end = chars[i + 1..].iter().position(|&d| d == c).ok_or("unclosed string in marker")?;
+            let end = chars[i + 1..]
+                .iter()
+                .position(|&d| d == c)
+                .ok_or("unclosed string in marker")?;
             tokens.push(Token::Str(chars[i + 1..i + 1 + end].iter().collect()));
             i += end + 2;
         } else if "<>=!~".contains(c) {
@@ -116,7 +133,9 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
             tokens.push(Token::Op(op));
         } else if c.is_alphanumeric() || c == '_' || c == '.' {
             let mut word = String::new();
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '.') {
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '.')
+            {
                 word.push(chars[i]);
                 i += 1;
             }
@@ -176,7 +195,10 @@ impl Parser {
                 self.pos += 1;
                 "in".to_string()
             }
-            Some(Token::Word(w)) if w == "not" && self.tokens.get(self.pos + 1) == Some(&Token::Word("in".into())) => {
+            Some(Token::Word(w))
+                if w == "not"
+                    && self.tokens.get(self.pos + 1) == Some(&Token::Word("in".into())) =>
+            {
                 self.pos += 2;
                 "not in".to_string()
             }
@@ -192,7 +214,9 @@ impl Parser {
         match token {
             Some(Token::Str(s)) => Ok(Value::Literal(s)),
             Some(Token::Word(w)) => Ok(Value::Variable(w.replace('.', "_"))),
-            other => Err(format!("expected a marker variable or string, found {other:?}")),
+            other => Err(format!(
+                "expected a marker variable or string, found {other:?}"
+            )),
         }
     }
 }
@@ -202,9 +226,7 @@ fn eval(expr: &Expr, env: &Environment) -> bool {
         Expr::And(a, b) => eval(a, env) && eval(b, env),
         Expr::Or(a, b) => eval(a, env) || eval(b, env),
         Expr::Compare { left, op, right } => {
-            let is_version = |v: &Value| {
-                matches!(v, Value::Variable(n) if n.ends_with("_version") && n != "platform_version")
-            };
+            let is_version = |v: &Value| matches!(v, Value::Variable(n) if n.ends_with("_version") && n != "platform_version");
             let versions = is_version(left) || is_version(right);
             let resolve = |v: &Value| match v {
                 Value::Variable(n) => env.get(n),
@@ -232,7 +254,9 @@ fn compare(left: &str, op: &str, right: &str, versions: bool) -> bool {
                 ">" => l > r && !padded_eq(&l, &r),
                 ">=" => l >= r || padded_eq(&l, &r),
                 // ~=X.Y.Z: >= X.Y.Z and == X.Y.*
-                "~=" => (l >= r || padded_eq(&l, &r)) && r.len() > 1 && l.starts_with(&r[..r.len() - 1]),
+                "~=" => {
+                    (l >= r || padded_eq(&l, &r)) && r.len() > 1 && l.starts_with(&r[..r.len() - 1])
+                }
                 _ => false,
             }
         }
@@ -274,20 +298,48 @@ mod tests {
     #[test]
     fn markers_evaluate_per_target() {
         assert!(holds("sys_platform == 'win32'", "3.14t", "win_amd64"));
-        assert!(!holds("sys_platform == 'win32'", "3.14t", "manylinux_2_28_x86_64"));
-        assert!(holds("platform_machine == 'AMD64' and os_name == 'nt'", "3.14t", "win_amd64"));
-        assert!(holds("python_version >= '3.9' and python_version < '3.15'", "3.14t", "win_amd64"));
+        assert!(!holds(
+            "sys_platform == 'win32'",
+            "3.14t",
+            "manylinux_2_28_x86_64"
+        ));
+        assert!(holds(
+            "platform_machine == 'AMD64' and os_name == 'nt'",
+            "3.14t",
+            "win_amd64"
+        ));
+        assert!(holds(
+            "python_version >= '3.9' and python_version < '3.15'",
+            "3.14t",
+            "win_amd64"
+        ));
         assert!(!holds("python_version < '3.10'", "3.14t", "win_amd64"));
         assert!(holds(
             "(sys_platform == 'darwin' or sys_platform == 'linux') and platform_machine == 'arm64'",
             "3.14t",
             "macosx_14_0_arm64"
         ));
-        assert!(holds("python_full_version >= '3.14.0'", "3.14t", "win_amd64"));
-        assert!(holds("platform_system != 'Windows'", "3.14t", "musllinux_1_2_x86_64"));
-        assert!(holds("'linux' in sys_platform", "3.14t", "manylinux_2_28_aarch64"));
+        assert!(holds(
+            "python_full_version >= '3.14.0'",
+            "3.14t",
+            "win_amd64"
+        ));
+        assert!(holds(
+            "platform_system != 'Windows'",
+            "3.14t",
+            "musllinux_1_2_x86_64"
+        ));
+        assert!(holds(
+            "'linux' in sys_platform",
+            "3.14t",
+            "manylinux_2_28_aarch64"
+        ));
         assert!(!holds("extra == 'dev'", "3.14t", "manylinux_2_28_aarch64"));
-        assert!(holds("implementation_name == \"cpython\"", "3.14t", "win_amd64"));
+        assert!(holds(
+            "implementation_name == \"cpython\"",
+            "3.14t",
+            "win_amd64"
+        ));
         assert!(Marker::parse("sys_platform ==").is_err());
     }
 }

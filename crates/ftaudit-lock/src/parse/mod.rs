@@ -51,7 +51,14 @@ impl Pin {
 
 impl Pin {
     /// A pin whose files the lock lists; the allowed hashes are those of the files.
-    pub(crate) fn locked(name: &str, version: Option<String>, marker: Option<Marker>, files: Vec<DistFile>, index: Option<String>, line: usize) -> Pin {
+    pub(crate) fn locked(
+        name: &str,
+        version: Option<String>,
+        marker: Option<Marker>,
+        files: Vec<DistFile>,
+        index: Option<String>,
+        line: usize,
+    ) -> Pin {
         Pin {
             name: normalize_name(name),
             version: version.unwrap_or_default(),
@@ -88,16 +95,29 @@ pub struct Lock {
 impl Lock {
     /// A lock whose pins carry their files (pylock.toml, uv.lock): no index lines.
     pub(crate) fn locked(path: &Path, format: LockFormat, pins: Vec<Pin>) -> Lock {
-        Lock { path: path.to_path_buf(), format, pins, index_url: None, extra_index_urls: Vec::new() }
+        Lock {
+            path: path.to_path_buf(),
+            format,
+            pins,
+            index_url: None,
+            extra_index_urls: Vec::new(),
+        }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}:{line}: {message}")]
-    Invalid { path: PathBuf, line: usize, message: String },
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("{path}: not valid TOML: {message}")]
     Toml { path: PathBuf, message: String },
 }
@@ -105,16 +125,27 @@ pub enum LockError {
 /// Reads a lock file; the format comes from the name (`pylock.toml`, `pylock.*.toml`,
 /// `uv.lock`), else from the content (`lock-version` is pylock, `[[package]]` with `source` uv).
 pub fn parse_lock(path: &Path) -> Result<Lock, LockError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| LockError::Read { path: path.to_path_buf(), source })?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let text = std::fs::read_to_string(path).map_err(|source| LockError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     let format = if name == "uv.lock" {
         LockFormat::UvLock
     } else if (name.starts_with("pylock.") && name.ends_with(".toml"))
-        || text.lines().any(|l| l.trim_start().starts_with("lock-version"))
+        || text
+            .lines()
+            .any(|l| l.trim_start().starts_with("lock-version"))
     {
         LockFormat::Pylock
-    } else if text.contains("[[package]]") && text.lines().any(|l| l.starts_with("version = ") || l.starts_with("revision")) {
+    } else if text.contains("[[package]]")
+        && text
+            .lines()
+            .any(|l| l.starts_with("version = ") || l.starts_with("revision"))
+    {
         LockFormat::UvLock
     } else {
         LockFormat::Requirements
@@ -158,7 +189,9 @@ pub(crate) fn url_file_name(url: &str) -> String {
 
 /// Line number (1-based) of the first line of `text` containing `needle`, else 0.
 pub(crate) fn line_of(text: &str, needle: &str) -> usize {
-    text.lines().position(|l| l.contains(needle)).map_or(0, |i| i + 1)
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map_or(0, |i| i + 1)
 }
 
 /// A `sha256:<hex>` or bare hex digest, lower-cased; None for other algorithms.
@@ -168,7 +201,8 @@ pub(crate) fn sha256_of(hash: &str) -> Option<String> {
         Some(_) => return None,
         None => hash,
     };
-    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| hex.to_ascii_lowercase())
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| hex.to_ascii_lowercase())
 }
 
 #[cfg(test)]
@@ -180,6 +214,9 @@ mod tests {
         assert_eq!(normalize_name("Pydantic_Core"), "pydantic-core");
         assert_eq!(normalize_name("zope.interface"), "zope-interface");
         assert_eq!(normalize_name("a__b"), "a-b");
-        assert_eq!(url_file_name("https://x/a/b-1.0%2Bcpu-py3-none-any.whl#sha256=00"), "b-1.0+cpu-py3-none-any.whl");
+        assert_eq!(
+            url_file_name("https://x/a/b-1.0%2Bcpu-py3-none-any.whl#sha256=00"),
+            "b-1.0+cpu-py3-none-any.whl"
+        );
     }
 }

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{line_of, sha256_of, url_file_name, DistFile, Lock, LockError, LockFormat, Marker, Pin};
+use super::{
+    line_of, sha256_of, url_file_name, DistFile, Lock, LockError, LockFormat, Marker, Pin,
+};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -38,29 +40,57 @@ struct FileEntry {
 }
 
 pub(super) fn parse(path: &Path, text: &str) -> Result<Lock, LockError> {
-    let file: PylockFile = toml::from_str(text).map_err(|e| LockError::Toml { path: path.to_path_buf(), message: e.to_string() })?;
+    let file: PylockFile = toml::from_str(text).map_err(|e| LockError::Toml {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     if let Some(version) = &file.lock_version {
         if !version.starts_with("1.") && version != "1" {
-            return Err(LockError::Invalid { path: path.to_path_buf(), line: line_of(text, "lock-version"), message: format!("lock-version {version} is not 1.x") });
+            return Err(LockError::Invalid {
+                path: path.to_path_buf(),
+                line: line_of(text, "lock-version"),
+                message: format!("lock-version {version} is not 1.x"),
+            });
         }
     }
     let mut pins = Vec::new();
     for package in file.packages {
         let line = line_of(text, &format!("name = \"{}\"", package.name));
-        let invalid = |message: String| LockError::Invalid { path: path.to_path_buf(), line, message };
+        let invalid = |message: String| LockError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            message,
+        };
         let marker = match &package.marker {
-            Some(m) => Some(Marker::parse(m).map_err(|e| invalid(format!("bad marker of {}: {e}", package.name)))?),
+            Some(m) => Some(
+                Marker::parse(m)
+                    .map_err(|e| invalid(format!("bad marker of {}: {e}", package.name)))?,
+            ),
             None => None,
         };
         let mut files = Vec::new();
         for entry in package.wheels.iter().chain(package.sdist.iter()) {
             // A `path` entry (a local file) has no URL to range-read; it is left out.
-            let Some(url) = entry.url.clone().or_else(|| entry.path.clone()) else { continue };
+            let Some(url) = entry.url.clone().or_else(|| entry.path.clone()) else {
+                continue;
+            };
             let filename = entry.name.clone().unwrap_or_else(|| url_file_name(&url));
             let sha256 = entry.hashes.get("sha256").and_then(|h| sha256_of(h));
-            files.push(DistFile { filename, url, sha256, size: entry.size });
+            files.push(DistFile {
+                filename,
+                url,
+                sha256,
+                size: entry.size,
+            });
         }
-        pins.push(Pin::locked(&package.name, package.version, marker, files, package.index, line));
+        pins.push(Pin::locked(
+            &package.name,
+            package.version,
+            marker,
+            files,
+            package.index,
+            line,
+        ));
     }
     Ok(Lock::locked(path, LockFormat::Pylock, pins))
 }
@@ -88,10 +118,16 @@ sdist = { url = "https://f.test/markupsafe-3.0.4.tar.gz", hashes = { sha256 = "c
 "#;
         let lock = parse(Path::new("pylock.toml"), text).unwrap();
         let pin = &lock.pins[0];
-        assert_eq!((pin.name.as_str(), pin.version.as_str(), pin.line), ("markupsafe", "3.0.4", 6));
+        assert_eq!(
+            (pin.name.as_str(), pin.version.as_str(), pin.line),
+            ("markupsafe", "3.0.4", 6)
+        );
         let files = pin.files.as_ref().unwrap();
         assert_eq!(files.len(), 3);
-        assert_eq!(files[1].filename, "markupsafe-3.0.4-cp314-cp314t-win_amd64.whl");
+        assert_eq!(
+            files[1].filename,
+            "markupsafe-3.0.4-cp314-cp314t-win_amd64.whl"
+        );
         assert_eq!(files[0].size, Some(20));
         assert_eq!(pin.sha256.len(), 3);
         assert_eq!(pin.index.as_deref(), Some("https://pypi.org/simple"));
@@ -101,6 +137,9 @@ sdist = { url = "https://f.test/markupsafe-3.0.4.tar.gz", hashes = { sha256 = "c
     #[test]
     fn bad_toml_is_an_error() {
         let err = parse(Path::new("pylock.toml"), "[[packages]\nname=").unwrap_err();
-        assert!(err.to_string().contains("pylock.toml: not valid TOML"), "{err}");
+        assert!(
+            err.to_string().contains("pylock.toml: not valid TOML"),
+            "{err}"
+        );
     }
 }

@@ -13,7 +13,11 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Lock, LockError> {
         extra_index_urls: Vec::new(),
     };
     for (line, logical) in logical_lines(text) {
-        let invalid = |message: String| LockError::Invalid { path: path.to_path_buf(), line, message };
+        let invalid = |message: String| LockError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            message,
+        };
         let words: Vec<&str> = logical.split_whitespace().collect();
         let Some(first) = words.first() else { continue };
         if first.starts_with('-') {
@@ -24,21 +28,34 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Lock, LockError> {
             let value = inline.or_else(|| words.get(1).copied());
             match option {
                 "-i" | "--index-url" => {
-                    lock.index_url = Some(value.ok_or_else(|| invalid(format!("{option} needs a URL")))?.to_string())
+                    lock.index_url = Some(
+                        value
+                            .ok_or_else(|| invalid(format!("{option} needs a URL")))?
+                            .to_string(),
+                    )
                 }
-                "--extra-index-url" => lock
-                    .extra_index_urls
-                    .push(value.ok_or_else(|| invalid(format!("{option} needs a URL")))?.to_string()),
+                "--extra-index-url" => lock.extra_index_urls.push(
+                    value
+                        .ok_or_else(|| invalid(format!("{option} needs a URL")))?
+                        .to_string(),
+                ),
                 "-r" | "--requirement" | "-c" | "--constraint" => {
-                    return Err(invalid(format!("{option}: nested requirement files are not read; pass each lock file")))
+                    return Err(invalid(format!(
+                        "{option}: nested requirement files are not read; pass each lock file"
+                    )))
                 }
-                "-e" | "--editable" => return Err(invalid("an editable requirement is not pinned to a release".into())),
+                "-e" | "--editable" => {
+                    return Err(invalid(
+                        "an editable requirement is not pinned to a release".into(),
+                    ))
+                }
                 // --require-hashes, --only-binary, --trusted-host, --find-links...: nothing to pin.
                 _ => {}
             }
             continue;
         }
-        lock.pins.push(parse_requirement(&logical, line).map_err(invalid)?);
+        lock.pins
+            .push(parse_requirement(&logical, line).map_err(invalid)?);
     }
     Ok(lock)
 }
@@ -53,7 +70,11 @@ fn logical_lines(text: &str) -> Vec<(usize, String)> {
             start = i + 1;
         }
         // pip: a comment starts at a `#` at the line start or after whitespace (URLs keep theirs).
-        let line = match raw.find(" #").map(|p| p + 1).or_else(|| raw.starts_with('#').then_some(0)) {
+        let line = match raw
+            .find(" #")
+            .map(|p| p + 1)
+            .or_else(|| raw.starts_with('#').then_some(0))
+        {
             Some(p) => &raw[..p],
             None => raw,
         };
@@ -83,7 +104,10 @@ fn parse_requirement(text: &str, line: usize) -> Result<Pin, String> {
     let mut rest = Vec::new();
     let mut words = text.split_whitespace().peekable();
     while let Some(word) = words.next() {
-        if let Some(hash) = word.strip_prefix("--hash=").or_else(|| (word == "--hash").then(|| words.next()).flatten()) {
+        if let Some(hash) = word
+            .strip_prefix("--hash=")
+            .or_else(|| (word == "--hash").then(|| words.next()).flatten())
+        {
             match sha256_of(hash) {
                 Some(hex) => sha256.push(hex),
                 None if hash.contains(':') => {} // other algorithms are not checked
@@ -97,20 +121,29 @@ fn parse_requirement(text: &str, line: usize) -> Result<Pin, String> {
     }
     let requirement = rest.join(" ");
     let (spec, marker) = match requirement.split_once(';') {
-        Some((spec, marker)) => (spec.trim(), Some(Marker::parse(marker).map_err(|e| format!("bad marker: {e}"))?)),
+        Some((spec, marker)) => (
+            spec.trim(),
+            Some(Marker::parse(marker).map_err(|e| format!("bad marker: {e}"))?),
+        ),
         None => (requirement.trim(), None),
     };
-    let name_end = spec.find(|c: char| !(c.is_alphanumeric() || "-_.".contains(c))).unwrap_or(spec.len());
+    let name_end = spec
+        .find(|c: char| !(c.is_alphanumeric() || "-_.".contains(c)))
+        .unwrap_or(spec.len());
     let name = &spec[..name_end];
     if name.is_empty() {
         return Err(format!("not a requirement: {spec:?}"));
     }
     let mut after = spec[name_end..].trim();
     if after.starts_with('[') {
-        let close = after.find(']').ok_or_else(|| format!("unclosed extras in {spec:?}"))?;
+        let close = after
+            .find(']')
+            .ok_or_else(|| format!("unclosed extras in {spec:?}"))?;
         after = after[close + 1..].trim();
     }
-    let unpinned = |why: &str| format!("{name} is not pinned ({why}): a lock needs name==version, got {spec:?}");
+    let unpinned = |why: &str| {
+        format!("{name} is not pinned ({why}): a lock needs name==version, got {spec:?}")
+    };
     if after.starts_with('@') {
         return Err(unpinned("a direct URL"));
     }
@@ -118,7 +151,13 @@ fn parse_requirement(text: &str, line: usize) -> Result<Pin, String> {
         .strip_prefix("===")
         .or_else(|| after.strip_prefix("=="))
         .map(str::trim)
-        .ok_or_else(|| unpinned(if after.is_empty() { "no version" } else { "a range" }))?;
+        .ok_or_else(|| {
+            unpinned(if after.is_empty() {
+                "no version"
+            } else {
+                "a range"
+            })
+        })?;
     if version.is_empty() || version.contains([',', '*', '<', '>', '!', '~', '=', ' ']) {
         return Err(unpinned("a range"));
     }
@@ -152,20 +191,47 @@ pywin32==311 ; sys_platform == \"win32\"
     #[test]
     fn pinned_lines_with_hashes_markers_and_indexes() {
         let lock = parse(Path::new("r.txt"), REQS).unwrap();
-        assert_eq!(lock.index_url.as_deref(), Some("https://example.test/simple"));
+        assert_eq!(
+            lock.index_url.as_deref(),
+            Some("https://example.test/simple")
+        );
         assert_eq!(lock.extra_index_urls, ["https://extra.test/simple"]);
-        let names: Vec<_> = lock.pins.iter().map(|p| (p.name.as_str(), p.version.as_str(), p.line)).collect();
-        assert_eq!(names, [("numpy", "2.4.6", 4), ("pydantic-core", "2.50.4", 8), ("pywin32", "311", 9)]);
+        let names: Vec<_> = lock
+            .pins
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str(), p.line))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("numpy", "2.4.6", 4),
+                ("pydantic-core", "2.50.4", 8),
+                ("pywin32", "311", 9)
+            ]
+        );
         assert_eq!(lock.pins[0].sha256, ["a".repeat(64), "b".repeat(64)]);
-        assert_eq!(lock.pins[1].marker.as_ref().unwrap().text, "sys_platform != 'win32'");
+        assert_eq!(
+            lock.pins[1].marker.as_ref().unwrap().text,
+            "sys_platform != 'win32'"
+        );
     }
 
     #[test]
     fn unpinned_lines_name_the_line() {
-        for (bad, why) in [("numpy>=2", "a range"), ("numpy", "no version"), ("numpy @ https://x/numpy.whl", "direct URL"), ("numpy==2.*", "a range")] {
+        for (bad, why) in [
+            ("numpy>=2", "a range"),
+            ("numpy", "no version"),
+            ("numpy @ https://x/numpy.whl", "direct URL"),
+            ("numpy==2.*", "a range"),
+        ] {
             let text = format!("six==1.17.0\n\n{bad}\n");
-            let err = parse(Path::new("locks/r.txt"), &text).unwrap_err().to_string();
-            assert!(err.starts_with("locks/r.txt:3: numpy is not pinned"), "{err}");
+            let err = parse(Path::new("locks/r.txt"), &text)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with("locks/r.txt:3: numpy is not pinned"),
+                "{err}"
+            );
             assert!(err.contains(why), "{err}");
         }
     }

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{line_of, sha256_of, url_file_name, DistFile, Lock, LockError, LockFormat, Marker, Pin};
+use super::{
+    line_of, sha256_of, url_file_name, DistFile, Lock, LockError, LockFormat, Marker, Pin,
+};
 
 #[derive(Deserialize)]
 struct UvLockFile {
@@ -36,25 +38,43 @@ struct FileEntry {
 }
 
 pub(super) fn parse(path: &Path, text: &str) -> Result<Lock, LockError> {
-    let file: UvLockFile = toml::from_str(text).map_err(|e| LockError::Toml { path: path.to_path_buf(), message: e.to_string() })?;
+    let file: UvLockFile = toml::from_str(text).map_err(|e| LockError::Toml {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     let mut pins = Vec::new();
     for package in file.package {
         let source = package.source.unwrap_or_default();
-        if ["editable", "virtual", "directory"].iter().any(|k| source.contains_key(*k)) {
+        if ["editable", "virtual", "directory"]
+            .iter()
+            .any(|k| source.contains_key(*k))
+        {
             continue;
         }
         let line = line_of(text, &format!("name = \"{}\"", package.name));
-        let invalid = |message: String| LockError::Invalid { path: path.to_path_buf(), line, message };
+        let invalid = |message: String| LockError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            message,
+        };
         let marker = match package.resolution_markers.as_slice() {
             [] => None,
             markers => {
-                let joined = markers.iter().map(|m| format!("({m})")).collect::<Vec<_>>().join(" or ");
-                Some(Marker::parse(&joined).map_err(|e| invalid(format!("bad resolution-markers of {}: {e}", package.name)))?)
+                let joined = markers
+                    .iter()
+                    .map(|m| format!("({m})"))
+                    .collect::<Vec<_>>()
+                    .join(" or ");
+                Some(Marker::parse(&joined).map_err(|e| {
+                    invalid(format!("bad resolution-markers of {}: {e}", package.name))
+                })?)
             }
         };
         let mut files = Vec::new();
         for entry in package.wheels.iter().chain(package.sdist.iter()) {
-            let Some(url) = entry.url.clone().or_else(|| entry.path.clone()) else { continue };
+            let Some(url) = entry.url.clone().or_else(|| entry.path.clone()) else {
+                continue;
+            };
             files.push(DistFile {
                 filename: url_file_name(&url),
                 url,
@@ -62,8 +82,18 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Lock, LockError> {
                 size: entry.size,
             });
         }
-        let index = source.get("registry").and_then(|r| r.as_str()).map(str::to_string);
-        pins.push(Pin::locked(&package.name, package.version, marker, files, index, line));
+        let index = source
+            .get("registry")
+            .and_then(|r| r.as_str())
+            .map(str::to_string);
+        pins.push(Pin::locked(
+            &package.name,
+            package.version,
+            marker,
+            files,
+            index,
+            line,
+        ));
     }
     Ok(Lock::locked(path, LockFormat::UvLock, pins))
 }
@@ -96,10 +126,16 @@ wheels = [
         let lock = parse(Path::new("uv.lock"), text).unwrap();
         assert_eq!(lock.pins.len(), 1);
         let pin = &lock.pins[0];
-        assert_eq!((pin.name.as_str(), pin.version.as_str(), pin.line), ("frozenlist", "1.8.0", 12));
+        assert_eq!(
+            (pin.name.as_str(), pin.version.as_str(), pin.line),
+            ("frozenlist", "1.8.0", 12)
+        );
         assert_eq!(pin.index.as_deref(), Some("https://pypi.org/simple"));
         let files = pin.files.as_ref().unwrap();
-        assert_eq!(files[0].filename, "frozenlist-1.8.0-cp314-cp314t-win_amd64.whl");
+        assert_eq!(
+            files[0].filename,
+            "frozenlist-1.8.0-cp314-cp314t-win_amd64.whl"
+        );
         assert_eq!(files[1].sha256.as_deref(), Some("a".repeat(64).as_str()));
     }
 }

@@ -15,7 +15,11 @@ use std::time::Duration;
 use ftaudit_lock::FetchOptions;
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn record_hash(bytes: &[u8]) -> String {
@@ -28,13 +32,22 @@ fn record_hash(bytes: &[u8]) -> String {
     }
     let pad = (6 - bits.len() % 6) % 6;
     bits.extend(std::iter::repeat_n('0', pad));
-    let text: String = bits.as_bytes().chunks(6).map(|c| A[usize::from_str_radix(std::str::from_utf8(c).unwrap(), 2).unwrap()] as char).collect();
+    let text: String = bits
+        .as_bytes()
+        .chunks(6)
+        .map(|c| A[usize::from_str_radix(std::str::from_utf8(c).unwrap(), 2).unwrap()] as char)
+        .collect();
     format!("sha256={text}")
 }
 
 /// A real ELF shared object from this machine.
 pub fn real_shared_object() -> Vec<u8> {
-    for candidate in ["/usr/lib/x86_64-linux-gnu/libz.so.1", "/lib/x86_64-linux-gnu/libz.so.1", "/usr/lib/aarch64-linux-gnu/libz.so.1", "/usr/lib64/libz.so.1"] {
+    for candidate in [
+        "/usr/lib/x86_64-linux-gnu/libz.so.1",
+        "/lib/x86_64-linux-gnu/libz.so.1",
+        "/usr/lib/aarch64-linux-gnu/libz.so.1",
+        "/usr/lib64/libz.so.1",
+    ] {
         if let Ok(bytes) = std::fs::read(candidate) {
             return bytes;
         }
@@ -57,15 +70,35 @@ pub fn filler(len: usize, seed: u64) -> Vec<u8> {
 
 /// A wheel `name-version-tags.whl` with `members` (path, bytes) plus METADATA, WHEEL and a
 /// correct RECORD (unless `corrupt_record` names a member whose hash is written wrong).
-pub fn build_wheel(name: &str, version: &str, tags: &str, members: &[(&str, Vec<u8>)], corrupt_record: Option<&str>) -> (String, Vec<u8>) {
+pub fn build_wheel(
+    name: &str,
+    version: &str,
+    tags: &str,
+    members: &[(&str, Vec<u8>)],
+    corrupt_record: Option<&str>,
+) -> (String, Vec<u8>) {
     let filename = format!("{name}-{version}-{tags}.whl");
     let dist_info = format!("{name}-{version}.dist-info");
-    let mut all: Vec<(String, Vec<u8>)> = members.iter().map(|(p, b)| (p.to_string(), b.clone())).collect();
-    all.push((format!("{dist_info}/METADATA"), format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n").into_bytes()));
-    all.push((format!("{dist_info}/WHEEL"), format!("Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\nTag: {tags}\n").into_bytes()));
+    let mut all: Vec<(String, Vec<u8>)> = members
+        .iter()
+        .map(|(p, b)| (p.to_string(), b.clone()))
+        .collect();
+    all.push((
+        format!("{dist_info}/METADATA"),
+        format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n").into_bytes(),
+    ));
+    all.push((
+        format!("{dist_info}/WHEEL"),
+        format!("Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\nTag: {tags}\n")
+            .into_bytes(),
+    ));
     let mut record = String::new();
     for (path, bytes) in &all {
-        let hash = if Some(path.as_str()) == corrupt_record { record_hash(b"not this") } else { record_hash(bytes) };
+        let hash = if Some(path.as_str()) == corrupt_record {
+            record_hash(b"not this")
+        } else {
+            record_hash(bytes)
+        };
         record.push_str(&format!("{path},{hash},{}\n", bytes.len()));
     }
     record.push_str(&format!("{dist_info}/RECORD,,\n"));
@@ -73,7 +106,8 @@ pub fn build_wheel(name: &str, version: &str, tags: &str, members: &[(&str, Vec<
     let mut out = std::io::Cursor::new(Vec::new());
     {
         let mut zip = zip::ZipWriter::new(&mut out);
-        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
         for (path, bytes) in &all {
             zip.start_file(path.as_str(), options).unwrap();
             zip.write_all(bytes).unwrap();
@@ -110,22 +144,34 @@ pub struct Site {
 
 impl Site {
     pub fn new(ranges: bool, json: bool) -> Site {
-        Site { ranges, json, ..Site::default() }
+        Site {
+            ranges,
+            json,
+            ..Site::default()
+        }
     }
 
     /// Adds a file of `project` (listed on its index page).
     pub fn add(&mut self, project: &str, filename: &str, bytes: Vec<u8>) {
         let sha = sha256_hex(&bytes);
-        self.projects.entry(project.to_string()).or_default().push(filename.to_string());
-        self.files.insert(filename.to_string(), (Body::Bytes(bytes), sha));
+        self.projects
+            .entry(project.to_string())
+            .or_default()
+            .push(filename.to_string());
+        self.files
+            .insert(filename.to_string(), (Body::Bytes(bytes), sha));
     }
 
     /// Adds a file on disk, served from there (wheel sets are hundreds of MB).
     pub fn add_path(&mut self, project: &str, path: &Path) {
         let filename = path.file_name().unwrap().to_str().unwrap().to_string();
         let sha = sha256_hex(&std::fs::read(path).unwrap());
-        self.projects.entry(project.to_string()).or_default().push(filename.clone());
-        self.files.insert(filename, (Body::Path(path.to_path_buf()), sha));
+        self.projects
+            .entry(project.to_string())
+            .or_default()
+            .push(filename.clone());
+        self.files
+            .insert(filename, (Body::Path(path.to_path_buf()), sha));
     }
 }
 
@@ -177,7 +223,11 @@ impl Server {
                 std::thread::spawn(move || serve(stream, &site, &counter, &lines));
             }
         });
-        Server { base, requests, log }
+        Server {
+            base,
+            requests,
+            log,
+        }
     }
 
     pub fn index(&self) -> String {
@@ -214,50 +264,111 @@ fn serve(stream: TcpStream, site: &Site, counter: &AtomicUsize, log: &Mutex<Vec<
         }
     }
     counter.fetch_add(1, Ordering::SeqCst);
-    let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
-    log.lock().unwrap().push(format!("{path} {}", headers.get("range").cloned().unwrap_or_default()));
+    let path = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .to_string();
+    log.lock().unwrap().push(format!(
+        "{path} {}",
+        headers.get("range").cloned().unwrap_or_default()
+    ));
     let mut stream = stream;
     let answer = |stream: &mut TcpStream, status: &str, extra: &str, body: &[u8]| {
-        let head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n", body.len());
+        let head = format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n",
+            body.len()
+        );
         let _ = stream.write_all(head.as_bytes());
         let _ = stream.write_all(body);
     };
-    if let Some(name) = path.strip_prefix("/simple/").map(|p| p.trim_end_matches('/')) {
+    if let Some(name) = path
+        .strip_prefix("/simple/")
+        .map(|p| p.trim_end_matches('/'))
+    {
         let Some(files) = site.projects.get(name) else {
             return answer(&mut stream, "404 Not Found", "", b"no such project");
         };
-        let wants_json = headers.get("accept").is_some_and(|a| a.contains("vnd.pypi.simple.v1+json"));
+        let wants_json = headers
+            .get("accept")
+            .is_some_and(|a| a.contains("vnd.pypi.simple.v1+json"));
         if site.json && wants_json {
             let entries: Vec<String> = files
                 .iter()
                 .map(|f| format!(r#"{{"filename":"{f}","url":"../../files/{f}","hashes":{{"sha256":"{}"}},"size":{}}}"#, site.files[f].1, site.files[f].0.len()))
                 .collect();
-            let body = format!(r#"{{"meta":{{"api-version":"1.1"}},"name":"{name}","files":[{}]}}"#, entries.join(","));
-            return answer(&mut stream, "200 OK", "Content-Type: application/vnd.pypi.simple.v1+json\r\n", body.as_bytes());
+            let body = format!(
+                r#"{{"meta":{{"api-version":"1.1"}},"name":"{name}","files":[{}]}}"#,
+                entries.join(",")
+            );
+            return answer(
+                &mut stream,
+                "200 OK",
+                "Content-Type: application/vnd.pypi.simple.v1+json\r\n",
+                body.as_bytes(),
+            );
         }
-        let anchors: String = files.iter().map(|f| format!("<a href=\"/files/{f}#sha256={}\">{f}</a><br/>\n", site.files[f].1)).collect();
-        let body = format!("<!DOCTYPE html><html><body><h1>Links for {name}</h1>\n{anchors}</body></html>");
-        return answer(&mut stream, "200 OK", "Content-Type: text/html\r\n", body.as_bytes());
+        let anchors: String = files
+            .iter()
+            .map(|f| {
+                format!(
+                    "<a href=\"/files/{f}#sha256={}\">{f}</a><br/>\n",
+                    site.files[f].1
+                )
+            })
+            .collect();
+        let body = format!(
+            "<!DOCTYPE html><html><body><h1>Links for {name}</h1>\n{anchors}</body></html>"
+        );
+        return answer(
+            &mut stream,
+            "200 OK",
+            "Content-Type: text/html\r\n",
+            body.as_bytes(),
+        );
     }
     let Some((body, _)) = path.strip_prefix("/files/").and_then(|f| site.files.get(f)) else {
         return answer(&mut stream, "404 Not Found", "", b"no such file");
     };
-    let range = headers.get("range").filter(|_| site.ranges).and_then(|r| r.strip_prefix("bytes=").map(str::to_string));
+    let range = headers
+        .get("range")
+        .filter(|_| site.ranges)
+        .and_then(|r| r.strip_prefix("bytes=").map(str::to_string));
     let Some(range) = range else {
-        return answer(&mut stream, "200 OK", "Content-Type: application/octet-stream\r\n", &body.read(0, body.len() - 1));
+        return answer(
+            &mut stream,
+            "200 OK",
+            "Content-Type: application/octet-stream\r\n",
+            &body.read(0, body.len() - 1),
+        );
     };
     let len = body.len();
     let (start, end) = match range.split_once('-') {
         Some(("", suffix)) => (len.saturating_sub(suffix.parse().unwrap_or(0)), len - 1),
         Some((a, "")) => (a.parse().unwrap_or(0), len - 1),
-        Some((a, b)) => (a.parse().unwrap_or(0), b.parse::<u64>().unwrap_or(0).min(len - 1)),
+        Some((a, b)) => (
+            a.parse().unwrap_or(0),
+            b.parse::<u64>().unwrap_or(0).min(len - 1),
+        ),
         None => (len, 0),
     };
     if start >= len || end < start {
-        return answer(&mut stream, "416 Range Not Satisfiable", &format!("Content-Range: bytes */{len}\r\n"), b"");
+        return answer(
+            &mut stream,
+            "416 Range Not Satisfiable",
+            &format!("Content-Range: bytes */{len}\r\n"),
+            b"",
+        );
     }
-    let extra = format!("Content-Range: bytes {start}-{end}/{len}\r\nContent-Type: application/octet-stream\r\n");
-    answer(&mut stream, "206 Partial Content", &extra, &body.read(start, end));
+    let extra = format!(
+        "Content-Range: bytes {start}-{end}/{len}\r\nContent-Type: application/octet-stream\r\n"
+    );
+    answer(
+        &mut stream,
+        "206 Partial Content",
+        &extra,
+        &body.read(start, end),
+    );
 }
 
 /// Fetch options for a test: its own cache, fast retries.
