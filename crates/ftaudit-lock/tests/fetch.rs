@@ -539,3 +539,91 @@ fn an_unpinned_line_is_an_error_naming_file_and_line() {
         )
     );
 }
+
+#[test]
+fn a_central_directory_bigger_than_the_tail_and_a_zip64_wheel() {
+    let so = real_shared_object();
+    let mut site = Site::new(true, true);
+    // 3000 members: a directory of ~200 KiB, read with a second range request.
+    let many: Vec<(String, Vec<u8>)> = (0..3000)
+        .map(|i| {
+            (
+                format!("bigdir/tests/test_{i:05}.py"),
+                format!("x = {i}\n").into_bytes(),
+            )
+        })
+        .collect();
+    let mut members: Vec<(&str, Vec<u8>)> =
+        many.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+    members.insert(
+        0,
+        ("bigdir/_c.cpython-314t-x86_64-linux-gnu.so", so.clone()),
+    );
+    let (big_name, big_bytes) = build_wheel(
+        "bigdir",
+        "1.0",
+        "cp314-cp314t-manylinux_2_17_x86_64",
+        &members,
+        None,
+    );
+    site.add("bigdir", &big_name, big_bytes);
+    // 70 000 members: more than a zip's 16-bit entry count, so the zip64 records are written.
+    let huge: Vec<(String, Vec<u8>)> = (0..70_000)
+        .map(|i| (format!("z/{i}"), Vec::new()))
+        .collect();
+    let mut members: Vec<(&str, Vec<u8>)> =
+        huge.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+    members.push(("z/_z.cpython-314t-x86_64-linux-gnu.so", so.clone()));
+    let (z_name, z_bytes) = build_wheel(
+        "zipsixtyfour",
+        "1.0",
+        "cp314-cp314t-manylinux_2_17_x86_64",
+        &members,
+        None,
+    );
+    assert!(
+        z_bytes.windows(4).any(|w| w == [0x50, 0x4b, 0x06, 0x07]),
+        "the test wheel has a zip64 locator"
+    );
+    site.add("zipsixtyfour", &z_name, z_bytes);
+    let server = Server::start(site);
+    let dir = tempfile::tempdir().unwrap();
+    let lock = parse_lock(&write(
+        dir.path(),
+        "requirements.txt",
+        "bigdir==1.0\nzipsixtyfour==1.0\n",
+    ))
+    .unwrap();
+    let result = fetch(
+        &lock,
+        &[linux()],
+        &options(dir.path(), Some(server.index())),
+    );
+    let on_linux = &result.targets[0];
+    assert!(on_linux.missing.is_empty(), "{:?}", on_linux.missing);
+    let natives: Vec<&str> = on_linux
+        .picked
+        .iter()
+        .flat_map(|p| p.native_members.iter().map(String::as_str))
+        .collect();
+    assert_eq!(
+        natives,
+        [
+            "bigdir/_c.cpython-314t-x86_64-linux-gnu.so",
+            "z/_z.cpython-314t-x86_64-linux-gnu.so"
+        ]
+    );
+    for picked in &on_linux.picked {
+        let slim = zip_members(&std::fs::read(&picked.slim_path).unwrap());
+        assert_eq!(slim.len(), 4, "{}", picked.wheel);
+        assert_eq!(slim[0].1, so);
+    }
+    let log = server.log.lock().unwrap().clone();
+    let big_requests = log
+        .iter()
+        .filter(|l| l.starts_with(&format!("/files/{big_name}")))
+        .count();
+    // The tail, the rest of the directory, the .so (first member) and the dist-info files (last,
+    // after the 3000 tests: too far to merge with the .so).
+    assert_eq!(big_requests, 4, "{log:?}");
+}
