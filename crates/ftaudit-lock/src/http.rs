@@ -88,7 +88,9 @@ impl Http {
         let config = ureq::Agent::config_builder()
             .tls_config(tls)
             .timeout_connect(Some(timeout.min(Duration::from_secs(15))))
-            .timeout_global(Some(timeout))
+            // An idle limit, not a total one: a whole-wheel fallback of a few hundred MB on a slow
+            // link keeps going while bytes arrive; a stalled server fails after `timeout`.
+            .timeout_per_read(Some(timeout))
             // Statuses are data here (200 for a Range request, 404, 416): never errors.
             .http_status_as_error(false)
             .user_agent(concat!("ftaudit-lock/", env!("CARGO_PKG_VERSION")))

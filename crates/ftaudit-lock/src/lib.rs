@@ -81,7 +81,8 @@ pub struct FetchOptions {
     /// Where the per-target folders are made (default `<cache_dir>/targets`). Each target's
     /// folder is emptied of `.whl` files first, so it holds exactly this run's wheels.
     pub out_dir: Option<PathBuf>,
-    /// Whole-request timeout (a whole-wheel fallback download included).
+    /// Longest wait for the server: for the connection (at most 15 s) and for each read, so
+    /// a transfer that keeps moving is never cut.
     pub timeout: Duration,
     /// Further attempts after a connection error or a 5xx answer.
     pub retries: u32,
@@ -103,7 +104,7 @@ impl Default for FetchOptions {
             extra_index_urls: Vec::new(),
             cache_dir: default_cache_dir(),
             out_dir: None,
-            timeout: Duration::from_secs(120),
+            timeout: Duration::from_secs(30),
             retries: 3,
             retry_backoff: Duration::from_millis(500),
             offline: false,
