@@ -627,3 +627,83 @@ fn a_central_directory_bigger_than_the_tail_and_a_zip64_wheel() {
     // after the 3000 tests: too far to merge with the .so).
     assert_eq!(big_requests, 4, "{log:?}");
 }
+
+#[test]
+fn a_server_that_refuses_ranges_with_416_gets_a_whole_download() {
+    let (world, mut site) = world(true, true);
+    site.refuse_ranges = true;
+    let server = Server::start(site);
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "fastpkg==1.0 --hash=sha256:{}\n",
+        sha256_hex(&world.fast_linux.1)
+    );
+    let lock = parse_lock(&write(dir.path(), "requirements.txt", &text)).unwrap();
+    let result = fetch(
+        &lock,
+        &[linux()],
+        &options(dir.path(), Some(server.index())),
+    );
+    let picked = &result.targets[0].picked;
+    assert_eq!(picked.len(), 1, "{:?}", result.targets[0].missing);
+    assert!(picked[0].whole_download);
+    assert_eq!(picked[0].native_members, [SO]);
+    let log = server.log.lock().unwrap().clone();
+    let wheel_requests: Vec<&String> = log.iter().filter(|l| l.starts_with("/files/")).collect();
+    assert_eq!(
+        wheel_requests.len(),
+        2,
+        "the refused range, then the whole file: {log:?}"
+    );
+    assert!(
+        wheel_requests[1].trim_end().ends_with(".whl"),
+        "no Range header the second time: {log:?}"
+    );
+}
+
+#[test]
+fn a_5xx_is_retried_and_a_404_is_not() {
+    let (_, mut site) = world(true, true);
+    site.index_failures = 1;
+    let server = Server::start(site);
+    let dir = tempfile::tempdir().unwrap();
+    let lock = parse_lock(&write(dir.path(), "requirements.txt", "fastpkg==1.0\n")).unwrap();
+    let result = fetch(
+        &lock,
+        &[linux()],
+        &options(dir.path(), Some(server.index())),
+    );
+    assert_eq!(
+        result.targets[0].picked.len(),
+        1,
+        "{:?}",
+        result.targets[0].missing
+    );
+    let log = server.log.lock().unwrap().clone();
+    assert_eq!(
+        log.iter()
+            .filter(|l| l.starts_with("/simple/fastpkg/"))
+            .count(),
+        2,
+        "a 503, then the page: {log:?}"
+    );
+
+    let lock = parse_lock(&write(dir.path(), "requirements.txt", "notthere==1.0\n")).unwrap();
+    let result = fetch(
+        &lock,
+        &[linux()],
+        &options(dir.path(), Some(server.index())),
+    );
+    assert!(matches!(
+        reason(&result.targets[0], "notthere"),
+        NoWheelReason::NotOnIndex { .. }
+    ));
+    let log = server.log.lock().unwrap().clone();
+    assert_eq!(
+        log.iter()
+            .filter(|l| l.starts_with("/simple/notthere/"))
+            .count(),
+        1,
+        "{log:?}"
+    );
+}

@@ -140,6 +140,10 @@ pub struct Site {
     pub ranges: bool,
     /// Serve PEP 691 JSON when asked; false: HTML only (a PEP 503 index).
     pub json: bool,
+    /// Refuse every Range request with 416 (some servers and proxies do).
+    pub refuse_ranges: bool,
+    /// Answer the first this many index page requests with 503.
+    pub index_failures: usize,
 }
 
 impl Site {
@@ -286,6 +290,15 @@ fn serve(stream: TcpStream, site: &Site, counter: &AtomicUsize, log: &Mutex<Vec<
         .strip_prefix("/simple/")
         .map(|p| p.trim_end_matches('/'))
     {
+        let index_requests = log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.starts_with("/simple/"))
+            .count();
+        if index_requests <= site.index_failures {
+            return answer(&mut stream, "503 Service Unavailable", "", b"busy");
+        }
         let Some(files) = site.projects.get(name) else {
             return answer(&mut stream, "404 Not Found", "", b"no such project");
         };
@@ -330,6 +343,9 @@ fn serve(stream: TcpStream, site: &Site, counter: &AtomicUsize, log: &Mutex<Vec<
     let Some((body, _)) = path.strip_prefix("/files/").and_then(|f| site.files.get(f)) else {
         return answer(&mut stream, "404 Not Found", "", b"no such file");
     };
+    if site.refuse_ranges && headers.contains_key("range") {
+        return answer(&mut stream, "416 Range Not Satisfiable", "", b"");
+    }
     let range = headers
         .get("range")
         .filter(|_| site.ranges)
