@@ -30,6 +30,9 @@ pub(crate) struct SlimInfo {
     #[serde(default)]
     pub failure: Option<crate::NoWheelReason>,
     pub whole_download: bool,
+    /// sha256 of the whole file, when it was downloaded whole.
+    #[serde(default)]
+    pub whole_sha256: Option<String>,
     pub native_members: Vec<String>,
     pub record_checked: usize,
     pub members_in_wheel: usize,

@@ -166,7 +166,10 @@ pub fn fetch(lock: &Lock, targets: &[Target], options: &FetchOptions) -> LockFet
                             version: pin.version.clone(),
                             wheel: file.filename.clone(),
                             url: file.url.clone(),
-                            sha256: file.sha256.clone(),
+                            sha256: file
+                                .sha256
+                                .clone()
+                                .or_else(|| read.info.whole_sha256.clone()),
                             slim_path,
                             size: read.size,
                             whole_download: read.info.whole_download,
@@ -322,7 +325,18 @@ fn slim_wheel(
     cache: &Cache,
 ) -> Result<SlimRead, NoWheelReason> {
     let dir = cache.slim_dir(file.sha256.as_deref(), &file.url);
-    if let Some((path, info)) = cache.slim(&dir, &file.filename) {
+    // Range reads check the file against the lock only through the index's hash: without one,
+    // a hashed pin's wheel is downloaded whole and hashed, and a cached copy only counts when
+    // the hash it was read with is one the lock lists now.
+    let whole = !pin.sha256.is_empty() && file.sha256.is_none();
+    let cached = cache.slim(&dir, &file.filename).filter(|(_, info)| {
+        !whole
+            || info
+                .whole_sha256
+                .as_ref()
+                .is_some_and(|h| pin.sha256.contains(h))
+    });
+    if let Some((path, info)) = cached {
         return match info.failure {
             Some(failure) => Err(failure),
             None => Ok(SlimRead {
@@ -337,7 +351,7 @@ fn slim_wheel(
     let distribution = WheelName::parse(&file.filename)
         .map(|w| w.distribution)
         .unwrap_or_else(|| pin.name.clone());
-    let read = range::read_wheel(http, &file.url, |entries| {
+    let read = range::read_wheel(http, &file.url, whole, |entries| {
         slim::wanted(entries, &distribution)
     })
     .map_err(|e| match e {
@@ -402,6 +416,7 @@ fn slim_wheel(
                 let info = SlimInfo {
                     failure: Some(failure.clone()),
                     whole_download: read.whole_download,
+                    whole_sha256: read.whole_sha256.clone(),
                     native_members: Vec::new(),
                     record_checked: 0,
                     members_in_wheel: read.entries.len(),
@@ -419,6 +434,7 @@ fn slim_wheel(
     let info = SlimInfo {
         failure: None,
         whole_download: read.whole_download,
+        whole_sha256: read.whole_sha256.clone(),
         native_members: read
             .members
             .iter()

@@ -54,10 +54,12 @@ enum Mode {
     Whole,
 }
 
-/// Reads the central directory and the members `wanted` picks of the wheel at `url`.
+/// Reads the central directory and the members `wanted` picks of the wheel at `url`; with
+/// `whole`, the whole file (the only way to check a lock hash the index does not confirm).
 pub(crate) fn read_wheel(
     http: &Http,
     url: &str,
+    whole: bool,
     wanted: impl Fn(&[Entry]) -> (Vec<usize>, Option<usize>),
 ) -> Result<WheelRead, ReadError> {
     let url = url.split('#').next().unwrap_or(url);
@@ -69,7 +71,11 @@ pub(crate) fn read_wheel(
         url: url.to_string(),
         source,
     };
-    let first = ranged(http, url, &format!("bytes=-{TAIL}"))?;
+    let first = if whole {
+        http.get(url, &[("Accept-Encoding", "identity")])?
+    } else {
+        ranged(http, url, &format!("bytes=-{TAIL}"))?
+    };
     let (mode, mut pieces) = match first.status {
         206 => {
             let (start, size) = content_range(first.content_range.as_deref()).ok_or_else(|| {

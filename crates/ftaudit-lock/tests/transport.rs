@@ -290,3 +290,52 @@ fn a_5xx_is_retried_and_a_404_is_not() {
         "{log:?}"
     );
 }
+
+#[test]
+fn a_hashed_pin_without_an_index_hash_is_downloaded_whole_and_checked() {
+    for json in [true, false] {
+        let (world, mut site) = world(true, json);
+        site.no_hashes = true;
+        let server = Server::start(site);
+        let dir = tempfile::tempdir().unwrap();
+        // Right hash: read whole (ranges could not check it), accepted.
+        let result = fetch_text(
+            dir.path(),
+            "requirements.txt",
+            &world.linux_pin(),
+            &[linux()],
+            Some(server.index()),
+        );
+        let picked = &result.targets[0].picked;
+        assert_eq!(picked.len(), 1, "{:?}", result.targets[0].missing);
+        assert!(picked[0].whole_download);
+        assert_eq!(
+            picked[0].sha256.as_deref(),
+            Some(sha256_hex(&world.fast_linux.1).as_str())
+        );
+        // Wrong hash: the whole file shows it.
+        let wrong = format!("fastpkg==1.0 --hash=sha256:{}\n", "3".repeat(64));
+        let result = fetch_text(
+            dir.path(),
+            "requirements.txt",
+            &wrong,
+            &[linux()],
+            Some(server.index()),
+        );
+        assert!(matches!(
+            reason(&result.targets[0], "fastpkg"),
+            NoWheelReason::HashMismatch { checked: HashCheck::WholeFile, actual, .. } if *actual == sha256_hex(&world.fast_linux.1)
+        ));
+        // No lock hash, no index hash: range reads, RECORD checks only (a fresh cache: the
+        // whole copy above would be reused).
+        let fresh = tempfile::tempdir().unwrap();
+        let result = fetch_text(
+            fresh.path(),
+            "requirements.txt",
+            "fastpkg==1.0\n",
+            &[linux()],
+            Some(server.index()),
+        );
+        assert!(!result.targets[0].picked[0].whole_download);
+    }
+}

@@ -146,6 +146,8 @@ pub struct Site {
     pub refuse_ranges: bool,
     /// Answer the first this many index page requests with 503.
     pub index_failures: usize,
+    /// Index pages without hashes (PEP 503 allows that).
+    pub no_hashes: bool,
 }
 
 impl Site {
@@ -310,7 +312,10 @@ fn serve(stream: TcpStream, site: &Site, counter: &AtomicUsize, log: &Mutex<Vec<
         if site.json && wants_json {
             let entries: Vec<String> = files
                 .iter()
-                .map(|f| format!(r#"{{"filename":"{f}","url":"../../files/{f}","hashes":{{"sha256":"{}"}},"size":{}}}"#, site.files[f].1, site.files[f].0.len()))
+                .map(|f| {
+                    let hashes = if site.no_hashes { String::new() } else { format!(r#""sha256":"{}""#, site.files[f].1) };
+                    format!(r#"{{"filename":"{f}","url":"../../files/{f}","hashes":{{{hashes}}},"size":{}}}"#, site.files[f].0.len())
+                })
                 .collect();
             let body = format!(
                 r#"{{"meta":{{"api-version":"1.1"}},"name":"{name}","files":[{}]}}"#,
@@ -326,10 +331,12 @@ fn serve(stream: TcpStream, site: &Site, counter: &AtomicUsize, log: &Mutex<Vec<
         let anchors: String = files
             .iter()
             .map(|f| {
-                format!(
-                    "<a href=\"/files/{f}#sha256={}\">{f}</a><br/>\n",
-                    site.files[f].1
-                )
+                let fragment = if site.no_hashes {
+                    String::new()
+                } else {
+                    format!("#sha256={}", site.files[f].1)
+                };
+                format!("<a href=\"/files/{f}{fragment}\">{f}</a><br/>\n")
             })
             .collect();
         let body = format!(
