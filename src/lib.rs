@@ -3,6 +3,7 @@
 
 pub mod assess;
 pub mod exit;
+pub mod lock;
 pub mod policy;
 pub mod publish;
 pub mod scan;

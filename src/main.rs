@@ -137,6 +137,31 @@ struct ScanArgs {
     shard: Option<ftaudit::publish::Shard>,
     #[command(flatten)]
     stress: StressArgs,
+    #[command(flatten)]
+    lock: LockArgs,
+}
+
+#[derive(clap::Args)]
+#[command(next_help_heading = "Lock files (requirements.txt, pylock.toml, uv.lock)")]
+struct LockArgs {
+    /// The interpreter to audit the lock for: 3.14t, 3.13t, 3.15t, 3.14...
+    #[arg(long)]
+    python: Option<String>,
+    /// Wheel platform tag to audit for (repeatable): manylinux_2_28_x86_64, manylinux_2_28_aarch64,
+    /// musllinux_1_2_x86_64, macosx_11_0_arm64, macosx_10_13_x86_64, win_amd64. Default: manylinux
+    /// x86_64 and aarch64, macOS arm64 and x86_64, Windows amd64.
+    #[arg(long = "platform")]
+    platforms: Vec<String>,
+    /// The index (PEP 691/503 simple API). Default: the lock's, else $PIP_INDEX_URL or
+    /// $UV_INDEX_URL, else PyPI.
+    #[arg(long)]
+    index_url: Option<String>,
+    /// More indexes (repeatable).
+    #[arg(long = "extra-index-url")]
+    extra_index_urls: Vec<String>,
+    /// Use only the cache (~/.cache/ftaudit/lock): anything not there is reported, not fetched.
+    #[arg(long)]
+    offline: bool,
 }
 
 #[derive(clap::Args)]
@@ -304,7 +329,7 @@ fn run_merge(args: MergeArgs) -> ExitCode {
     let matrix = ftaudit::publish::merge(&reports);
     let text = match args.format {
         MatrixFormat::Json => serde_json::to_string_pretty(&matrix).unwrap_or_default() + "\n",
-        MatrixFormat::Html => ftaudit_render::html(&matrix, &args.title),
+        MatrixFormat::Html => ftaudit_render::html(&matrix, &args.title, ""),
     };
     match write_text(&text, args.output.as_deref()) {
         Ok(()) => ExitCode::from(exit::CLEAN),
@@ -402,10 +427,18 @@ fn run_scan(args: ScanArgs) -> ExitCode {
             .stress
             .then(|| args.stress.options((args.memory_limit > 0).then_some(args.memory_limit))),
     };
-    let report = if std::io::stderr().is_terminal() {
-        scan(&options, &BarProgress::default())
-    } else {
-        scan(&options, &NoProgress)
+    let lock = ftaudit::lock::is_lock_file(&args.path).then(|| ftaudit::lock::LockOptions {
+        python: args.lock.python.clone(),
+        platforms: args.lock.platforms.clone(),
+        index_url: args.lock.index_url.clone(),
+        extra_index_urls: args.lock.extra_index_urls.clone(),
+        offline: args.lock.offline,
+    });
+    let bar = BarProgress::default();
+    let progress: &dyn ftaudit::scan::Progress = if std::io::stderr().is_terminal() { &bar } else { &NoProgress };
+    let report = match &lock {
+        Some(lock) => ftaudit::lock::scan_lock(&options, lock, progress),
+        None => scan(&options, progress),
     };
     let report = match report {
         Ok(report) => report,
@@ -465,7 +498,8 @@ fn write_output(
         Format::Html => {
             let source = report.target.path.display().to_string();
             let matrix = ftaudit::publish::merge(&[(source.clone(), report.clone())]);
-            Some(ftaudit_render::html(&matrix, &format!("ftaudit: {source}")))
+            let stress = ftaudit_render::stress_html::section(report);
+            Some(ftaudit_render::html(&matrix, &format!("ftaudit: {source}"), &stress))
         }
         Format::Sarif => Some(
             serde_json::to_string_pretty(&ftaudit_render::sarif(report)).unwrap_or_default() + "\n",

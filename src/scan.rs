@@ -82,6 +82,7 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
         interrupted: None,
         stress: None,
         stress_skipped: None,
+        lock: None,
     };
     if options.static_only {
         // Asked for: not a gap in the report.

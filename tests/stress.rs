@@ -182,6 +182,12 @@ fn each_detector_classifies_its_fixture() {
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains(&format!("stress: {} usable core(s)", run.cores.usable)), "{text}");
     assert!(text.contains("threads: time (IQR)") && text.contains("speed-up"), "{text}");
+
+    // The HTML page carries the same results, with the charts inline.
+    let page = ftaudit().arg("report").arg(&saved).args(["--format", "html"]).output().unwrap();
+    let page = String::from_utf8_lossy(&page.stdout);
+    assert!(page.contains("id=\"stress\"") && page.contains("data-module=\"stress_scale\""), "no stress section");
+    assert!(page.matches("<svg").count() >= 4 && !page.contains("<?xml"), "charts inline");
 }
 
 #[test]

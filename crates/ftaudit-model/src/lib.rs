@@ -8,6 +8,7 @@
 
 pub mod dynamic_facts;
 pub mod findings;
+pub mod lock_facts;
 pub mod matrix;
 pub mod protocol;
 pub mod report;
@@ -17,6 +18,7 @@ pub mod stress_facts;
 
 pub use dynamic_facts::*;
 pub use findings::*;
+pub use lock_facts::*;
 pub use matrix::*;
 pub use report::*;
 pub use rules::*;

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DynamicFacts, DynamicRun, Finding, StaticFacts, StressFacts, StressRun};
+use crate::{DynamicFacts, DynamicRun, Finding, LockAudit, StaticFacts, StressFacts, StressRun};
 
 /// One scan of one target. Serialised as-is for `--format json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -67,6 +67,8 @@ pub enum TargetKind {
     WheelDirectory,
     /// A single native file or an arbitrary folder of them.
     Files,
+    /// A lock file (requirements.txt, pylock.toml, uv.lock): its wheels, read from the index.
+    Lock,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -184,6 +186,9 @@ pub enum InputProblemKind {
     NotARegularFile,
     /// A symbolic link that was not followed (to a folder, dangling, or to a non-regular file).
     LinkSkipped,
+    /// A lock pin with no wheel that could be audited for a target (an sdist only, a GIL-only
+    /// wheel, an unreachable index, a hash mismatch).
+    NoWheel,
 }
 
 /// Why a file could not be checked.
@@ -224,6 +229,9 @@ pub struct Stages {
     /// Why the stress stage did not run, when it was asked for.
     #[serde(default)]
     pub stress_skipped: Option<String>,
+    /// The lock file audited, per target (schema 1.3; lock targets only).
+    #[serde(default)]
+    pub lock: Option<LockAudit>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

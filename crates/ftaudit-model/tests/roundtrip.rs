@@ -189,6 +189,7 @@ fn sample_report() -> Report {
             interrupted: Some("SIGINT after 3.0 s".into()),
             stress: None,
             stress_skipped: Some("the stress stage needs the import probe's results".into()),
+            lock: None,
         },
         policy: PolicyOutcome {
             source: Some("ftaudit.toml".into()),

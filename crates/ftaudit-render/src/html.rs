@@ -28,6 +28,11 @@ td.conflict { background-image: repeating-linear-gradient(45deg, transparent 0 6
 td.open .evidence { display: block; }
 .legend span { padding: .1em .5em; margin-right: .5em; border: 1px solid #ccc; }
 #count { color: #555; }
+.stress h3 { margin: 1.2em 0 .3em; font-size: 1.05em; }
+.stress .verdict-unsafe, .stress .verdict-gil_reenabled { color: #a00; }
+.stress .verdict-scales { color: #060; }
+.stress table { margin: .3em 0; }
+.stress svg { display: block; margin: .3em 0 1em; }
 "#;
 
 const SCRIPT: &str = r#"
@@ -101,7 +106,8 @@ fn cell_html(out: &mut String, cell: Option<&MatrixCell>) {
 }
 
 /// The matrix as one HTML document.
-pub fn html(matrix: &Matrix, title: &str) -> String {
+/// The page; `extra` is more HTML placed after the matrix (the stress section of one report).
+pub fn html(matrix: &Matrix, title: &str, extra: &str) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
@@ -164,7 +170,7 @@ pub fn html(matrix: &Matrix, title: &str) -> String {
     }
     let _ = write!(
         out,
-        "</tbody></table>\n<script>{SCRIPT}</script>\n</body></html>\n"
+        "</tbody></table>\n{extra}<script>{SCRIPT}</script>\n</body></html>\n"
     );
     out
 }

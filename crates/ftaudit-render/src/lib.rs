@@ -9,6 +9,7 @@ mod markdown;
 mod markup;
 mod names;
 mod sarif;
+pub mod stress_html;
 pub mod stress_table;
 mod table;
 mod workers;

@@ -63,6 +63,31 @@ pub fn table(report: &Report, options: &TableOptions) -> String {
             );
         }
     }
+    if let Some(lock) = &report.stages.lock {
+        let _ = writeln!(
+            out,
+            "lock: {} ({}), {} request(s), {:.1} MB read of {:.1} MB of picked wheels",
+            lock.lock.display(),
+            lock.format,
+            lock.requests,
+            lock.bytes_read as f64 / 1e6,
+            lock.picked_wheel_bytes as f64 / 1e6
+        );
+        for target in &lock.targets {
+            let _ = writeln!(
+                out,
+                "  {}: {} wheel(s) with native code, {} pure Python, {} without a wheel to audit, {} not for this target",
+                target.name,
+                target.wheels.len(),
+                target.pure.len(),
+                target.missing.len(),
+                target.not_applicable.len()
+            );
+            for m in &target.missing {
+                let _ = writeln!(out, "    {}=={} (line {}): {}", m.name, m.version, m.line, m.reason);
+            }
+        }
+    }
     if let Some(what) = &report.stages.interrupted {
         let _ = writeln!(out, "INTERRUPTED: {what}");
     }
@@ -296,6 +321,7 @@ fn input_problem_label(kind: InputProblemKind) -> &'static str {
         InputProblemKind::BadMetadata => "bad metadata",
         InputProblemKind::NotARegularFile => "not a regular file",
         InputProblemKind::LinkSkipped => "link not followed",
+        InputProblemKind::NoWheel => "no wheel to audit",
     }
 }
 
