@@ -3,16 +3,12 @@
 //! same static scan as any folder of wheels, and the results join one report (its files carry
 //! their platform, so `merge` gives one column per target).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ftaudit_discover::DiscoverError;
-use ftaudit_lock::{FetchOptions, NoWheelReason, Platform, PythonTarget, Target};
-use ftaudit_model::{
-    InputProblem, InputProblemKind, LockAudit, LockMissing, LockTarget, LockWheel, Report,
-    TargetInterpreter, TargetKind,
-};
+use ftaudit_model::Report;
 
-use crate::scan::{scan, Progress, ScanOptions};
+use crate::scan::{Progress, ScanOptions};
 
 #[derive(Debug, Clone, Default)]
 pub struct LockOptions {
@@ -36,7 +32,17 @@ fn fatal(path: &Path, message: String) -> DiscoverError {
     DiscoverError::Unsupported { path: path.to_path_buf(), message }
 }
 
+/// Elsewhere than on Linux: the lock reader is not built there (see Cargo.toml).
+#[cfg(not(target_os = "linux"))]
+pub fn scan_lock(options: &ScanOptions, _: &LockOptions, _: &dyn Progress) -> Result<Report, DiscoverError> {
+    Err(fatal(&options.path, "lock files are audited by the Linux build of ftaudit only, for now".into()))
+}
+
+#[cfg(target_os = "linux")]
 pub fn scan_lock(options: &ScanOptions, lock_options: &LockOptions, progress: &dyn Progress) -> Result<Report, DiscoverError> {
+    use ftaudit_lock::{FetchOptions, NoWheelReason, Platform, PythonTarget, Target};
+    use ftaudit_model::{InputProblem, InputProblemKind, LockAudit, LockMissing, LockTarget, LockWheel, TargetInterpreter, TargetKind};
+    use crate::scan::scan;
     let path = &options.path;
     let lock = ftaudit_lock::parse_lock(path).map_err(|e| fatal(path, e.to_string()))?;
     let python: PythonTarget = lock_options
@@ -133,7 +139,7 @@ pub fn scan_lock(options: &ScanOptions, lock_options: &LockOptions, progress: &d
         evidence: format!("--python {python}"),
     });
     report.stages.lock = Some(LockAudit {
-        lock: PathBuf::from(path),
+        lock: std::path::PathBuf::from(path),
         format: format!("{:?}", lock.format).to_lowercase(),
         indexes: fetched.indexes.clone(),
         targets: lock_targets,
@@ -147,6 +153,7 @@ pub fn scan_lock(options: &ScanOptions, lock_options: &LockOptions, progress: &d
 }
 
 /// A reason listing every wheel of a project (uvloop has 60) is cut to its first ones.
+#[cfg(target_os = "linux")]
 fn shorten(reason: &str) -> String {
     const MAX: usize = 400;
     if reason.len() <= MAX {

@@ -6,7 +6,14 @@ use std::time::Duration;
 
 use ftaudit_model::{DynamicRun, ExecutorKind, ImportOutcome, NativeFile, StressRun, Target};
 use ftaudit_probe::Cancel;
-use ftaudit_stress::{StressConfig, StressTarget};
+
+/// A module the probe found importing GIL-free.
+#[derive(Debug, Clone)]
+pub struct Eligible {
+    pub module: String,
+    /// Err: why isolated subinterpreters cannot load it.
+    pub subinterpreters: Result<(), String>,
+}
 
 #[derive(Debug, Clone)]
 pub struct StressOptions {
@@ -48,8 +55,8 @@ impl Default for StressOptions {
 }
 
 /// Modules whose import the probe saw leave the GIL off: only they can be stressed.
-pub fn eligible(files: &[NativeFile], only: &[String]) -> (Vec<StressTarget>, Vec<String>) {
-    let mut targets: Vec<StressTarget> = Vec::new();
+pub fn eligible(files: &[NativeFile], only: &[String]) -> (Vec<Eligible>, Vec<String>) {
+    let mut targets: Vec<Eligible> = Vec::new();
     let mut skipped = Vec::new();
     for file in files {
         let (Some(name), Some(dynamic)) = (&file.module_name, &file.dynamic) else { continue };
@@ -75,7 +82,7 @@ pub fn eligible(files: &[NativeFile], only: &[String]) -> (Vec<StressTarget>, Ve
             Some(other) => Err(format!("the probe's isolated-subinterpreter import did not succeed ({other:?})")),
             None => Err("the probe did not try an isolated subinterpreter".into()),
         };
-        targets.push(StressTarget { module: name.clone(), subinterpreters });
+        targets.push(Eligible { module: name.clone(), subinterpreters });
     }
     (targets, skipped)
 }
@@ -95,7 +102,21 @@ pub fn environment_python(target: &Target, dynamic: &DynamicRun) -> Option<PathB
         .find(|p| p.exists())
 }
 
+/// Elsewhere than on Linux the stage says why it cannot run.
+#[cfg(not(target_os = "linux"))]
+pub fn run(
+    _: &Target,
+    _: &DynamicRun,
+    _: &mut [NativeFile],
+    _: &StressOptions,
+    _: &Cancel,
+    _: &dyn Fn(&str),
+) -> Result<StressRun, String> {
+    Err("the stress stage runs on Linux only (its drivers are contained like the probe's workers)".into())
+}
+
 /// Runs the stage; the error is why it could not run at all.
+#[cfg(target_os = "linux")]
 pub fn run(
     target: &Target,
     dynamic: &DynamicRun,
@@ -104,7 +125,12 @@ pub fn run(
     cancel: &Cancel,
     progress: &dyn Fn(&str),
 ) -> Result<StressRun, String> {
-    let (targets, _skipped) = eligible(files, &options.only);
+    use ftaudit_stress::{StressConfig, StressTarget};
+    let (eligible, _skipped) = eligible(files, &options.only);
+    let targets: Vec<StressTarget> = eligible
+        .into_iter()
+        .map(|e| StressTarget { module: e.module, subinterpreters: e.subinterpreters })
+        .collect();
     let python = match &options.python {
         Some(p) => p.clone(),
         None => environment_python(target, dynamic).ok_or_else(|| {

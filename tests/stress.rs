@@ -15,7 +15,7 @@ use std::process::Command;
 use ftaudit_model::{ExecutorKind, Report, StressFacts, StressFailure, StressVerdict};
 use support::{ftaudit, python, repo_root};
 
-const MODULES: &[&str] = &["stress_race", "stress_deadlock", "stress_serial", "stress_scale", "stress_lazy_gil", "stress_lazy_gil_helper"];
+const MODULES: &[&str] = &["stress_crash", "stress_race", "stress_deadlock", "stress_serial", "stress_scale", "stress_lazy_gil", "stress_lazy_gil_helper"];
 
 fn query(python: &Path, expr: &str) -> String {
     let out = Command::new(python).args(["-I", "-c", &format!("import sysconfig; print({expr})")]).env_remove("PYTHON_GIL").output().unwrap();
@@ -81,7 +81,7 @@ fn each_detector_classifies_its_fixture() {
     std::fs::write(recipes.join("broken.py"), "FTAUDIT_RECIPE = {'version': 1, 'modules': ['stress_scale']\n").unwrap();
     let charts = dir.path().join("charts");
     let out = ftaudit()
-        .args(["stress", "--format", "json", "--no-shipped-recipes", "--repeats", "5", "--target-seconds", "0.3", "--stress-timeout", "5", "--seed", "42"])
+        .args(["stress", "--format", "json", "--no-shipped-recipes", "--repeats", "5", "--target-seconds", "0.3", "--stress-timeout", "15", "--seed", "42"])
         .arg("--recipes")
         .arg(&recipes)
         .arg("--charts")
@@ -120,7 +120,19 @@ fn each_detector_classifies_its_fixture() {
     assert!(ordered.executors.iter().any(|e| e.kind == ExecutorKind::Threads && !e.points.is_empty()), "{ordered:?}");
     assert!(deadlock.workloads.iter().any(|w| w.workload == "introspect" && matches!(w.verdict, StressVerdict::Passed { .. })));
     // One driver lists the recipes, one per module, one more after the deadlock.
-    assert_eq!(run.child_processes, 1 + 5 + 1, "drivers");
+    assert_eq!(run.child_processes, 1 + 6 + 1, "drivers");
+
+    // Two callers at once crash it: the signal, and the module in the faulting frame.
+    let crash = stressed(&report, "stress_crash");
+    let failures = recipe_failures(crash);
+    let Some(StressFailure::Crashed { signal, faulting_module, .. }) = failures.iter().find(|f| matches!(f, StressFailure::Crashed { .. })) else {
+        panic!("no crash found: {failures:?}")
+    };
+    assert_eq!(*signal, Some(libc::SIGSEGV));
+    // 3.14 prints the C stack with file names; 3.13 does not.
+    if report.stages.stress.as_ref().unwrap().interpreter.version.starts_with("3.14") {
+        assert!(faulting_module.as_deref().is_some_and(|m| m.starts_with("stress_crash")), "{faulting_module:?}");
+    }
 
     // The GIL comes back on first use, and the module that brought it is named.
     let lazy = stressed(&report, "stress_lazy_gil");

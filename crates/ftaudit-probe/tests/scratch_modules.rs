@@ -192,7 +192,7 @@ fn workers_have_no_network_and_a_scratch_home_and_cwd() {
             .to_string()
     };
     let (cwd, home) = (line("cwd "), line("home "));
-    assert!(cwd.contains("ftaudit-worker-"), "{cwd}");
+    assert!(cwd.contains("ftaudit-child-"), "{cwd}");
     assert!(home.starts_with(&cwd) && home.ends_with("/home"), "{home}");
     assert!(
         !std::path::Path::new(&cwd).exists(),

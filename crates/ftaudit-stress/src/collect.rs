@@ -82,7 +82,7 @@ pub fn stress_module(
             break;
         }
         // It ended inside the last stage it began: that workload takes the blame.
-        let Some((stage_no, (workload, stage))) = run.stages.iter().enumerate().last() else {
+        let Some((stage_no, (workload, stage))) = run.stages.iter().enumerate().next_back() else {
             let reason = format!("the stress driver {} before its first workload{}", ending_text(&run.ending), output_tail(&run, 0));
             for acc in &mut accs[next..] {
                 acc.not_run = Some(reason.clone());
@@ -308,5 +308,24 @@ pub fn describe_failure(failure: &StressFailure) -> String {
             None => format!("hang in {stage}: not done after {seconds:.0} s"),
         },
         StressFailure::MemoryLimit { stage, limit_mb } => format!("{stage} hit the {limit_mb} MB memory limit"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::faulting_module;
+
+    #[test]
+    fn the_faulting_module_is_the_first_frame_outside_the_interpreter() {
+        // The shape of a 3.14 fatal-error dump (faulthandler's C stack).
+        let dump = "Fatal Python error: Segmentation fault\n\n\
+            Current thread 0x00007f1 [python] (most recent call first):\n  File \"/tmp/r.py\", line 9 in work\n\n\
+            Current thread's C stack trace (most recent call first):\n\
+              Binary file \"/opt/py/lib/libpython3.14t.so.1.0\", at _Py_DumpStack+0x31 [0x7f1]\n\
+              Binary file \"/lib/x86_64-linux-gnu/libc.so.6\", at +0x3fdf0 [0x7f2]\n\
+              Binary file \"/venv/lib/python3.14t/site-packages/pkg/_speedups.cpython-314t-x86_64-linux-gnu.so\", at +0x1139 [0x7f3]\n\
+              Binary file \"/opt/py/lib/libpython3.14t.so.1.0\", at +0x1b2e4c [0x7f4]\n";
+        assert_eq!(faulting_module(dump).as_deref(), Some("_speedups.cpython-314t-x86_64-linux-gnu.so"));
+        assert_eq!(faulting_module("Fatal Python error: Aborted\n"), None);
     }
 }
