@@ -138,4 +138,15 @@ if [ "${BENCH_SKIP_PIP:-0}" != 1 ]; then
     echo "pip / ftaudit-lock cold: bytes x$(ratio "$pip_bytes" "$cold_bytes") (wheel bytes only: x$(ratio "$pip_bytes" "$cold_wheel")), wall x$(ratio "$pip_wall" "$cold_wall")"
 fi
 echo "wheels picked: $cold_picked over all targets ($(mb "$picked_bytes") MB whole), pins without a wheel per target: $cold_missing"
+python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+seen, n, size = set(), 0, 0
+for t in r["targets"]:
+    for p in t["picked"]:
+        if p["url"] in seen:
+            continue
+        seen.add(p["url"])
+        n += len(p["headers_only"])
+        size += sum(p["headers_only_sizes"].values())
+print(f"bundled libraries read as headers only: {n} ({size / 1e6:.1f} MB uncompressed, distinct wheels)")' "$work/cold.json"
 echo "machine: $(nproc) cores, $(uname -sm); results in $work"

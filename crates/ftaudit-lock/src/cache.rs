@@ -3,6 +3,7 @@
 //! wheel's sha256 (the URL's hash when no sha256 is known). Entries are written through a
 //! temporary file and renamed, so concurrent runs and crashes never leave half an entry.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -22,6 +23,10 @@ pub fn default_cache_dir() -> PathBuf {
     base.join("ftaudit").join("lock")
 }
 
+/// Version of what a slim wheel holds, the first part of its cache key. v1 (no prefix): every
+/// native member whole; v2: bundled libraries as their first `HEADERS_KEPT` bytes.
+pub(crate) const SLIM_FORMAT: &str = "v2";
+
 /// What is kept beside a slim wheel: how it was read.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SlimInfo {
@@ -34,6 +39,9 @@ pub(crate) struct SlimInfo {
     #[serde(default)]
     pub whole_sha256: Option<String>,
     pub native_members: Vec<String>,
+    /// Bundled libraries kept as their first bytes only, and their real sizes.
+    #[serde(default)]
+    pub headers_only: BTreeMap<String, u64>,
     pub record_checked: usize,
     pub members_in_wheel: usize,
 }
@@ -77,11 +85,15 @@ impl Cache {
         let _ = write_json(&self.index_path(page_url, version, lock_hashes), &files);
     }
 
-    /// Folder of one wheel's slim copy.
+    /// Folder of one wheel's slim copy. The key starts with [`SLIM_FORMAT`], so slim wheels of
+    /// an older format (bundled libraries whole) are never taken for this one's, nor the reverse.
     pub fn slim_dir(&self, sha256: Option<&str>, url: &str) -> PathBuf {
         let key = match sha256 {
-            Some(hex) => hex.to_string(),
-            None => format!("url-{}", crate::hex(&crate::sha256(url.as_bytes()))),
+            Some(hex) => format!("{SLIM_FORMAT}-{hex}"),
+            None => format!(
+                "{SLIM_FORMAT}-url-{}",
+                crate::hex(&crate::sha256(url.as_bytes()))
+            ),
         };
         self.root.join("slim").join(key)
     }

@@ -175,6 +175,15 @@ pub fn fetch(lock: &Lock, targets: &[Target], options: &FetchOptions) -> LockFet
                             whole_download: read.info.whole_download,
                             from_cache: read.from_cache,
                             native_members: read.info.native_members.clone(),
+                            // In the wheel's order, like `native_members`.
+                            headers_only: read
+                                .info
+                                .native_members
+                                .iter()
+                                .filter(|n| read.info.headers_only.contains_key(*n))
+                                .cloned()
+                                .collect(),
+                            headers_only_sizes: read.info.headers_only.clone(),
                             record_checked: read.info.record_checked,
                         });
                     }
@@ -351,9 +360,13 @@ fn slim_wheel(
     let distribution = WheelName::parse(&file.filename)
         .map(|w| w.distribution)
         .unwrap_or_else(|| pin.name.clone());
-    let read = range::read_wheel(http, &file.url, whole, |entries| {
-        slim::wanted(entries, &distribution)
-    })
+    let read = range::read_wheel(
+        http,
+        &file.url,
+        whole,
+        |entries| slim::wanted(entries, &distribution),
+        |entry| slim::is_bundled_library(&entry.name),
+    )
     .map_err(|e| match e {
         ReadError::Http(HttpError::Offline { url }) => NoWheelReason::Offline {
             what: format!("slim wheel of {url}"),
@@ -418,6 +431,7 @@ fn slim_wheel(
                     whole_download: read.whole_download,
                     whole_sha256: read.whole_sha256.clone(),
                     native_members: Vec::new(),
+                    headers_only: BTreeMap::new(),
                     record_checked: 0,
                     members_in_wheel: read.entries.len(),
                 };
@@ -440,6 +454,11 @@ fn slim_wheel(
             .iter()
             .map(|m| m.entry.name.clone())
             .filter(|n| slim::is_native_member(n))
+            .collect(),
+        headers_only: read
+            .members
+            .iter()
+            .filter_map(|m| Some((m.entry.name.clone(), m.original_size?)))
             .collect(),
         record_checked,
         members_in_wheel: read.entries.len(),

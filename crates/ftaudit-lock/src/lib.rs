@@ -18,6 +18,7 @@ mod slim;
 mod tags;
 mod zipdir;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,7 +32,7 @@ pub use parse::{
     normalize_name, parse_lock, parse_lock_text, DistFile, Environment, Lock, LockError,
     LockFormat, Marker, Pin,
 };
-pub use slim::is_native_member;
+pub use slim::{is_bundled_library, is_native_member, HEADERS_KEPT, HEADER_BYTES};
 pub use tags::{
     default_platforms, Platform, PlatformKind, PythonTarget, WheelName, DEFAULT_GLIBC,
     DEFAULT_MACOS,
@@ -161,7 +162,14 @@ pub struct Picked {
     pub whole_download: bool,
     pub from_cache: bool,
     pub native_members: Vec<String>,
-    /// Members whose sha256 matched their RECORD row.
+    /// Native members kept as their first [`HEADERS_KEPT`] bytes only: bundled libraries
+    /// ([`is_bundled_library`]) bigger than that. The slim member is a valid stored zip member
+    /// of those bytes (its own CRC); it was not checked against RECORD (not all of it was read).
+    pub headers_only: Vec<String>,
+    /// The real (uncompressed) size in the wheel of each `headers_only` member.
+    pub headers_only_sizes: BTreeMap<String, u64>,
+    /// Members whose sha256 matched their RECORD row (every member kept but RECORD itself and
+    /// the `headers_only` ones).
     pub record_checked: usize,
 }
 

@@ -3,13 +3,16 @@
 //! file downloaded instead, which is then checked against the lock's/index's sha256.
 
 use crate::http::{Answer, Http, HttpError};
-use crate::slim::RawMember;
+use crate::slim::{self, RawMember, HEADERS_KEPT, HEADER_BYTES};
 use crate::zipdir::{self, Entry, Located};
 
 /// Bytes of the first tail read: the central directory of all but the largest wheels fits.
 const TAIL: u64 = 64 * 1024;
 /// Members closer than this are fetched in one request (a request costs more than 64 KiB).
 const MERGE_GAP: u64 = 64 * 1024;
+/// Room asked for a local header's extra field (not in the central directory; usually empty or
+/// a 28-byte timestamp) when only the start of a member's data is read.
+const LOCAL_EXTRA_ROOM: u64 = 256;
 
 /// What a wheel read produced.
 pub(crate) struct WheelRead {
@@ -41,11 +44,37 @@ pub(crate) enum ReadError {
 struct Pieces(Vec<(u64, Vec<u8>)>, bool);
 
 impl Pieces {
+    /// The end of the longest piece holding `start` (`start` itself when none does).
+    fn covered_until(&self, start: u64) -> u64 {
+        self.0
+            .iter()
+            .filter(|(at, bytes)| *at <= start && start < at + bytes.len() as u64)
+            .map(|(at, bytes)| at + bytes.len() as u64)
+            .max()
+            .unwrap_or(start)
+    }
+
     fn slice(&self, start: u64, end: u64) -> Option<&[u8]> {
         self.0.iter().find_map(|(at, bytes)| {
             (start >= *at && end <= at + bytes.len() as u64)
                 .then(|| &bytes[(start - at) as usize..(end - at) as usize])
         })
+    }
+}
+
+/// A bundled library read as far as its headers: how many bytes of its data to ask for, and
+/// its first HEADERS_KEPT bytes once they are in.
+struct Prefix {
+    entry: usize,
+    data: u64,
+    kept: Option<Vec<u8>>,
+}
+
+impl Prefix {
+    /// Bytes from the local header: the header itself (its extra field is not in the directory,
+    /// so some room is left for it) and `data` bytes of data.
+    fn request_len(&self, entry: &Entry) -> u64 {
+        30 + entry.name.len() as u64 + LOCAL_EXTRA_ROOM + self.data
     }
 }
 
@@ -56,11 +85,13 @@ enum Mode {
 
 /// Reads the central directory and the members `wanted` picks of the wheel at `url`; with
 /// `whole`, the whole file (the only way to check a lock hash the index does not confirm).
+/// Members `headers_only` picks are read only as far as their first HEADERS_KEPT bytes.
 pub(crate) fn read_wheel(
     http: &Http,
     url: &str,
     whole: bool,
     wanted: impl Fn(&[Entry]) -> (Vec<usize>, Option<usize>),
+    headers_only: impl Fn(&Entry) -> bool,
 ) -> Result<WheelRead, ReadError> {
     let url = url.split('#').next().unwrap_or(url);
     let protocol = |message: String| ReadError::Protocol {
@@ -160,28 +191,140 @@ pub(crate) fn read_wheel(
         }
         Ok((e.local_offset, next))
     };
-    let mut spans = keep
+    // Bundled libraries bigger than what is kept are read as far as their headers: a prefix of
+    // their data, grown (doubled) until it inflates to HEADERS_KEPT bytes.
+    let mut prefixes: Vec<Prefix> = keep
         .iter()
-        .map(|&i| span(&entries[i]))
-        .collect::<Result<Vec<_>, _>>()?;
-    spans.sort_unstable();
-    let mut runs: Vec<(u64, u64)> = Vec::new();
-    for (start, end) in spans {
-        match runs.last_mut() {
-            Some(last) if start <= last.1 + MERGE_GAP => last.1 = last.1.max(end),
-            _ => runs.push((start, end)),
+        .copied()
+        .filter(|&i| {
+            let e = &entries[i];
+            headers_only(e)
+                && e.uncompressed_size > HEADERS_KEPT as u64
+                && matches!(e.method, 0 | 8)
+        })
+        .map(|i| Prefix {
+            entry: i,
+            data: if entries[i].method == 0 {
+                HEADERS_KEPT as u64
+            } else {
+                HEADER_BYTES as u64 / 2
+            },
+            kept: None,
+        })
+        .collect();
+    let mut rounds = 0;
+    loop {
+        let mut spans = Vec::with_capacity(keep.len());
+        for &i in &keep {
+            let (start, end) = span(&entries[i])?;
+            match prefixes.iter().find(|p| p.entry == i) {
+                Some(p) if p.kept.is_some() => {}
+                Some(p) => spans.push((start, end.min(start + p.request_len(&entries[i])))),
+                None => spans.push((start, end)),
+            }
         }
-    }
-    for (start, end) in runs {
-        if pieces.slice(start, end).is_none() {
-            let bytes = fetch_range(http, url, start, end, &mut pieces)?;
-            pieces.0.push((start, bytes));
+        if spans.is_empty() {
+            break;
+        }
+        spans.sort_unstable();
+        let mut runs: Vec<(u64, u64)> = Vec::new();
+        for (start, end) in spans {
+            match runs.last_mut() {
+                Some(last) if start <= last.1 + MERGE_GAP => last.1 = last.1.max(end),
+                _ => runs.push((start, end)),
+            }
+        }
+        for (start, end) in runs {
+            let have = pieces.covered_until(start);
+            if have < end {
+                let from = have.max(start);
+                let bytes = fetch_range(http, url, from, end, &mut pieces)?;
+                let mut joined = pieces
+                    .slice(start, from)
+                    .map(<[u8]>::to_vec)
+                    .unwrap_or_default();
+                joined.extend_from_slice(&bytes);
+                pieces.0.push((start, joined));
+            }
+        }
+        // Which prefixes are long enough now; the others ask for twice as much next round.
+        let mut pending = false;
+        for p in prefixes.iter_mut().filter(|p| p.kept.is_none()) {
+            let entry = &entries[p.entry];
+            let (start, end) = span(entry)?;
+            let local = pieces
+                .slice(start, pieces.covered_until(start).min(end))
+                .unwrap_or_default();
+            let data = match zipdir::data_start(local) {
+                Ok(data) if data <= local.len() => Some(data),
+                Ok(_) => None,
+                Err(_) if local.len() < 30 => None,
+                Err(e) => return Err(zip(e)),
+            };
+            let Some(data) = data else {
+                // The local header's extra field was longer than the room left for it.
+                p.data *= 2;
+                pending = true;
+                continue;
+            };
+            let available = (local.len().saturating_sub(data) as u64).min(entry.compressed_size);
+            let compressed = &local[data..data + available as usize];
+            let kept = match entry.method {
+                0 => compressed[..compressed.len().min(HEADERS_KEPT)].to_vec(),
+                _ => slim::inflate_prefix(compressed, HEADERS_KEPT)
+                    .map_err(|m| zip(zipdir::ZipError(format!("{}: {m}", entry.name))))?,
+            };
+            if kept.len() == HEADERS_KEPT {
+                p.kept = Some(kept);
+            } else if available >= entry.compressed_size {
+                return Err(zip(zipdir::ZipError(format!(
+                    "{}: inflates to {} bytes, the directory says {}",
+                    entry.name,
+                    kept.len(),
+                    entry.uncompressed_size
+                ))));
+            } else {
+                p.data = (p.data * 2).max(available * 2);
+                pending = true;
+            }
+        }
+        rounds += 1;
+        if !pending {
+            break;
+        }
+        if rounds > 24 {
+            return Err(protocol(
+                "bundled library headers still not read after 24 rounds".into(),
+            ));
         }
     }
     let mut members = Vec::with_capacity(keep.len());
     let mut record_at = None;
     for &i in &keep {
         let entry = entries[i].clone();
+        if Some(i) == record {
+            record_at = Some(members.len());
+        }
+        if let Some(kept) = prefixes
+            .iter_mut()
+            .find(|p| p.entry == i)
+            .and_then(|p| p.kept.take())
+        {
+            members.push(RawMember {
+                entry: Entry {
+                    method: 0,
+                    // Only the UTF-8 name flag still applies to a stored member.
+                    flags: entry.flags & 0x0800,
+                    crc32: crc32fast::hash(&kept),
+                    compressed_size: kept.len() as u64,
+                    uncompressed_size: kept.len() as u64,
+                    ..entry.clone()
+                },
+                compressed: kept,
+                original_size: Some(entry.uncompressed_size),
+            });
+            continue;
+        }
         let (start, end) = span(&entry)?;
         let local = pieces
             .slice(start, end)
@@ -196,10 +339,11 @@ pub(crate) fn read_wheel(
                 )))
             })?
             .to_vec();
-        if Some(i) == record {
-            record_at = Some(members.len());
-        }
-        members.push(RawMember { entry, compressed });
+        members.push(RawMember {
+            entry,
+            compressed,
+            original_size: None,
+        });
     }
     let whole_download = matches!(mode, Mode::Whole) || pieces.1;
     let whole_sha256 = whole_download.then(|| crate::hex(&crate::sha256(&pieces.0[0].1)));

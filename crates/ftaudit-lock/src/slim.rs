@@ -1,6 +1,8 @@
 //! Slim wheels: which members a static audit needs (native files and three dist-info files),
 //! their check against the wheel's RECORD, and writing them out as a valid zip with the members'
 //! compressed bytes copied as they were (no recompression; the CRCs stay the original ones).
+//! Bundled libraries (native files no import can load) are the exception: only their first
+//! [`HEADER_BYTES`] (plus one) are read, and kept stored (uncompressed) under their own CRC.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -16,6 +18,40 @@ pub fn is_native_member(name: &str) -> bool {
         .iter()
         .any(|ext| file.ends_with(ext))
         || file.contains(".so.")
+}
+
+/// How much of a bundled library the scanner's static pass reads: the value of
+/// `ftaudit_static::HEADER_BYTES` (a test checks they agree; ftaudit-static is not a build
+/// dependency of this crate, it is heavy).
+pub const HEADER_BYTES: usize = 64 * 1024;
+
+/// Bytes of a bundled library a slim wheel keeps: one more than [`HEADER_BYTES`], so a scanner
+/// that reads only the headers of wheel members bigger than `HEADER_BYTES` still takes the
+/// headers-only path (a member of exactly `HEADER_BYTES` would be analysed as a whole file).
+pub const HEADERS_KEPT: usize = HEADER_BYTES + 1;
+
+/// A native member no import can load (`numpy.libs/libopenblas.so`, `pyarrow/libarrow.so.2400`,
+/// `x.dylibs/y.dylib`, a DLL beside a `.pyd`): the scanner reads only its headers, so the slim
+/// wheel holds only its first [`HEADERS_KEPT`] bytes. The rule is the scanner's:
+/// [`ftaudit_discover::module_name_for`] of the installed path is None.
+pub fn is_bundled_library(name: &str) -> bool {
+    is_native_member(name) && ftaudit_discover::module_name_for(install_path(name)).is_none()
+}
+
+/// Where a member lands when installed: `x-1.0.data/platlib/a/b.so` -> `a/b.so` (the same
+/// mapping the scanner's wheel reader makes before naming modules).
+fn install_path(member: &str) -> &str {
+    if let Some((first, rest)) = member.split_once('/') {
+        if first.ends_with(".data") {
+            if let Some(rest) = rest
+                .strip_prefix("platlib/")
+                .or_else(|| rest.strip_prefix("purelib/"))
+            {
+                return rest;
+            }
+        }
+    }
+    member
 }
 
 /// Indexes into `entries` of the members a slim wheel keeps, and the index of RECORD.
@@ -57,10 +93,40 @@ pub(crate) fn wanted(entries: &[Entry], distribution: &str) -> (Vec<usize>, Opti
     (keep, record)
 }
 
-/// A member read from the remote wheel: its directory entry and compressed bytes.
+/// A member read from the remote wheel: its directory entry and compressed bytes. For a
+/// bundled library read only as far as its headers, `entry` describes what is kept (stored,
+/// the first [`HEADERS_KEPT`] bytes, their CRC) and `original_size` is the member's real size.
 pub(crate) struct RawMember {
     pub entry: Entry,
     pub compressed: Vec<u8>,
+    pub original_size: Option<u64>,
+}
+
+/// The first `limit` bytes that `compressed` (a prefix of a raw deflate stream) inflates to:
+/// fewer when the prefix ends first.
+pub(crate) fn inflate_prefix(compressed: &[u8], limit: usize) -> Result<Vec<u8>, String> {
+    let mut inflater = flate2::Decompress::new(false);
+    let mut out = vec![0u8; limit];
+    loop {
+        let (read, written) = (inflater.total_in() as usize, inflater.total_out() as usize);
+        if written == limit {
+            break;
+        }
+        let status = inflater
+            .decompress(
+                &compressed[read..],
+                &mut out[written..],
+                flate2::FlushDecompress::None,
+            )
+            .map_err(|e| format!("inflate: {e}"))?;
+        let progress =
+            inflater.total_in() as usize != read || inflater.total_out() as usize != written;
+        if status == flate2::Status::StreamEnd || !progress {
+            break;
+        }
+    }
+    out.truncate(inflater.total_out() as usize);
+    Ok(out)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +147,8 @@ pub(crate) enum SlimError {
 }
 
 /// Decompresses every member, checks CRC and size, checks each against RECORD, and returns the
-/// number of members checked against RECORD.
+/// number of members checked against RECORD. A bundled library kept as headers only is checked
+/// for being listed in RECORD, not against its hash (its bytes were not all read).
 pub(crate) fn verify(
     members: &[RawMember],
     record_index: Option<usize>,
@@ -108,6 +175,10 @@ pub(crate) fn verify(
             .find(|(path, _)| path == name)
             .map(|(_, hash)| hash.clone())
             .ok_or_else(|| bad(name, "not listed in RECORD".into()))?;
+        // Headers only: the rest of the member was never read, so RECORD cannot vouch for it.
+        if member.original_size.is_some() {
+            continue;
+        }
         let Some(expected) = expected.strip_prefix("sha256=") else {
             return Err(bad(
                 name,

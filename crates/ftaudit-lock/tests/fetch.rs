@@ -252,3 +252,103 @@ fn an_unpinned_line_is_an_error_naming_file_and_line() {
         )
     );
 }
+
+#[test]
+fn header_bytes_is_the_static_passs() {
+    assert_eq!(ftaudit_lock::HEADER_BYTES, ftaudit_static::HEADER_BYTES);
+    assert_eq!(ftaudit_lock::HEADERS_KEPT, ftaudit_static::HEADER_BYTES + 1);
+}
+
+#[test]
+fn a_bundled_library_is_read_only_as_far_as_its_headers() {
+    const MODULE: &str = "bigpkg/_x.cpython-314t-x86_64-linux-gnu.so";
+    const LIBRARY: &str = "bigpkg.libs/libbig.so.1";
+    const STORED: &str = "bigpkg.libs/libstored.so.2";
+    let so = real_shared_object();
+    // A real ELF file's first bytes, then 3 MiB that do not compress: the wheel's bulk.
+    let mut big = so.clone();
+    big.extend(filler(3 << 20, 7));
+    let mut stored = so.clone();
+    stored.extend(filler(1 << 20, 9));
+    let (filename, wheel) = build_wheel_with(
+        "bigpkg",
+        "1.0",
+        "cp314-cp314t-manylinux_2_17_x86_64",
+        &[
+            (MODULE, so.clone(), true),
+            (LIBRARY, big.clone(), true),
+            (STORED, stored.clone(), false),
+            ("bigpkg/__init__.py", b"from ._x import *\n".to_vec(), true),
+        ],
+    );
+    let wheel_len = wheel.len() as u64;
+    let mut site = Site::new(true, true);
+    site.add("bigpkg", &filename, wheel);
+    let server = Server::start(site);
+    let dir = tempfile::tempdir().unwrap();
+    let result = fetch_text(
+        dir.path(),
+        "requirements.txt",
+        "bigpkg==1.0\n",
+        &[linux()],
+        Some(server.index()),
+    );
+    let linux = &result.targets[0];
+    assert!(linux.missing.is_empty(), "{:?}", linux.missing);
+    let picked = &linux.picked[0];
+    assert!(
+        result.wheel_bytes_read < wheel_len / 10,
+        "read {} of a {wheel_len}-byte wheel",
+        result.wheel_bytes_read
+    );
+    assert_eq!(picked.native_members, [MODULE, LIBRARY, STORED]);
+    assert_eq!(picked.headers_only, [LIBRARY, STORED]);
+    assert_eq!(picked.headers_only_sizes[LIBRARY], big.len() as u64);
+    assert_eq!(picked.headers_only_sizes[STORED], stored.len() as u64);
+    assert_eq!(
+        picked.record_checked, 3,
+        "the module, METADATA and WHEEL against RECORD; not the libraries"
+    );
+    let slim = std::fs::read(&picked.slim_path).unwrap();
+    // An independent zip reader checks each member's CRC and size.
+    let members = zip_members(&slim);
+    let get = |name: &str| &members.iter().find(|(n, _)| n == name).unwrap().1;
+    assert_eq!(get(MODULE), &so, "the module is whole");
+    for (name, original) in [(LIBRARY, &big), (STORED, &stored)] {
+        assert_eq!(get(name).len(), ftaudit_lock::HEADERS_KEPT);
+        assert_eq!(
+            get(name)[..],
+            original[..ftaudit_lock::HEADERS_KEPT],
+            "{name} keeps its first bytes"
+        );
+    }
+    // The scanner's own wheel reader accepts the slim wheel, sees the library as bigger than
+    // HEADER_BYTES (so it reads only its headers) and no module in it.
+    let discovery = ftaudit_discover::discover(&linux.wheels_dir).unwrap();
+    assert!(discovery.problems.is_empty(), "{:?}", discovery.problems);
+    for file in &discovery.files {
+        let bytes = discovery.sources.read(&file.location).unwrap();
+        if file.path == LIBRARY {
+            assert!(file.module_name.is_none());
+            assert!(file.size > ftaudit_lock::HEADER_BYTES as u64);
+            assert_eq!(bytes[..], big[..ftaudit_lock::HEADERS_KEPT]);
+        } else if file.path == MODULE {
+            assert_eq!(bytes[..], so[..]);
+        }
+    }
+
+    // A warm run gives the same answer from the cache.
+    let warm = fetch_text(
+        dir.path(),
+        "requirements.txt",
+        "bigpkg==1.0\n",
+        &[support::world::linux()],
+        Some(server.index()),
+    );
+    assert_eq!(warm.requests, 0);
+    assert_eq!(warm.targets[0].picked[0].headers_only, [LIBRARY, STORED]);
+    assert_eq!(
+        warm.targets[0].picked[0].headers_only_sizes,
+        picked.headers_only_sizes
+    );
+}

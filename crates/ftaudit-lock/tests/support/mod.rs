@@ -79,11 +79,39 @@ pub fn build_wheel(
     members: &[(&str, Vec<u8>)],
     corrupt_record: Option<&str>,
 ) -> (String, Vec<u8>) {
+    let members: Vec<(&str, Vec<u8>, bool)> =
+        members.iter().map(|(p, b)| (*p, b.clone(), true)).collect();
+    build_wheel_full(name, version, tags, &members, corrupt_record)
+}
+
+/// [`build_wheel`] with each member's compression chosen: deflated (true) or stored (false).
+/// The dist-info files are deflated.
+pub fn build_wheel_with(
+    name: &str,
+    version: &str,
+    tags: &str,
+    members: &[(&str, Vec<u8>, bool)],
+) -> (String, Vec<u8>) {
+    build_wheel_full(name, version, tags, members, None)
+}
+
+fn build_wheel_full(
+    name: &str,
+    version: &str,
+    tags: &str,
+    members: &[(&str, Vec<u8>, bool)],
+    corrupt_record: Option<&str>,
+) -> (String, Vec<u8>) {
     let filename = format!("{name}-{version}-{tags}.whl");
     let dist_info = format!("{name}-{version}.dist-info");
+    let stored: Vec<&str> = members
+        .iter()
+        .filter(|(_, _, deflated)| !deflated)
+        .map(|(p, _, _)| *p)
+        .collect();
     let mut all: Vec<(String, Vec<u8>)> = members
         .iter()
-        .map(|(p, b)| (p.to_string(), b.clone()))
+        .map(|(p, b, _)| (p.to_string(), b.clone()))
         .collect();
     all.push((
         format!("{dist_info}/METADATA"),
@@ -111,6 +139,11 @@ pub fn build_wheel(
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated);
         for (path, bytes) in &all {
+            let options = if stored.contains(&path.as_str()) {
+                options.compression_method(zip::CompressionMethod::Stored)
+            } else {
+                options
+            };
             zip.start_file(path.as_str(), options).unwrap();
             zip.write_all(bytes).unwrap();
         }
