@@ -80,6 +80,19 @@ pub fn scan_lock(options: &ScanOptions, lock_options: &LockOptions, progress: &d
             &ScanOptions { path: target.wheels_dir.clone(), static_only: true, stress: None, shard: options.shard, ..options.clone() },
             progress,
         )?;
+        // Bundled libraries were read only as far as their headers: the report gives their
+        // real size, and says how they were read.
+        for file in report.files.iter_mut() {
+            let member = file.location.rsplit_once('!').map(|(_, m)| m.to_string());
+            for picked in &target.picked {
+                let in_wheel = file.location.starts_with(&picked.slim_path.display().to_string());
+                if let (true, Some(m)) = (in_wheel, &member) {
+                    if let Some(size) = picked.headers_only_sizes.get(m) {
+                        file.size = *size;
+                    }
+                }
+            }
+        }
         let missing: Vec<LockMissing> = target
             .missing
             .iter()
