@@ -60,7 +60,7 @@ pub fn scan_lock(options: &ScanOptions, lock_options: &LockOptions, progress: &d
             .map(|p| p.parse().map_err(|e: String| fatal(path, format!("--platform {p}: {e}"))))
             .collect::<Result<_, _>>()?
     };
-    let targets: Vec<Target> = platforms.into_iter().map(|p| Target::new(python.clone(), p)).collect();
+    let targets: Vec<Target> = platforms.into_iter().map(|p| Target::new(python, p)).collect();
     let fetch_options = FetchOptions {
         index_url: lock_options.index_url.clone(),
         extra_index_urls: lock_options.extra_index_urls.clone(),

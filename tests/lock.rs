@@ -3,7 +3,6 @@
 //! their native members read, and the static audit joined into one report.
 
 #[path = "../crates/ftaudit-lock/tests/support/mod.rs"]
-#[allow(dead_code)]
 mod lock_support;
 mod support;
 

@@ -52,7 +52,7 @@ fn stressed<'a>(report: &'a Report, module: &str) -> &'a StressFacts {
         .unwrap_or_else(|| panic!("{module} was not stressed"))
 }
 
-fn recipe_failures<'a>(facts: &'a StressFacts) -> Vec<&'a StressFailure> {
+fn recipe_failures(facts: &StressFacts) -> Vec<&StressFailure> {
     facts.workloads.iter().filter(|w| w.workload == facts.module).flat_map(|w| &w.failures).collect()
 }
 
