@@ -23,26 +23,48 @@ pub struct LockOptions {
 
 /// Whether `path` names a lock file rather than a folder, wheel or binary.
 pub fn is_lock_file(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     path.is_file()
-        && (name == "uv.lock" || (name.starts_with("pylock") && name.ends_with(".toml")) || name.ends_with(".txt"))
+        && (name == "uv.lock"
+            || (name.starts_with("pylock") && name.ends_with(".toml"))
+            || name.ends_with(".txt"))
 }
 
 fn fatal(path: &Path, message: String) -> DiscoverError {
-    DiscoverError::Unsupported { path: path.to_path_buf(), message }
+    DiscoverError::Unsupported {
+        path: path.to_path_buf(),
+        message,
+    }
 }
 
 /// Elsewhere than on Linux: the lock reader is not built there (see Cargo.toml).
 #[cfg(not(target_os = "linux"))]
-pub fn scan_lock(options: &ScanOptions, _: &LockOptions, _: &dyn Progress) -> Result<Report, DiscoverError> {
-    Err(fatal(&options.path, "lock files are audited by the Linux build of ftaudit only, for now".into()))
+pub fn scan_lock(
+    options: &ScanOptions,
+    _: &LockOptions,
+    _: &dyn Progress,
+) -> Result<Report, DiscoverError> {
+    Err(fatal(
+        &options.path,
+        "lock files are audited by the Linux build of ftaudit only, for now".into(),
+    ))
 }
 
 #[cfg(target_os = "linux")]
-pub fn scan_lock(options: &ScanOptions, lock_options: &LockOptions, progress: &dyn Progress) -> Result<Report, DiscoverError> {
-    use ftaudit_lock::{FetchOptions, NoWheelReason, Platform, PythonTarget, Target};
-    use ftaudit_model::{InputProblem, InputProblemKind, LockAudit, LockMissing, LockTarget, LockWheel, TargetInterpreter, TargetKind};
+pub fn scan_lock(
+    options: &ScanOptions,
+    lock_options: &LockOptions,
+    progress: &dyn Progress,
+) -> Result<Report, DiscoverError> {
     use crate::scan::scan;
+    use ftaudit_lock::{FetchOptions, NoWheelReason, Platform, PythonTarget, Target};
+    use ftaudit_model::{
+        InputProblem, InputProblemKind, LockAudit, LockMissing, LockTarget, LockWheel,
+        TargetInterpreter, TargetKind,
+    };
     let path = &options.path;
     let lock = ftaudit_lock::parse_lock(path).map_err(|e| fatal(path, e.to_string()))?;
     let python: PythonTarget = lock_options
@@ -57,17 +79,26 @@ pub fn scan_lock(options: &ScanOptions, lock_options: &LockOptions, progress: &d
         lock_options
             .platforms
             .iter()
-            .map(|p| p.parse().map_err(|e: String| fatal(path, format!("--platform {p}: {e}"))))
+            .map(|p| {
+                p.parse()
+                    .map_err(|e: String| fatal(path, format!("--platform {p}: {e}")))
+            })
             .collect::<Result<_, _>>()?
     };
-    let targets: Vec<Target> = platforms.into_iter().map(|p| Target::new(python, p)).collect();
+    let targets: Vec<Target> = platforms
+        .into_iter()
+        .map(|p| Target::new(python, p))
+        .collect();
     let fetch_options = FetchOptions {
         index_url: lock_options.index_url.clone(),
         extra_index_urls: lock_options.extra_index_urls.clone(),
         offline: lock_options.offline,
         ..FetchOptions::default()
     };
-    progress.stage("reading wheels from the index", lock.pins.len() * targets.len());
+    progress.stage(
+        "reading wheels from the index",
+        lock.pins.len() * targets.len(),
+    );
     let fetched = ftaudit_lock::fetch(&lock, &targets, &fetch_options);
     progress.finish_stage();
 
@@ -77,7 +108,13 @@ pub fn scan_lock(options: &ScanOptions, lock_options: &LockOptions, progress: &d
     for target in &fetched.targets {
         let name = target.target.name();
         let mut report = scan(
-            &ScanOptions { path: target.wheels_dir.clone(), static_only: true, stress: None, shard: options.shard, ..options.clone() },
+            &ScanOptions {
+                path: target.wheels_dir.clone(),
+                static_only: true,
+                stress: None,
+                shard: options.shard,
+                ..options.clone()
+            },
             progress,
         )?;
         // Bundled libraries were read only as far as their headers: the report gives their
@@ -85,7 +122,9 @@ pub fn scan_lock(options: &ScanOptions, lock_options: &LockOptions, progress: &d
         for file in report.files.iter_mut() {
             let member = file.location.rsplit_once('!').map(|(_, m)| m.to_string());
             for picked in &target.picked {
-                let in_wheel = file.location.starts_with(&picked.slim_path.display().to_string());
+                let in_wheel = file
+                    .location
+                    .starts_with(&picked.slim_path.display().to_string());
                 if let (true, Some(m)) = (in_wheel, &member) {
                     if let Some(size) = picked.headers_only_sizes.get(m) {
                         file.size = *size;
@@ -108,7 +147,10 @@ pub fn scan_lock(options: &ScanOptions, lock_options: &LockOptions, progress: &d
             problems.push(InputProblem::new(
                 path.clone(),
                 InputProblemKind::NoWheel,
-                format!("{}=={} (line {}) on {name}: {}", m.name, m.version, m.line, m.reason),
+                format!(
+                    "{}=={} (line {}) on {name}: {}",
+                    m.name, m.version, m.line, m.reason
+                ),
             ));
         }
         lock_targets.push(LockTarget {
@@ -127,7 +169,11 @@ pub fn scan_lock(options: &ScanOptions, lock_options: &LockOptions, progress: &d
                     record_checked: p.record_checked,
                 })
                 .collect(),
-            pure: target.pure.iter().map(|p| format!("{}=={} {}", p.name, p.version, p.wheel)).collect(),
+            pure: target
+                .pure
+                .iter()
+                .map(|p| format!("{}=={} {}", p.name, p.version, p.wheel))
+                .collect(),
             missing,
             not_applicable: target.not_applicable.clone(),
         });

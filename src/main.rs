@@ -217,7 +217,11 @@ enum ExecutorArg {
 
 impl std::fmt::Display for ExecutorArg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.to_possible_value().expect("no skipped values").get_name())
+        f.write_str(
+            self.to_possible_value()
+                .expect("no skipped values")
+                .get_name(),
+        )
     }
 }
 
@@ -422,10 +426,10 @@ fn run_scan(args: ScanArgs) -> ExitCode {
         policy,
         baseline,
         shard: args.shard,
-        stress: args
-            .stress
-            .stress
-            .then(|| args.stress.options((args.memory_limit > 0).then_some(args.memory_limit))),
+        stress: args.stress.stress.then(|| {
+            args.stress
+                .options((args.memory_limit > 0).then_some(args.memory_limit))
+        }),
     };
     let lock = ftaudit::lock::is_lock_file(&args.path).then(|| ftaudit::lock::LockOptions {
         python: args.lock.python.clone(),
@@ -435,7 +439,11 @@ fn run_scan(args: ScanArgs) -> ExitCode {
         offline: args.lock.offline,
     });
     let bar = BarProgress::default();
-    let progress: &dyn ftaudit::scan::Progress = if std::io::stderr().is_terminal() { &bar } else { &NoProgress };
+    let progress: &dyn ftaudit::scan::Progress = if std::io::stderr().is_terminal() {
+        &bar
+    } else {
+        &NoProgress
+    };
     let report = match &lock {
         Some(lock) => ftaudit::lock::scan_lock(&options, lock, progress),
         None => scan(&options, progress),
@@ -472,7 +480,12 @@ fn write_charts(report: &ftaudit_model::Report, dir: &std::path::Path) -> Result
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let cores = report.stages.stress.as_ref().map_or(1, |s| s.cores.usable);
     let stdlib = report.stages.stress.iter().flat_map(|s| s.stdlib.iter());
-    for facts in report.files.iter().filter_map(|f| f.stress.as_ref()).chain(stdlib) {
+    for facts in report
+        .files
+        .iter()
+        .filter_map(|f| f.stress.as_ref())
+        .chain(stdlib)
+    {
         for workload in &facts.workloads {
             if let Some(svg) = ftaudit_render::chart::scaling_svg(facts, workload, cores) {
                 let path = dir.join(format!("{}-{}.svg", facts.module, workload.workload));
@@ -499,7 +512,11 @@ fn write_output(
             let source = report.target.path.display().to_string();
             let matrix = ftaudit::publish::merge(&[(source.clone(), report.clone())]);
             let stress = ftaudit_render::stress_html::section(report);
-            Some(ftaudit_render::html(&matrix, &format!("ftaudit: {source}"), &stress))
+            Some(ftaudit_render::html(
+                &matrix,
+                &format!("ftaudit: {source}"),
+                &stress,
+            ))
         }
         Format::Sarif => Some(
             serde_json::to_string_pretty(&ftaudit_render::sarif(report)).unwrap_or_default() + "\n",

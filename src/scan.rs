@@ -112,11 +112,23 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
                 "the stress stage needs the import probe's results, and the probe did not run ({})",
                 stages.dynamic_skipped.as_deref().unwrap_or("--static-only")
             )),
-            Some(_) if options.cancel.requested().is_some() => Some("the scan was interrupted before the stress stage".into()),
+            Some(_) if options.cancel.requested().is_some() => {
+                Some("the scan was interrupted before the stress stage".into())
+            }
             Some(run) => {
                 let (eligible, _) = crate::stress::eligible(&files, &stress_options.only);
-                progress.stage("stress", eligible.len() + usize::from(stress_options.stdlib));
-                let result = crate::stress::run(&discovery.target, run, &mut files, stress_options, &options.cancel, &|m| progress.advance(m));
+                progress.stage(
+                    "stress",
+                    eligible.len() + usize::from(stress_options.stdlib),
+                );
+                let result = crate::stress::run(
+                    &discovery.target,
+                    run,
+                    &mut files,
+                    stress_options,
+                    &options.cancel,
+                    &|m| progress.advance(m),
+                );
                 progress.finish_stage();
                 match result {
                     Ok(stress_run) => {

@@ -43,7 +43,11 @@ impl Default for StressOptions {
             target_seconds: 0.5,
             timeout: Duration::from_secs(20),
             memory_limit_mb: Some(8192),
-            executors: vec![ExecutorKind::Threads, ExecutorKind::Subinterpreters, ExecutorKind::Processes],
+            executors: vec![
+                ExecutorKind::Threads,
+                ExecutorKind::Subinterpreters,
+                ExecutorKind::Processes,
+            ],
             shipped_recipes: true,
             recipe_dirs: Vec::new(),
             generic: true,
@@ -59,7 +63,9 @@ pub fn eligible(files: &[NativeFile], only: &[String]) -> (Vec<Eligible>, Vec<St
     let mut targets: Vec<Eligible> = Vec::new();
     let mut skipped = Vec::new();
     for file in files {
-        let (Some(name), Some(dynamic)) = (&file.module_name, &file.dynamic) else { continue };
+        let (Some(name), Some(dynamic)) = (&file.module_name, &file.dynamic) else {
+            continue;
+        };
         if !only.is_empty() && !only.contains(name) {
             continue;
         }
@@ -78,11 +84,18 @@ pub fn eligible(files: &[NativeFile], only: &[String]) -> (Vec<Eligible>, Vec<St
         }
         let subinterpreters = match &dynamic.isolated_subinterpreter {
             Some(ImportOutcome::Ok) => Ok(()),
-            Some(ImportOutcome::Error { exception, message }) => Err(format!("the probe's isolated-subinterpreter import raised {exception}: {message}")),
-            Some(other) => Err(format!("the probe's isolated-subinterpreter import did not succeed ({other:?})")),
+            Some(ImportOutcome::Error { exception, message }) => Err(format!(
+                "the probe's isolated-subinterpreter import raised {exception}: {message}"
+            )),
+            Some(other) => Err(format!(
+                "the probe's isolated-subinterpreter import did not succeed ({other:?})"
+            )),
             None => Err("the probe did not try an isolated subinterpreter".into()),
         };
-        targets.push(Eligible { module: name.clone(), subinterpreters });
+        targets.push(Eligible {
+            module: name.clone(),
+            subinterpreters,
+        });
     }
     (targets, skipped)
 }
@@ -94,12 +107,21 @@ pub fn environment_python(target: &Target, dynamic: &DynamicRun) -> Option<PathB
         return Some(venv);
     }
     let interpreter = &dynamic.interpreter;
-    let minor = interpreter.version.split('.').take(2).collect::<Vec<_>>().join(".");
+    let minor = interpreter
+        .version
+        .split('.')
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(".");
     let base = Path::new(&interpreter.base_prefix).join("bin");
-    [format!("python{minor}{}", interpreter.abiflags), format!("python{minor}"), "python3".into()]
-        .into_iter()
-        .map(|name| base.join(name))
-        .find(|p| p.exists())
+    [
+        format!("python{minor}{}", interpreter.abiflags),
+        format!("python{minor}"),
+        "python3".into(),
+    ]
+    .into_iter()
+    .map(|name| base.join(name))
+    .find(|p| p.exists())
 }
 
 /// Elsewhere than on Linux the stage says why it cannot run.
@@ -112,7 +134,10 @@ pub fn run(
     _: &Cancel,
     _: &dyn Fn(&str),
 ) -> Result<StressRun, String> {
-    Err("the stress stage runs on Linux only (its drivers are contained like the probe's workers)".into())
+    Err(
+        "the stress stage runs on Linux only (its drivers are contained like the probe's workers)"
+            .into(),
+    )
 }
 
 /// Runs the stage; the error is why it could not run at all.
@@ -129,12 +154,18 @@ pub fn run(
     let (eligible, _skipped) = eligible(files, &options.only);
     let targets: Vec<StressTarget> = eligible
         .into_iter()
-        .map(|e| StressTarget { module: e.module, subinterpreters: e.subinterpreters })
+        .map(|e| StressTarget {
+            module: e.module,
+            subinterpreters: e.subinterpreters,
+        })
         .collect();
     let python = match &options.python {
         Some(p) => p.clone(),
         None => environment_python(target, dynamic).ok_or_else(|| {
-            format!("no python found for {} (neither bin/python nor the probed interpreter's)", target.path.display())
+            format!(
+                "no python found for {} (neither bin/python nor the probed interpreter's)",
+                target.path.display()
+            )
         })?,
     };
     let config = StressConfig {
@@ -152,12 +183,19 @@ pub fn run(
         generic: options.generic,
         introspect_rounds: 20,
         stdlib: options.stdlib,
-        replay_prefix: format!("ftaudit stress {} --seed {}", target.path.display(), options.seed),
+        replay_prefix: format!(
+            "ftaudit stress {} --seed {}",
+            target.path.display(),
+            options.seed
+        ),
         cancel: cancel.clone(),
     };
     let outcome = ftaudit_stress::run(&config, &targets, progress).map_err(|e| e.to_string())?;
-    let mut by_module: std::collections::BTreeMap<String, _> =
-        outcome.modules.into_iter().map(|f| (f.module.clone(), f)).collect();
+    let mut by_module: std::collections::BTreeMap<String, _> = outcome
+        .modules
+        .into_iter()
+        .map(|f| (f.module.clone(), f))
+        .collect();
     for file in files.iter_mut() {
         if let Some(name) = &file.module_name {
             file.stress = by_module.remove(name);

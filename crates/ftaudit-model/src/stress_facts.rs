@@ -106,7 +106,9 @@ pub struct WorkloadResult {
     pub verdict: StressVerdict,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ExecutorKind {
     /// Threads of one free-threaded interpreter.
@@ -195,7 +197,11 @@ pub enum StressVerdict {
     /// More workers made it slower (speed-up below 0.8 at the usable core count).
     SlowsDown { speedup: f64 },
     /// Correct but no faster with more workers: likely one lock around every call.
-    Serialises { speedup: f64, efficiency: f64, note: String },
+    Serialises {
+        speedup: f64,
+        efficiency: f64,
+        note: String,
+    },
     /// Faster, but short of the cores' worth.
     ScalesPartly { speedup: f64, efficiency: f64 },
     /// The noise (spread, a busy machine, too few cores) cannot support a speed verdict.
@@ -255,7 +261,13 @@ pub enum StressFailure {
         got: String,
     },
     /// The recipe's own check() rejected results.
-    CheckFailed { executor: ExecutorKind, workers: usize, round: usize, unit: u64, wrong_units: u64 },
+    CheckFailed {
+        executor: ExecutorKind,
+        workers: usize,
+        round: usize,
+        unit: u64,
+        wrong_units: u64,
+    },
     /// The workload raised under this executor (it did not on 1 worker).
     Exception {
         executor: ExecutorKind,
@@ -264,7 +276,10 @@ pub enum StressFailure {
         traceback: String,
     },
     /// A generic check found a problem (a call not rejected, different answers under threads).
-    Generic { check: String, problem: String },
+    Generic {
+        check: String,
+        problem: String,
+    },
     /// The process died: a signal, with the module in the faulting frame where the dump names it.
     Crashed {
         stage: String,
@@ -273,8 +288,20 @@ pub enum StressFailure {
         faulting_module: Option<String>,
     },
     /// Nothing used CPU for the last second of an expired stage: blocked (a deadlock).
-    Deadlock { stage: String, seconds: f64, traceback: Option<String> },
+    Deadlock {
+        stage: String,
+        seconds: f64,
+        traceback: Option<String>,
+    },
     /// An expired stage that still used CPU: a hang or a livelock.
-    Hang { stage: String, seconds: f64, cpu_per_second: Option<f64>, traceback: Option<String> },
-    MemoryLimit { stage: String, limit_mb: u64 },
+    Hang {
+        stage: String,
+        seconds: f64,
+        cpu_per_second: Option<f64>,
+        traceback: Option<String>,
+    },
+    MemoryLimit {
+        stage: String,
+        limit_mb: u64,
+    },
 }

@@ -335,7 +335,13 @@ fn sample_stress() -> StressFacts {
         workers: 2,
         wall_seconds: vec![0.26, 0.25, 0.27],
         median_seconds: 0.26,
-        speedup: Some(Spread { median: 1.9, q1: 1.85, q3: 1.95, min: 1.8, max: 2.0 }),
+        speedup: Some(Spread {
+            median: 1.9,
+            q1: 1.85,
+            q3: 1.95,
+            min: 1.8,
+            max: 2.0,
+        }),
         efficiency: Some(0.95),
         cpu_parallelism: 1.97,
         wait_fraction: 0.01,
@@ -355,13 +361,29 @@ fn sample_stress() -> StressFacts {
                 startup_seconds: Some(0.05),
                 peak_rss_mb: Some(31.5),
                 points: vec![point],
-                verdict: Some(StressVerdict::Scales { speedup: 1.9, efficiency: 0.95 }),
+                verdict: Some(StressVerdict::Scales {
+                    speedup: 1.9,
+                    efficiency: 0.95,
+                }),
             }],
-            failures: vec![StressFailure::Deadlock { stage: "pkg (threads)".into(), seconds: 20.0, traceback: Some("Thread 0x1".into()) }],
-            gil: Some(GilObservation { module: Some("helper".into()), warning: None, executor: Some(ExecutorKind::Threads), workers: Some(2) }),
-            verdict: StressVerdict::Unsafe { reasons: vec!["deadlock".into()] },
+            failures: vec![StressFailure::Deadlock {
+                stage: "pkg (threads)".into(),
+                seconds: 20.0,
+                traceback: Some("Thread 0x1".into()),
+            }],
+            gil: Some(GilObservation {
+                module: Some("helper".into()),
+                warning: None,
+                executor: Some(ExecutorKind::Threads),
+                workers: Some(2),
+            }),
+            verdict: StressVerdict::Unsafe {
+                reasons: vec!["deadlock".into()],
+            },
         }],
-        verdict: StressVerdict::Unsafe { reasons: vec!["deadlock".into()] },
+        verdict: StressVerdict::Unsafe {
+            reasons: vec!["deadlock".into()],
+        },
         replay: "ftaudit stress .venv --seed 1 --only pkg._speedups".into(),
     }
 }

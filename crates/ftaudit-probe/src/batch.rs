@@ -10,8 +10,8 @@ use ftaudit_model::protocol::{ImportRecord, ProbeRequest, ProbeStage, WorkerEven
 use ftaudit_model::{EmbeddedInterpreter, ImportOutcome};
 
 use crate::cancel::Cancel;
-use crate::output::StageSplitter;
 use crate::contain::Limits;
+use crate::output::StageSplitter;
 use crate::process::{spawn_worker, Message, WorkerProcess};
 use crate::{signal, ProbeError};
 

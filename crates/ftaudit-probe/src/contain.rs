@@ -144,8 +144,7 @@ impl<E: DeserializeOwned + Send + 'static> ContainedChild<E> {
             .map(|mb| mb.saturating_mul(1024 * 1024));
         // The closure runs in the forked child before exec, where only async-signal-safe calls
         // are allowed.
-        // SAFETY: it makes only raw syscalls (fcntl, dup2, unshare, open/write/close,
-        // setrlimit) on values prepared before the fork, and allocates nothing.
+        // SAFETY: it makes only raw syscalls (fcntl, dup2, unshare, open/write/close, setrlimit) on values prepared before the fork, and allocates nothing.
         unsafe {
             command.pre_exec(move || {
                 // Only async-signal-safe calls here: we are between fork and exec.
@@ -222,7 +221,6 @@ impl<E: DeserializeOwned + Send + 'static> ContainedChild<E> {
             _scratch: scratch,
         })
     }
-
 }
 
 impl<E> ContainedChild<E> {
@@ -399,8 +397,7 @@ fn isolate_network(maps: &IdMaps) {
 
 /// One write to a /proc file, ignoring failure (the worker then runs unmapped, as `nobody`).
 fn write_proc_file(path: &std::ffi::CStr, data: &[u8]) {
-    // SAFETY: path is NUL-terminated; open, write and close are async-signal-safe, and `data`
-    // outlives the write.
+    // SAFETY: path is NUL-terminated; open, write and close are async-signal-safe, and `data` outlives the write.
     unsafe {
         let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
         if fd >= 0 {

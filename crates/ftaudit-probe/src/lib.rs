@@ -34,11 +34,11 @@ pub mod fuzzing;
 use std::path::PathBuf;
 use std::time::Duration;
 
+#[cfg(target_os = "linux")]
+pub use batch::{describe_exit, tail, OUT_OF_MEMORY_SIGNS};
 pub use cancel::{Cancel, StopSignal};
 pub use error::ProbeError;
 pub use output::StageSplitter;
-#[cfg(target_os = "linux")]
-pub use batch::{describe_exit, tail, OUT_OF_MEMORY_SIGNS};
 pub use workers::{
     describe, list_workers, minor_of, select_worker, worker_files, WantedInterpreter, WorkerInfo,
 };

@@ -21,7 +21,11 @@ pub fn scaling_svg(facts: &StressFacts, workload: &WorkloadResult, cores: usize)
         .executors
         .iter()
         .map(|e| {
-            let points = e.points.iter().filter_map(|p| p.speedup.map(|s| (p.workers as f64, s.median))).collect::<Vec<_>>();
+            let points = e
+                .points
+                .iter()
+                .filter_map(|p| p.speedup.map(|s| (p.workers as f64, s.median)))
+                .collect::<Vec<_>>();
             (e.kind, points)
         })
         .filter(|(_, points)| !points.is_empty())
@@ -29,8 +33,14 @@ pub fn scaling_svg(facts: &StressFacts, workload: &WorkloadResult, cores: usize)
     if series.is_empty() {
         return None;
     }
-    let max_workers = series.iter().flat_map(|(_, p)| p.iter().map(|(x, _)| *x)).fold(1.0, f64::max);
-    let max_speedup = series.iter().flat_map(|(_, p)| p.iter().map(|(_, y)| *y)).fold(cores as f64, f64::max);
+    let max_workers = series
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|(x, _)| *x))
+        .fold(1.0, f64::max);
+    let max_speedup = series
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|(_, y)| *y))
+        .fold(cores as f64, f64::max);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
@@ -41,7 +51,10 @@ pub fn scaling_svg(facts: &StressFacts, workload: &WorkloadResult, cores: usize)
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(44)
-            .build_cartesian_2d(1f64..max_workers.max(2.0), 0f64..(max_speedup * 1.15).max(1.5))
+            .build_cartesian_2d(
+                1f64..max_workers.max(2.0),
+                0f64..(max_speedup * 1.15).max(1.5),
+            )
             .ok()?;
         chart
             .configure_mesh()
@@ -51,7 +64,9 @@ pub fn scaling_svg(facts: &StressFacts, workload: &WorkloadResult, cores: usize)
             .draw()
             .ok()?;
         let grey = RGBColor(0x99, 0x99, 0x99);
-        let ideal: Vec<(f64, f64)> = (1..=max_workers as usize).map(|n| (n as f64, n.min(cores.max(1)) as f64)).collect();
+        let ideal: Vec<(f64, f64)> = (1..=max_workers as usize)
+            .map(|n| (n as f64, n.min(cores.max(1)) as f64))
+            .collect();
         chart
             .draw_series(LineSeries::new(ideal, grey.stroke_width(1)))
             .ok()?
@@ -59,7 +74,10 @@ pub fn scaling_svg(facts: &StressFacts, workload: &WorkloadResult, cores: usize)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], grey));
         let marker = cores as f64;
         chart
-            .draw_series(LineSeries::new(vec![(marker, 0.0), (marker, max_speedup * 1.15)], grey.mix(0.4)))
+            .draw_series(LineSeries::new(
+                vec![(marker, 0.0), (marker, max_speedup * 1.15)],
+                grey.mix(0.4),
+            ))
             .ok()?;
         for (kind, points) in series {
             let c = colour(kind);
@@ -67,8 +85,12 @@ pub fn scaling_svg(facts: &StressFacts, workload: &WorkloadResult, cores: usize)
                 .draw_series(LineSeries::new(points.clone(), c.stroke_width(2)))
                 .ok()?
                 .label(kind.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
-            chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, c.filled()))).ok()?;
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+                });
+            chart
+                .draw_series(points.into_iter().map(|p| Circle::new(p, 3, c.filled())))
+                .ok()?;
         }
         chart
             .configure_series_labels()

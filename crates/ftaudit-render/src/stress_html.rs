@@ -13,12 +13,26 @@ use crate::stress_table::{header, verdict_text};
 pub fn section(report: &Report) -> String {
     let mut out = String::new();
     if let Some(reason) = &report.stages.stress_skipped {
-        let _ = writeln!(out, "<section class=\"stress\"><h2>Stress</h2><p>not run: {}</p></section>", escape(reason));
+        let _ = writeln!(
+            out,
+            "<section class=\"stress\"><h2>Stress</h2><p>not run: {}</p></section>",
+            escape(reason)
+        );
         return out;
     }
-    let Some(run) = &report.stages.stress else { return out };
-    let _ = writeln!(out, "<section class=\"stress\" id=\"stress\"><h2>Stress</h2><p class=\"meta\">{}</p>", escape(&header(run)));
-    let modules = report.files.iter().filter_map(|f| f.stress.as_ref()).chain(run.stdlib.iter());
+    let Some(run) = &report.stages.stress else {
+        return out;
+    };
+    let _ = writeln!(
+        out,
+        "<section class=\"stress\" id=\"stress\"><h2>Stress</h2><p class=\"meta\">{}</p>",
+        escape(&header(run))
+    );
+    let modules = report
+        .files
+        .iter()
+        .filter_map(|f| f.stress.as_ref())
+        .chain(run.stdlib.iter());
     for facts in modules {
         let _ = writeln!(
             out,
@@ -29,15 +43,34 @@ pub fn section(report: &Report) -> String {
         );
         for workload in &facts.workloads {
             if workload.tier == WorkloadTier::Generic {
-                let _ = writeln!(out, "<div>{} (generic): {}</div>", escape(&workload.workload), escape(&verdict_text(&workload.verdict)));
+                let _ = writeln!(
+                    out,
+                    "<div>{} (generic): {}</div>",
+                    escape(&workload.workload),
+                    escape(&verdict_text(&workload.verdict))
+                );
                 continue;
             }
-            let _ = writeln!(out, "<div>recipe {} ({}): {}</div>", escape(&workload.workload), escape(&workload.unit), escape(&verdict_text(&workload.verdict)));
-            let ran: Vec<_> = workload.executors.iter().filter(|e| !e.points.is_empty()).collect();
+            let _ = writeln!(
+                out,
+                "<div>recipe {} ({}): {}</div>",
+                escape(&workload.workload),
+                escape(&workload.unit),
+                escape(&verdict_text(&workload.verdict))
+            );
+            let ran: Vec<_> = workload
+                .executors
+                .iter()
+                .filter(|e| !e.points.is_empty())
+                .collect();
             if !ran.is_empty() {
                 out.push_str("<table><thead><tr><th>workers</th>");
                 for e in &ran {
-                    let _ = write!(out, "<th>{}: median time</th><th>speed-up [Q1-Q3]</th><th>efficiency</th>", e.kind.as_str());
+                    let _ = write!(
+                        out,
+                        "<th>{}: median time</th><th>speed-up [Q1-Q3]</th><th>efficiency</th>",
+                        e.kind.as_str()
+                    );
                 }
                 out.push_str("</tr></thead><tbody>");
                 for &n in &run.worker_counts {
@@ -45,9 +78,17 @@ pub fn section(report: &Report) -> String {
                     for e in &ran {
                         match e.points.iter().find(|p| p.workers == n) {
                             Some(p) => {
-                                let s = p.speedup.map(|s| format!("{:.2}x [{:.2}-{:.2}]", s.median, s.q1, s.q3)).unwrap_or_default();
-                                let eff = p.efficiency.map(|x| format!("{x:.2}")).unwrap_or_default();
-                                let _ = write!(out, "<td>{:.3} s</td><td>{s}</td><td>{eff}</td>", p.median_seconds);
+                                let s = p
+                                    .speedup
+                                    .map(|s| format!("{:.2}x [{:.2}-{:.2}]", s.median, s.q1, s.q3))
+                                    .unwrap_or_default();
+                                let eff =
+                                    p.efficiency.map(|x| format!("{x:.2}")).unwrap_or_default();
+                                let _ = write!(
+                                    out,
+                                    "<td>{:.3} s</td><td>{s}</td><td>{eff}</td>",
+                                    p.median_seconds
+                                );
                             }
                             None => out.push_str("<td></td><td></td><td></td>"),
                         }

@@ -15,14 +15,29 @@ pub fn verdict_text(verdict: &StressVerdict) -> String {
             Some(m) => format!("GIL RE-ENABLED while in use (by {m})"),
             None => "GIL RE-ENABLED while in use".into(),
         },
-        StressVerdict::SlowsDown { speedup } => format!("slows down: {speedup:.2}x with more threads"),
-        StressVerdict::Serialises { speedup, efficiency, note } => {
+        StressVerdict::SlowsDown { speedup } => {
+            format!("slows down: {speedup:.2}x with more threads")
+        }
+        StressVerdict::Serialises {
+            speedup,
+            efficiency,
+            note,
+        } => {
             format!("serialises: {speedup:.2}x, efficiency {efficiency:.2} ({note})")
         }
-        StressVerdict::ScalesPartly { speedup, efficiency } => format!("scales partly: {speedup:.2}x, efficiency {efficiency:.2}"),
+        StressVerdict::ScalesPartly {
+            speedup,
+            efficiency,
+        } => format!("scales partly: {speedup:.2}x, efficiency {efficiency:.2}"),
         StressVerdict::Inconclusive { reason } => format!("inconclusive: {reason}"),
-        StressVerdict::Scales { speedup, efficiency } => format!("scales: {speedup:.2}x, efficiency {efficiency:.2}"),
-        StressVerdict::Passed { checks } => format!("generic checks passed ({}); no recipe measured its speed", checks.join(", ")),
+        StressVerdict::Scales {
+            speedup,
+            efficiency,
+        } => format!("scales: {speedup:.2}x, efficiency {efficiency:.2}"),
+        StressVerdict::Passed { checks } => format!(
+            "generic checks passed ({}); no recipe measured its speed",
+            checks.join(", ")
+        ),
         StressVerdict::NotStressable { reason } => format!("not stressable: {reason}"),
     }
 }
@@ -32,9 +47,15 @@ pub fn write_stress(report: &Report, table_of: &dyn Fn() -> Table, out: &mut Str
         let _ = writeln!(out, "\nstress: NOT RUN: {reason}");
         return;
     }
-    let Some(run) = &report.stages.stress else { return };
+    let Some(run) = &report.stages.stress else {
+        return;
+    };
     let _ = writeln!(out, "\nstress: {}", header(run));
-    let modules = report.files.iter().filter_map(|f| f.stress.as_ref()).chain(run.stdlib.iter());
+    let modules = report
+        .files
+        .iter()
+        .filter_map(|f| f.stress.as_ref())
+        .chain(run.stdlib.iter());
     for facts in modules {
         write_module(facts, run, table_of, out);
     }
@@ -57,15 +78,34 @@ pub fn header(run: &StressRun) -> String {
     )
 }
 
-fn write_module(facts: &StressFacts, run: &StressRun, table_of: &dyn Fn() -> Table, out: &mut String) {
+fn write_module(
+    facts: &StressFacts,
+    run: &StressRun,
+    table_of: &dyn Fn() -> Table,
+    out: &mut String,
+) {
     let _ = writeln!(out, "\n{}: {}", facts.module, verdict_text(&facts.verdict));
     for workload in &facts.workloads {
         if workload.tier == WorkloadTier::Generic {
-            let _ = writeln!(out, "  {} (generic): {}", workload.workload, verdict_text(&workload.verdict));
+            let _ = writeln!(
+                out,
+                "  {} (generic): {}",
+                workload.workload,
+                verdict_text(&workload.verdict)
+            );
             continue;
         }
-        let units = workload.total_units.map(|u| format!(", {u} units")).unwrap_or_default();
-        let _ = writeln!(out, "  recipe {} ({}{units}): {}", workload.workload, workload.unit, verdict_text(&workload.verdict));
+        let units = workload
+            .total_units
+            .map(|u| format!(", {u} units"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  recipe {} ({}{units}): {}",
+            workload.workload,
+            workload.unit,
+            verdict_text(&workload.verdict)
+        );
         if let Some(table) = scaling_table(workload, run, table_of) {
             for line in table.to_string().lines() {
                 let _ = writeln!(out, "    {line}");
@@ -77,13 +117,24 @@ fn write_module(facts: &StressFacts, run: &StressRun, table_of: &dyn Fn() -> Tab
             }
         }
     }
-    if !matches!(facts.verdict, StressVerdict::Scales { .. } | StressVerdict::Passed { .. }) {
+    if !matches!(
+        facts.verdict,
+        StressVerdict::Scales { .. } | StressVerdict::Passed { .. }
+    ) {
         let _ = writeln!(out, "  replay: {}", facts.replay);
     }
 }
 
-fn scaling_table(workload: &WorkloadResult, run: &StressRun, table_of: &dyn Fn() -> Table) -> Option<Table> {
-    let ran: Vec<_> = workload.executors.iter().filter(|e| !e.points.is_empty()).collect();
+fn scaling_table(
+    workload: &WorkloadResult,
+    run: &StressRun,
+    table_of: &dyn Fn() -> Table,
+) -> Option<Table> {
+    let ran: Vec<_> = workload
+        .executors
+        .iter()
+        .filter(|e| !e.points.is_empty())
+        .collect();
     if ran.is_empty() {
         return None;
     }
@@ -96,14 +147,26 @@ fn scaling_table(workload: &WorkloadResult, run: &StressRun, table_of: &dyn Fn()
     }
     table.set_header(header);
     for &workers in &run.worker_counts {
-        let mut row = vec![if workers > run.cores.usable { format!("{workers} (> cores)") } else { workers.to_string() }];
+        let mut row = vec![if workers > run.cores.usable {
+            format!("{workers} (> cores)")
+        } else {
+            workers.to_string()
+        }];
         for e in &ran {
             match e.points.iter().find(|p| p.workers == workers) {
                 Some(p) => {
                     let iqr = crate::stress_table::iqr(&p.wall_seconds);
                     row.push(format!("{:.3} s ({:.3})", p.median_seconds, iqr));
-                    row.push(p.speedup.map(|s| format!("{:.2}x [{:.2}-{:.2}]", s.median, s.q1, s.q3)).unwrap_or_else(|| "-".into()));
-                    row.push(p.efficiency.map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into()));
+                    row.push(
+                        p.speedup
+                            .map(|s| format!("{:.2}x [{:.2}-{:.2}]", s.median, s.q1, s.q3))
+                            .unwrap_or_else(|| "-".into()),
+                    );
+                    row.push(
+                        p.efficiency
+                            .map(|x| format!("{x:.2}"))
+                            .unwrap_or_else(|| "-".into()),
+                    );
                 }
                 None => row.extend(["-".to_string(), "-".to_string(), "-".to_string()]),
             }
@@ -112,9 +175,22 @@ fn scaling_table(workload: &WorkloadResult, run: &StressRun, table_of: &dyn Fn()
     }
     let mut startup = vec!["start-up, peak RSS".to_string()];
     for e in &ran {
-        startup.push(e.startup_seconds.map(|s| format!("{s:.3} s")).unwrap_or_else(|| "-".into()));
-        startup.push(e.peak_rss_mb.map(|m| format!("{m:.0} MB")).unwrap_or_else(|| "-".into()));
-        startup.push(e.verdict.as_ref().map(|v| v.name().replace('_', " ")).unwrap_or_default());
+        startup.push(
+            e.startup_seconds
+                .map(|s| format!("{s:.3} s"))
+                .unwrap_or_else(|| "-".into()),
+        );
+        startup.push(
+            e.peak_rss_mb
+                .map(|m| format!("{m:.0} MB"))
+                .unwrap_or_else(|| "-".into()),
+        );
+        startup.push(
+            e.verdict
+                .as_ref()
+                .map(|v| v.name().replace('_', " "))
+                .unwrap_or_default(),
+        );
     }
     table.add_row(startup);
     Some(table)

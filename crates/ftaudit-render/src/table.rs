@@ -84,7 +84,11 @@ pub fn table(report: &Report, options: &TableOptions) -> String {
                 target.not_applicable.len()
             );
             for m in &target.missing {
-                let _ = writeln!(out, "    {}=={} (line {}): {}", m.name, m.version, m.line, m.reason);
+                let _ = writeln!(
+                    out,
+                    "    {}=={} (line {}): {}",
+                    m.name, m.version, m.line, m.reason
+                );
             }
         }
     }

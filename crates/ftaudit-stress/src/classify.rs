@@ -20,17 +20,27 @@ pub const MIN_ROUNDS: usize = 3;
 
 /// The speed verdict of one executor, from its points, on `cores` usable cores.
 pub fn speed(points: &[ScalingPoint], cores: usize) -> StressVerdict {
-    let Some(point) = points.iter().filter(|p| p.workers > 1 && p.workers <= cores).max_by_key(|p| p.workers) else {
+    let Some(point) = points
+        .iter()
+        .filter(|p| p.workers > 1 && p.workers <= cores)
+        .max_by_key(|p| p.workers)
+    else {
         return StressVerdict::Inconclusive {
             reason: format!("{cores} usable core(s) and no worker count between 2 and {cores}: a speed-up cannot be measured"),
         };
     };
     let Some(s) = point.speedup else {
-        return StressVerdict::Inconclusive { reason: "no 1-worker round to compare with".into() };
+        return StressVerdict::Inconclusive {
+            reason: "no 1-worker round to compare with".into(),
+        };
     };
     if point.wall_seconds.len() < MIN_ROUNDS {
         return StressVerdict::Inconclusive {
-            reason: format!("{} timed rounds at {} workers (at least {MIN_ROUNDS} are needed)", point.wall_seconds.len(), point.workers),
+            reason: format!(
+                "{} timed rounds at {} workers (at least {MIN_ROUNDS} are needed)",
+                point.wall_seconds.len(),
+                point.workers
+            ),
         };
     }
     let n = point.workers as f64;
@@ -38,7 +48,10 @@ pub fn speed(points: &[ScalingPoint], cores: usize) -> StressVerdict {
     let relative_spread = (s.q3 - s.q1) / s.median;
     if efficiency >= SCALES_EFFICIENCY {
         // A busy machine can only hide a speed-up, never make one up.
-        return StressVerdict::Scales { speedup: s.median, efficiency };
+        return StressVerdict::Scales {
+            speedup: s.median,
+            efficiency,
+        };
     }
     if relative_spread > SPREAD_LIMIT {
         return StressVerdict::Inconclusive {
@@ -66,9 +79,16 @@ pub fn speed(points: &[ScalingPoint], cores: usize) -> StressVerdict {
         } else {
             format!("{:.1} workers' worth of CPU in use", point.cpu_parallelism)
         };
-        StressVerdict::Serialises { speedup: s.median, efficiency, note }
+        StressVerdict::Serialises {
+            speedup: s.median,
+            efficiency,
+            note,
+        }
     } else {
-        StressVerdict::ScalesPartly { speedup: s.median, efficiency }
+        StressVerdict::ScalesPartly {
+            speedup: s.median,
+            efficiency,
+        }
     }
 }
 
@@ -85,17 +105,24 @@ pub fn workload(result: &WorkloadResult, not_run: Option<&str>) -> StressVerdict
             let reason = crate::collect::describe_failure(failure);
             // Every round of a race fails alike: the first of each kind and place says it.
             let place = reason.split(':').next().unwrap_or_default().to_string();
-            if !reasons.iter().any(|r| r.split(':').next() == Some(place.as_str())) {
+            if !reasons
+                .iter()
+                .any(|r| r.split(':').next() == Some(place.as_str()))
+            {
                 reasons.push(reason);
             }
         }
         return StressVerdict::Unsafe { reasons };
     }
     if let Some(gil) = &result.gil {
-        return StressVerdict::GilReenabled { module: gil.module.clone() };
+        return StressVerdict::GilReenabled {
+            module: gil.module.clone(),
+        };
     }
     if let Some(reason) = not_run {
-        return StressVerdict::NotStressable { reason: reason.to_string() };
+        return StressVerdict::NotStressable {
+            reason: reason.to_string(),
+        };
     }
     threads_verdict(&result.executors).unwrap_or_else(|| StressVerdict::NotStressable {
         reason: "the threads executor did not run".into(),
@@ -114,7 +141,12 @@ mod tests {
     use super::*;
     use ftaudit_model::Spread;
 
-    fn point(workers: usize, speedups: [f64; 3], cpu_parallelism: f64, wait_fraction: f64) -> ScalingPoint {
+    fn point(
+        workers: usize,
+        speedups: [f64; 3],
+        cpu_parallelism: f64,
+        wait_fraction: f64,
+    ) -> ScalingPoint {
         let s = crate::figures::spread(&speedups).unwrap();
         ScalingPoint {
             workers,
@@ -134,7 +166,10 @@ mod tests {
         let v = speed(&[point(2, [1.8, 1.9, 1.85], 2.0, 0.0)], 2);
         assert!(matches!(v, StressVerdict::Scales { .. }), "{v:?}");
         let v = speed(&[point(2, [1.0, 1.02, 0.98], 1.0, 0.0)], 2);
-        assert!(matches!(&v, StressVerdict::Serialises { note, .. } if note.contains("sleep")), "{v:?}");
+        assert!(
+            matches!(&v, StressVerdict::Serialises { note, .. } if note.contains("sleep")),
+            "{v:?}"
+        );
         let v = speed(&[point(2, [0.5, 0.55, 0.52], 2.0, 0.0)], 2);
         assert!(matches!(v, StressVerdict::SlowsDown { .. }), "{v:?}");
         let v = speed(&[point(2, [1.4, 1.45, 1.42], 1.5, 0.0)], 2);
@@ -145,14 +180,26 @@ mod tests {
     fn noise_is_not_a_verdict() {
         // Serial-looking but the machine was busy: not blamed on the module.
         let v = speed(&[point(2, [1.0, 1.05, 1.02], 1.9, 0.4)], 2);
-        assert!(matches!(&v, StressVerdict::Inconclusive { reason } if reason.contains("busy")), "{v:?}");
+        assert!(
+            matches!(&v, StressVerdict::Inconclusive { reason } if reason.contains("busy")),
+            "{v:?}"
+        );
         let v = speed(&[point(2, [0.6, 1.5, 1.0], 1.5, 0.0)], 2);
-        assert!(matches!(&v, StressVerdict::Inconclusive { reason } if reason.contains("varied")), "{v:?}");
+        assert!(
+            matches!(&v, StressVerdict::Inconclusive { reason } if reason.contains("varied")),
+            "{v:?}"
+        );
         // One core: nothing can be said about speed.
         let v = speed(&[point(2, [1.0, 1.0, 1.0], 1.0, 0.0)], 1);
         assert!(matches!(v, StressVerdict::Inconclusive { .. }), "{v:?}");
         // The speed verdict is taken at the usable core count, not beyond it.
-        let v = speed(&[point(2, [1.9, 1.9, 1.9], 2.0, 0.0), point(4, [1.0, 1.0, 1.0], 2.0, 0.5)], 2);
+        let v = speed(
+            &[
+                point(2, [1.9, 1.9, 1.9], 2.0, 0.0),
+                point(4, [1.0, 1.0, 1.0], 2.0, 0.5),
+            ],
+            2,
+        );
         assert!(matches!(v, StressVerdict::Scales { .. }), "{v:?}");
     }
 }

@@ -72,7 +72,12 @@ pub fn stress_module(
             }
         };
         isolated += usize::from(run.network_isolated);
-        let index_of = |name: &str| planned[next..].iter().position(|p| p.workload.name() == name).map(|i| i + next);
+        let index_of = |name: &str| {
+            planned[next..]
+                .iter()
+                .position(|p| p.workload.name() == name)
+                .map(|i| i + next)
+        };
         for event in &run.events {
             if let Some(i) = event.workload().and_then(index_of) {
                 record(&mut accs[i], event);
@@ -83,23 +88,40 @@ pub fn stress_module(
         }
         // It ended inside the last stage it began: that workload takes the blame.
         let Some((stage_no, (workload, stage))) = run.stages.iter().enumerate().next_back() else {
-            let reason = format!("the stress driver {} before its first workload{}", ending_text(&run.ending), output_tail(&run, 0));
+            let reason = format!(
+                "the stress driver {} before its first workload{}",
+                ending_text(&run.ending),
+                output_tail(&run, 0)
+            );
             for acc in &mut accs[next..] {
                 acc.not_run = Some(reason.clone());
             }
             break;
         };
-        let Some(culprit) = index_of(workload) else { break };
+        let Some(culprit) = index_of(workload) else {
+            break;
+        };
         let failure = ended_failure(&run, stage_no + 1, workload, stage, &accs[culprit], setup);
         accs[culprit].failures.push(failure);
         next = culprit + 1;
     }
-    let workloads: Vec<WorkloadResult> = planned.iter().zip(accs).map(|(p, acc)| finish(p, acc, cores)).collect();
-    let verdict = classify::worst(workloads.iter().map(|w| &w.verdict)).unwrap_or(StressVerdict::NotStressable {
-        reason: "no workload was planned".into(),
-    });
+    let workloads: Vec<WorkloadResult> = planned
+        .iter()
+        .zip(accs)
+        .map(|(p, acc)| finish(p, acc, cores))
+        .collect();
+    let verdict = classify::worst(workloads.iter().map(|w| &w.verdict)).unwrap_or(
+        StressVerdict::NotStressable {
+            reason: "no workload was planned".into(),
+        },
+    );
     ModuleOutcome {
-        facts: StressFacts { module: base.module.clone(), workloads, verdict, replay },
+        facts: StressFacts {
+            module: base.module.clone(),
+            workloads,
+            verdict,
+            replay,
+        },
         drivers,
         network_isolated: isolated,
     }
@@ -108,32 +130,99 @@ pub fn stress_module(
 fn record(acc: &mut Acc, event: &DriverEvent) {
     match event {
         DriverEvent::Begin { .. } => acc.started = true,
-        DriverEvent::Generic { workload, threads, checked, calls, problems, gil, module, warning } => {
+        DriverEvent::Generic {
+            workload,
+            threads,
+            checked,
+            calls,
+            problems,
+            gil,
+            module,
+            warning,
+        } => {
             acc.generic_checks.push(format!(
                 "{workload}: {checked} checks on {threads} threads{}",
-                if workload == "introspect" && !calls { " (introspection only: no calls, the method-flags check failed)" } else { "" }
+                if workload == "introspect" && !calls {
+                    " (introspection only: no calls, the method-flags check failed)"
+                } else {
+                    ""
+                }
             ));
             for problem in problems {
-                acc.failures.push(StressFailure::Generic { check: workload.clone(), problem: problem.clone() });
+                acc.failures.push(StressFailure::Generic {
+                    check: workload.clone(),
+                    problem: problem.clone(),
+                });
             }
             if *gil {
-                acc.gil = Some(GilObservation { module: module.clone(), warning: warning.clone(), executor: Some(ExecutorKind::Threads), workers: Some(*threads) });
+                acc.gil = Some(GilObservation {
+                    module: module.clone(),
+                    warning: warning.clone(),
+                    executor: Some(ExecutorKind::Threads),
+                    workers: Some(*threads),
+                });
             }
         }
         DriverEvent::Calibrated { units, .. } => acc.units = Some(*units),
-        DriverEvent::Startup { executor, workers, seconds, .. } => acc.startup.entry(*executor).or_default().push((*workers, *seconds)),
-        DriverEvent::Round { executor, workers, round, wall, cpu, wait, late, gil, .. } => {
-            acc.rounds.entry(*executor).or_default().push(Round { workers: *workers, round: *round, wall: *wall, cpu: *cpu, wait: *wait, late: *late, gil: *gil })
-        }
-        DriverEvent::Memory { executor, peak_rss_mb, .. } => {
+        DriverEvent::Startup {
+            executor,
+            workers,
+            seconds,
+            ..
+        } => acc
+            .startup
+            .entry(*executor)
+            .or_default()
+            .push((*workers, *seconds)),
+        DriverEvent::Round {
+            executor,
+            workers,
+            round,
+            wall,
+            cpu,
+            wait,
+            late,
+            gil,
+            ..
+        } => acc.rounds.entry(*executor).or_default().push(Round {
+            workers: *workers,
+            round: *round,
+            wall: *wall,
+            cpu: *cpu,
+            wait: *wait,
+            late: *late,
+            gil: *gil,
+        }),
+        DriverEvent::Memory {
+            executor,
+            peak_rss_mb,
+            ..
+        } => {
             acc.memory.insert(*executor, *peak_rss_mb);
         }
-        DriverEvent::Gil { executor, workers, module, warning, .. } => {
+        DriverEvent::Gil {
+            executor,
+            workers,
+            module,
+            warning,
+            ..
+        } => {
             if acc.gil.is_none() {
-                acc.gil = Some(GilObservation { module: module.clone(), warning: warning.clone(), executor: Some(*executor), workers: Some(*workers) });
+                acc.gil = Some(GilObservation {
+                    module: module.clone(),
+                    warning: warning.clone(),
+                    executor: Some(*executor),
+                    workers: Some(*workers),
+                });
             }
         }
-        DriverEvent::NotRun { executor, reason, exception, message, .. } => {
+        DriverEvent::NotRun {
+            executor,
+            reason,
+            exception,
+            message,
+            ..
+        } => {
             let reason = match (exception, message) {
                 (Some(e), Some(m)) => format!("{reason}: {e}: {m}"),
                 _ => reason.clone(),
@@ -158,7 +247,13 @@ fn record(acc: &mut Acc, event: &DriverEvent) {
                     expected: f.expected.clone().unwrap_or_default(),
                     got: f.got.clone().unwrap_or_default(),
                 },
-                "check_failed" => StressFailure::CheckFailed { executor: f.executor, workers, round, unit: f.unit.unwrap_or(0), wrong_units: f.wrong_units.unwrap_or(0) },
+                "check_failed" => StressFailure::CheckFailed {
+                    executor: f.executor,
+                    workers,
+                    round,
+                    unit: f.unit.unwrap_or(0),
+                    wrong_units: f.wrong_units.unwrap_or(0),
+                },
                 _ => StressFailure::Exception {
                     executor: f.executor,
                     exception: f.exception.clone().unwrap_or_default(),
@@ -167,7 +262,12 @@ fn record(acc: &mut Acc, event: &DriverEvent) {
                 },
             });
         }
-        DriverEvent::Stuck { executor, seconds, cpu_per_second, .. } => acc.stuck = Some((*executor, *seconds, *cpu_per_second)),
+        DriverEvent::Stuck {
+            executor,
+            seconds,
+            cpu_per_second,
+            ..
+        } => acc.stuck = Some((*executor, *seconds, *cpu_per_second)),
         DriverEvent::Ready { .. } | DriverEvent::Recipe { .. } | DriverEvent::Done => {}
     }
 }
@@ -176,32 +276,62 @@ fn record(acc: &mut Acc, event: &DriverEvent) {
 const BLOCKED_CPU: f64 = 0.05;
 
 /// How a driver that did not finish ended, as the failure of the stage it was in.
-fn ended_failure(run: &DriverRun, stage_no: usize, workload: &str, stage: &str, acc: &Acc, setup: &DriverSetup<'_>) -> StressFailure {
+fn ended_failure(
+    run: &DriverRun,
+    stage_no: usize,
+    workload: &str,
+    stage: &str,
+    acc: &Acc,
+    setup: &DriverSetup<'_>,
+) -> StressFailure {
     let output = run.stage_output(stage_no);
     let traceback = (!output.trim().is_empty()).then(|| tail(&output, 6000));
     let stage = format!("{workload} ({stage})");
     let stuck = |seconds: f64, cpu: Option<f64>| match cpu {
-        Some(cpu) if cpu < BLOCKED_CPU => StressFailure::Deadlock { stage: stage.clone(), seconds, traceback: traceback.clone() },
-        _ => StressFailure::Hang { stage: stage.clone(), seconds, cpu_per_second: cpu, traceback: traceback.clone() },
+        Some(cpu) if cpu < BLOCKED_CPU => StressFailure::Deadlock {
+            stage: stage.clone(),
+            seconds,
+            traceback: traceback.clone(),
+        },
+        _ => StressFailure::Hang {
+            stage: stage.clone(),
+            seconds,
+            cpu_per_second: cpu,
+            traceback: traceback.clone(),
+        },
     };
     match &run.ending {
         Ending::Exited(_) if acc.stuck.is_some() => {
             let (_, seconds, cpu) = acc.stuck.expect("checked");
             stuck(seconds, Some(cpu))
         }
-        Ending::Killed { cpu_per_second, seconds } => stuck(*seconds, *cpu_per_second),
+        Ending::Killed {
+            cpu_per_second,
+            seconds,
+        } => stuck(*seconds, *cpu_per_second),
         Ending::Exited(status) => {
             if let Some(limit_mb) = setup.limits.memory_limit_mb {
-                if ftaudit_probe::OUT_OF_MEMORY_SIGNS.iter().any(|s| output.contains(s)) {
+                if ftaudit_probe::OUT_OF_MEMORY_SIGNS
+                    .iter()
+                    .any(|s| output.contains(s))
+                {
                     return StressFailure::MemoryLimit { stage, limit_mb };
                 }
             }
-            let mut description = format!("the driver {} during {stage}", ftaudit_probe::describe_exit(*status));
+            let mut description = format!(
+                "the driver {} during {stage}",
+                ftaudit_probe::describe_exit(*status)
+            );
             if let Some(line) = output.lines().find(|l| l.starts_with("Fatal Python error")) {
                 description.push_str(": ");
                 description.push_str(line.trim());
             }
-            StressFailure::Crashed { stage, signal: status.signal(), description, faulting_module: faulting_module(&output) }
+            StressFailure::Crashed {
+                stage,
+                signal: status.signal(),
+                description,
+                faulting_module: faulting_module(&output),
+            }
         }
         Ending::Done | Ending::Cancelled => unreachable!("only unfinished drivers are blamed"),
     }
@@ -214,7 +344,11 @@ pub fn faulting_module(output: &str) -> Option<String> {
         let start = line.find("Binary file \"")? + "Binary file \"".len();
         let path = &line[start..start + line[start..].find('"')?];
         let name = path.rsplit('/').next()?;
-        let ours = name.starts_with("libpython") || name.starts_with("libc.") || name.starts_with("libc-") || name.starts_with("ld-linux") || name.starts_with("python3");
+        let ours = name.starts_with("libpython")
+            || name.starts_with("libc.")
+            || name.starts_with("libc-")
+            || name.starts_with("ld-linux")
+            || name.starts_with("python3");
         (!ours && name.contains(".so")).then(|| name.to_string())
     })
 }
@@ -240,27 +374,37 @@ fn output_tail(run: &DriverRun, stage: usize) -> String {
     }
 }
 
-
 fn finish(planned: &Planned, acc: Acc, cores: usize) -> WorkloadResult {
     let mut executors = Vec::new();
-    let mut kinds: Vec<ExecutorKind> = acc.rounds.keys().chain(acc.executor_not_run.keys()).chain(acc.startup.keys()).copied().collect();
+    let mut kinds: Vec<ExecutorKind> = acc
+        .rounds
+        .keys()
+        .chain(acc.executor_not_run.keys())
+        .chain(acc.startup.keys())
+        .copied()
+        .collect();
     kinds.sort();
     kinds.dedup();
     for kind in kinds {
         let rounds = acc.rounds.get(&kind).map(Vec::as_slice).unwrap_or_default();
         let points = figures::points(rounds, cores);
         let not_run = acc.executor_not_run.get(&kind).cloned();
-        let verdict = (not_run.is_none() && !points.is_empty()).then(|| classify::speed(&points, cores));
+        let verdict =
+            (not_run.is_none() && !points.is_empty()).then(|| classify::speed(&points, cores));
         executors.push(ExecutorResult {
             kind,
             not_run,
-            startup_seconds: acc.startup.get(&kind).and_then(|s| s.iter().max_by_key(|(w, _)| *w).map(|(_, t)| *t)),
+            startup_seconds: acc
+                .startup
+                .get(&kind)
+                .and_then(|s| s.iter().max_by_key(|(w, _)| *w).map(|(_, t)| *t)),
             peak_rss_mb: acc.memory.get(&kind).copied(),
             points,
             verdict,
         });
     }
-    let not_started = (!acc.started && acc.failures.is_empty()).then(|| "the run stopped before this workload (interrupted)".to_string());
+    let not_started = (!acc.started && acc.failures.is_empty())
+        .then(|| "the run stopped before this workload (interrupted)".to_string());
     let mut result = WorkloadResult {
         workload: planned.workload.name().to_string(),
         tier: planned.tier,
@@ -269,7 +413,9 @@ fn finish(planned: &Planned, acc: Acc, cores: usize) -> WorkloadResult {
         executors,
         failures: acc.failures,
         gil: acc.gil,
-        verdict: StressVerdict::NotStressable { reason: String::new() },
+        verdict: StressVerdict::NotStressable {
+            reason: String::new(),
+        },
     };
     result.verdict = match planned.tier {
         WorkloadTier::Generic => {
@@ -278,7 +424,9 @@ fn finish(planned: &Planned, acc: Acc, cores: usize) -> WorkloadResult {
             } else if let Some(reason) = acc.not_run.or(not_started) {
                 StressVerdict::NotStressable { reason }
             } else {
-                StressVerdict::Passed { checks: acc.generic_checks }
+                StressVerdict::Passed {
+                    checks: acc.generic_checks,
+                }
             }
         }
         _ => classify::workload(&result, acc.not_run.as_deref().or(not_started.as_deref())),
@@ -325,7 +473,10 @@ mod tests {
               Binary file \"/lib/x86_64-linux-gnu/libc.so.6\", at +0x3fdf0 [0x7f2]\n\
               Binary file \"/venv/lib/python3.14t/site-packages/pkg/_speedups.cpython-314t-x86_64-linux-gnu.so\", at +0x1139 [0x7f3]\n\
               Binary file \"/opt/py/lib/libpython3.14t.so.1.0\", at +0x1b2e4c [0x7f4]\n";
-        assert_eq!(faulting_module(dump).as_deref(), Some("_speedups.cpython-314t-x86_64-linux-gnu.so"));
+        assert_eq!(
+            faulting_module(dump).as_deref(),
+            Some("_speedups.cpython-314t-x86_64-linux-gnu.so")
+        );
         assert_eq!(faulting_module("Fatal Python error: Aborted\n"), None);
     }
 }

@@ -39,7 +39,10 @@ pub enum Ending {
     /// The result pipe closed before Done: the driver died (or ended itself after a stuck stage).
     Exited(ExitStatus),
     /// Nothing came for too long and the parent killed it; the CPU it used in its last second.
-    Killed { cpu_per_second: Option<f64>, seconds: f64 },
+    Killed {
+        cpu_per_second: Option<f64>,
+        seconds: f64,
+    },
     Cancelled,
 }
 
@@ -65,30 +68,59 @@ impl DriverRun {
 }
 
 /// Runs the driver on `request` until it is done, dies or stops answering.
-pub fn run_driver(setup: &DriverSetup<'_>, request: &DriverRequest) -> Result<DriverRun, StressError> {
+pub fn run_driver(
+    setup: &DriverSetup<'_>,
+    request: &DriverRequest,
+) -> Result<DriverRun, StressError> {
     let token = marker_token();
     let mut pth = String::new();
     for dir in setup.site_dirs {
-        pth.push_str(&std::path::absolute(dir).unwrap_or_else(|_| dir.clone()).display().to_string());
+        pth.push_str(
+            &std::path::absolute(dir)
+                .unwrap_or_else(|_| dir.clone())
+                .display()
+                .to_string(),
+        );
         pth.push('\n');
     }
     // Relative lines of a .pth file resolve against its own folder: paths/.. is the scratch folder.
     pth.push_str("..\n../recipes\n");
     let mut files: Vec<(PathBuf, Vec<u8>)> = vec![
         ("driver.py".into(), DRIVER.as_bytes().to_vec()),
-        ("ftaudit_stress_worker.py".into(), CHUNKS.as_bytes().to_vec()),
+        (
+            "ftaudit_stress_worker.py".into(),
+            CHUNKS.as_bytes().to_vec(),
+        ),
         ("paths/ftaudit.pth".into(), pth.into_bytes()),
-        ("request.json".into(), serde_json::to_vec(request).expect("a request serialises")),
+        (
+            "request.json".into(),
+            serde_json::to_vec(request).expect("a request serialises"),
+        ),
     ];
     for recipe in setup.recipes {
-        files.push((format!("recipes/{}.py", recipe.module).into(), recipe.source.clone().into_bytes()));
+        files.push((
+            format!("recipes/{}.py", recipe.module).into(),
+            recipe.source.clone().into_bytes(),
+        ));
     }
     let args: Vec<OsString> = [
-        "-I", "-S", "-B", "-X", "faulthandler", "driver.py", "--request", "request.json", "--result-fd",
+        "-I",
+        "-S",
+        "-B",
+        "-X",
+        "faulthandler",
+        "driver.py",
+        "--request",
+        "request.json",
+        "--result-fd",
     ]
     .iter()
     .map(OsString::from)
-    .chain([RESULT_FD.to_string().into(), "--markers".into(), token.clone().into()])
+    .chain([
+        RESULT_FD.to_string().into(),
+        "--markers".into(),
+        token.clone().into(),
+    ])
     .collect();
     let mut child: ContainedChild<DriverEvent> = ContainedChild::spawn(&ChildSpec {
         program: setup.python,
@@ -121,9 +153,14 @@ pub fn run_driver(setup: &DriverSetup<'_>, request: &DriverRequest) -> Result<Dr
             std::thread::sleep(Duration::from_secs(1));
             let after = child.cpu_ticks();
             let ticks = clock_ticks_per_second();
-            let cpu_per_second = before.zip(after).map(|(b, a)| a.saturating_sub(b) as f64 / ticks);
+            let cpu_per_second = before
+                .zip(after)
+                .map(|(b, a)| a.saturating_sub(b) as f64 / ticks);
             child.kill();
-            break Ending::Killed { cpu_per_second, seconds: silence.as_secs_f64() };
+            break Ending::Killed {
+                cpu_per_second,
+                seconds: silence.as_secs_f64(),
+            };
         };
         match message {
             Message::Event(event) => {
@@ -146,7 +183,10 @@ pub fn run_driver(setup: &DriverSetup<'_>, request: &DriverRequest) -> Result<Dr
                     Some(status) => break Ending::Exited(status),
                     None => {
                         child.kill();
-                        break Ending::Killed { cpu_per_second: None, seconds: 5.0 };
+                        break Ending::Killed {
+                            cpu_per_second: None,
+                            seconds: 5.0,
+                        };
                     }
                 }
             }
@@ -154,7 +194,12 @@ pub fn run_driver(setup: &DriverSetup<'_>, request: &DriverRequest) -> Result<Dr
     };
     if matches!(ending, Ending::Done) {
         // The driver calls os._exit right after Done; one that lingers is simply killed.
-        if child.wait_until(Instant::now() + Duration::from_secs(10)).ok().flatten().is_none() {
+        if child
+            .wait_until(Instant::now() + Duration::from_secs(10))
+            .ok()
+            .flatten()
+            .is_none()
+        {
             child.kill();
         }
     }

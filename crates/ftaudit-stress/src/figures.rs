@@ -29,7 +29,13 @@ pub fn spread(values: &[f64]) -> Option<Spread> {
         let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
         v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
     };
-    Some(Spread { median: at(0.5), q1: at(0.25), q3: at(0.75), min: v[0], max: v[v.len() - 1] })
+    Some(Spread {
+        median: at(0.5),
+        q1: at(0.25),
+        q3: at(0.75),
+        min: v[0],
+        max: v[v.len() - 1],
+    })
 }
 
 /// The scaling points of one executor, in ascending worker count; `cores` bounds efficiency.
@@ -48,10 +54,19 @@ pub fn points(rounds: &[Round], cores: usize) -> Vec<ScalingPoint> {
             let walls: Vec<f64> = rs.iter().map(|r| r.wall).collect();
             let speedups: Vec<f64> = rs
                 .iter()
-                .filter_map(|r| single.get(&r.round).filter(|_| r.wall > 0.0).map(|one| one / r.wall))
+                .filter_map(|r| {
+                    single
+                        .get(&r.round)
+                        .filter(|_| r.wall > 0.0)
+                        .map(|one| one / r.wall)
+                })
                 .collect();
             let speedup = spread(&speedups);
-            let parallel: Vec<f64> = rs.iter().filter(|r| r.wall > 0.0).map(|r| r.cpu / r.wall).collect();
+            let parallel: Vec<f64> = rs
+                .iter()
+                .filter(|r| r.wall > 0.0)
+                .map(|r| r.cpu / r.wall)
+                .collect();
             let waits: Vec<f64> = rs
                 .iter()
                 .filter(|r| r.cpu + r.wait > 0.0)
@@ -77,13 +92,24 @@ mod tests {
     use super::*;
 
     fn round(workers: usize, round: usize, wall: f64) -> Round {
-        Round { workers, round, wall, cpu: wall * workers as f64, wait: 0.0, late: 0, gil: false }
+        Round {
+            workers,
+            round,
+            wall,
+            cpu: wall * workers as f64,
+            wait: 0.0,
+            late: 0,
+            gil: false,
+        }
     }
 
     #[test]
     fn quartiles_interpolate() {
         let s = spread(&[4.0, 1.0, 3.0, 2.0, 5.0]).unwrap();
-        assert_eq!((s.min, s.q1, s.median, s.q3, s.max), (1.0, 2.0, 3.0, 4.0, 5.0));
+        assert_eq!(
+            (s.min, s.q1, s.median, s.q3, s.max),
+            (1.0, 2.0, 3.0, 4.0, 5.0)
+        );
         let s = spread(&[1.0, 2.0]).unwrap();
         assert_eq!(s.median, 1.5);
         assert!(spread(&[]).is_none());
@@ -92,7 +118,14 @@ mod tests {
     #[test]
     fn speedup_is_paired_with_the_same_round() {
         // Round 1 is slow for everyone (a noisy neighbour): paired, it still shows 2x.
-        let rounds = [round(1, 0, 1.0), round(2, 0, 0.5), round(1, 1, 3.0), round(2, 1, 1.5), round(1, 2, 1.0), round(2, 2, 0.5)];
+        let rounds = [
+            round(1, 0, 1.0),
+            round(2, 0, 0.5),
+            round(1, 1, 3.0),
+            round(2, 1, 1.5),
+            round(1, 2, 1.0),
+            round(2, 2, 0.5),
+        ];
         let points = points(&rounds, 2);
         assert_eq!(points.len(), 2);
         let two = &points[1];

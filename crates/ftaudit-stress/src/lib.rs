@@ -15,9 +15,7 @@ pub mod recipes;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use ftaudit_model::{
-    CoreInfo, ExecutorKind, RecipeSource, StressFacts, StressRun, WorkloadTier,
-};
+use ftaudit_model::{CoreInfo, ExecutorKind, RecipeSource, StressFacts, StressRun, WorkloadTier};
 use ftaudit_probe::contain::{describe_network, python_variables, Limits};
 use ftaudit_probe::Cancel;
 
@@ -86,7 +84,9 @@ pub fn run(
     let started = Instant::now();
     let (candidates, problems) = recipes::gather(config.shipped_recipes, &config.recipe_dirs);
     let files: Vec<_> = candidates.iter().map(|c| c.file.clone()).collect();
-    let limits = Limits { memory_limit_mb: config.memory_limit_mb };
+    let limits = Limits {
+        memory_limit_mb: config.memory_limit_mb,
+    };
     let setup = DriverSetup {
         python: &config.python,
         site_dirs: &config.site_dirs,
@@ -99,7 +99,12 @@ pub fn run(
     // A first driver reads the recipes' metadata (nothing in them runs) and the machine's facts.
     let mut base = DriverRequest {
         paths_dir: "paths".into(),
-        list_recipes: Some(files.iter().map(|f| format!("recipes/{}.py", f.module)).collect()),
+        list_recipes: Some(
+            files
+                .iter()
+                .map(|f| format!("recipes/{}.py", f.module))
+                .collect(),
+        ),
         module: String::new(),
         workloads: Vec::new(),
         seed: config.seed,
@@ -126,10 +131,19 @@ pub fn run(
     };
     let mut sources = Vec::new();
     let mut usable = Vec::new();
-    for (candidate, meta) in candidates.iter().zip(listing.events.iter().filter_map(|e| match e {
-        DriverEvent::Recipe { modules, unit, stdlib, error, .. } => Some((modules, unit, *stdlib, error)),
-        _ => None,
-    })) {
+    for (candidate, meta) in candidates
+        .iter()
+        .zip(listing.events.iter().filter_map(|e| match e {
+            DriverEvent::Recipe {
+                modules,
+                unit,
+                stdlib,
+                error,
+                ..
+            } => Some((modules, unit, *stdlib, error)),
+            _ => None,
+        }))
+    {
         let (modules, unit, stdlib, error) = meta;
         sources.push(RecipeSource {
             name: candidate.name.clone(),
@@ -143,7 +157,10 @@ pub fn run(
         }
     }
 
-    let mut counts = config.worker_counts.clone().unwrap_or_else(|| vec![1, 2, 4, cores.usable]);
+    let mut counts = config
+        .worker_counts
+        .clone()
+        .unwrap_or_else(|| vec![1, 2, 4, cores.usable]);
     counts.push(1);
     counts.sort_unstable();
     counts.dedup();
@@ -151,9 +168,18 @@ pub fn run(
     base.list_recipes = None;
     base.worker_counts = counts.clone();
     let threads = cores.usable.max(4);
-    let tier = |c: &recipes::RecipeCandidate| if c.origin == "shipped" { WorkloadTier::Shipped } else { WorkloadTier::Recipe };
+    let tier = |c: &recipes::RecipeCandidate| {
+        if c.origin == "shipped" {
+            WorkloadTier::Shipped
+        } else {
+            WorkloadTier::Recipe
+        }
+    };
     let recipe_workload = |c: &recipes::RecipeCandidate, unit: &str| Planned {
-        workload: Workload::Recipe { name: c.name.clone(), recipe: c.file.module.clone() },
+        workload: Workload::Recipe {
+            name: c.name.clone(),
+            recipe: c.file.module.clone(),
+        },
         tier: tier(c),
         unit: unit.to_string(),
     };
@@ -165,11 +191,21 @@ pub fn run(
     for target in targets {
         let mut planned = Vec::new();
         if config.generic {
-            planned.push(Planned { workload: Workload::FirstImport { threads }, tier: WorkloadTier::Generic, unit: format!("import from {threads} threads released together") });
             planned.push(Planned {
-                workload: Workload::Introspect { threads, rounds: config.introspect_rounds },
+                workload: Workload::FirstImport { threads },
                 tier: WorkloadTier::Generic,
-                unit: format!("introspection and rejected calls, {} rounds on {threads} threads", config.introspect_rounds),
+                unit: format!("import from {threads} threads released together"),
+            });
+            planned.push(Planned {
+                workload: Workload::Introspect {
+                    threads,
+                    rounds: config.introspect_rounds,
+                },
+                tier: WorkloadTier::Generic,
+                unit: format!(
+                    "introspection and rejected calls, {} rounds on {threads} threads",
+                    config.introspect_rounds
+                ),
             });
         }
         for (c, mods, unit, _) in &usable {
@@ -182,7 +218,10 @@ pub fn run(
     if config.stdlib {
         for (c, mods, unit, stdlib) in &usable {
             if *stdlib {
-                let target = StressTarget { module: mods[0].clone(), subinterpreters: Ok(()) };
+                let target = StressTarget {
+                    module: mods[0].clone(),
+                    subinterpreters: Ok(()),
+                };
                 jobs.push((target, vec![recipe_workload(c, unit)], true));
             }
         }
@@ -211,24 +250,40 @@ pub fn run(
         interpreter,
         executable: config.python.clone(),
         seed: config.seed,
-        cores: CoreInfo { usable: cores.usable, online: cores.online, loadavg_start: cores.loadavg, loadavg_end: loadavg() },
+        cores: CoreInfo {
+            usable: cores.usable,
+            online: cores.online,
+            loadavg_start: cores.loadavg,
+            loadavg_end: loadavg(),
+        },
         worker_counts: counts,
         repeats: config.repeats,
         target_seconds: config.target_seconds,
         timeout_seconds: config.stage_timeout.as_secs_f64(),
         memory_limit_mb: config.memory_limit_mb,
         network: describe_network(isolated, drivers),
-        environment_removed: python_variables().iter().map(|v| v.to_string_lossy().into_owned()).collect(),
+        environment_removed: python_variables()
+            .iter()
+            .map(|v| v.to_string_lossy().into_owned())
+            .collect(),
         child_processes: drivers,
         recipes: sources,
         stdlib: stdlib_facts,
         elapsed_seconds: started.elapsed().as_secs_f64(),
     };
-    Ok(StressOutcome { run, modules, problems })
+    Ok(StressOutcome {
+        run,
+        modules,
+        problems,
+    })
 }
 
 fn loadavg() -> [f64; 3] {
     let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let mut values = text.split_whitespace().filter_map(|v| v.parse().ok());
-    [values.next().unwrap_or(0.0), values.next().unwrap_or(0.0), values.next().unwrap_or(0.0)]
+    [
+        values.next().unwrap_or(0.0),
+        values.next().unwrap_or(0.0),
+        values.next().unwrap_or(0.0),
+    ]
 }

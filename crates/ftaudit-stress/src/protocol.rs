@@ -29,10 +29,18 @@ pub struct DriverRequest {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Workload {
-    FirstImport { threads: usize },
-    Introspect { threads: usize, rounds: usize },
+    FirstImport {
+        threads: usize,
+    },
+    Introspect {
+        threads: usize,
+        rounds: usize,
+    },
     /// `recipe` is the importable module name of the recipe file.
-    Recipe { name: String, recipe: String },
+    Recipe {
+        name: String,
+        recipe: String,
+    },
 }
 
 impl Workload {

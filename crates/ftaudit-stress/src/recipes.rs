@@ -42,7 +42,12 @@ pub fn gather(shipped: bool, dirs: &[impl AsRef<Path>]) -> (Vec<RecipeCandidate>
     let mut problems = Vec::new();
     if shipped {
         for (name, source) in SHIPPED {
-            found.push(candidate(name, "shipped".into(), source.to_string(), found.len()));
+            found.push(candidate(
+                name,
+                "shipped".into(),
+                source.to_string(),
+                found.len(),
+            ));
         }
     }
     for dir in dirs {
@@ -50,7 +55,10 @@ pub fn gather(shipped: bool, dirs: &[impl AsRef<Path>]) -> (Vec<RecipeCandidate>
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(e) => {
-                problems.push(format!("{}: cannot read the recipe folder: {e}", dir.display()));
+                problems.push(format!(
+                    "{}: cannot read the recipe folder: {e}",
+                    dir.display()
+                ));
                 continue;
             }
         };
@@ -63,8 +71,16 @@ pub fn gather(shipped: bool, dirs: &[impl AsRef<Path>]) -> (Vec<RecipeCandidate>
         for path in paths {
             match std::fs::read_to_string(&path) {
                 Ok(source) => {
-                    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-                    found.push(candidate(&stem, path.display().to_string(), source, found.len()));
+                    let stem = path
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    found.push(candidate(
+                        &stem,
+                        path.display().to_string(),
+                        source,
+                        found.len(),
+                    ));
                 }
                 Err(e) => problems.push(format!("{}: cannot read the recipe: {e}", path.display())),
             }
@@ -74,10 +90,22 @@ pub fn gather(shipped: bool, dirs: &[impl AsRef<Path>]) -> (Vec<RecipeCandidate>
 }
 
 fn candidate(name: &str, origin: String, source: String, index: usize) -> RecipeCandidate {
-    let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
     RecipeCandidate {
         name: name.to_string(),
         origin,
-        file: RecipeFile { module: format!("ftaudit_recipe_{index}_{safe}"), source },
+        file: RecipeFile {
+            module: format!("ftaudit_recipe_{index}_{safe}"),
+            source,
+        },
     }
 }
