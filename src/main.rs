@@ -122,6 +122,11 @@ struct ScanArgs {
     /// The worker binary (default: ftaudit-worker next to ftaudit, or $FTAUDIT_WORKER).
     #[arg(long)]
     worker: Option<PathBuf>,
+    /// The box around imported and stressed code (Landlock, seccomp, namespaces, limits).
+    /// `off` runs package code with the user's rights: the report says so, and a policy with
+    /// `sandbox = "require"` fails the run.
+    #[arg(long, value_enum, default_value_t = SandboxArg::On)]
+    sandbox: SandboxArg,
     /// List note-level findings in the table too.
     #[arg(long)]
     notes: bool,
@@ -209,6 +214,12 @@ struct StressArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum SandboxArg {
+    On,
+    Off,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
 enum ExecutorArg {
     Threads,
     Subinterpreters,
@@ -226,7 +237,11 @@ impl std::fmt::Display for ExecutorArg {
 }
 
 impl StressArgs {
-    fn options(&self, memory_limit_mb: Option<u64>) -> ftaudit::stress::StressOptions {
+    fn options(
+        &self,
+        memory_limit_mb: Option<u64>,
+        sandbox: bool,
+    ) -> ftaudit::stress::StressOptions {
         use ftaudit_model::ExecutorKind;
         ftaudit::stress::StressOptions {
             seed: self.seed,
@@ -250,6 +265,7 @@ impl StressArgs {
             stdlib: self.stdlib,
             only: self.only.clone(),
             python: None,
+            sandbox,
         }
     }
 }
@@ -421,14 +437,17 @@ fn run_scan(args: ScanArgs) -> ExitCode {
             timeout: Duration::from_secs_f64(args.timeout.max(0.1)),
             memory_limit_mb: (args.memory_limit > 0).then_some(args.memory_limit),
             subinterpreters: !args.no_subinterpreters,
+            sandbox: args.sandbox == SandboxArg::On,
         },
         cancel: cancel.clone(),
         policy,
         baseline,
         shard: args.shard,
         stress: args.stress.stress.then(|| {
-            args.stress
-                .options((args.memory_limit > 0).then_some(args.memory_limit))
+            args.stress.options(
+                (args.memory_limit > 0).then_some(args.memory_limit),
+                args.sandbox == SandboxArg::On,
+            )
         }),
     };
     let lock = ftaudit::lock::is_lock_file(&args.path).then(|| ftaudit::lock::LockOptions {

@@ -45,6 +45,8 @@ pub struct ProbeOptions {
     pub timeout: Duration,
     pub memory_limit_mb: Option<u64>,
     pub subinterpreters: bool,
+    /// Box the workers (`--sandbox off`: no; the report says so).
+    pub sandbox: bool,
 }
 
 /// Progress callbacks; the CLI draws them, tests ignore them.
@@ -145,6 +147,8 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
         interpreter: discovery.target.interpreter.as_ref(),
         expects_records: probe_expected,
         distributions: &discovery.distributions,
+        probe_sandbox: stages.dynamic.as_ref().map(|d| &d.sandbox),
+        stress_sandbox: stages.stress.as_ref().map(|s| &s.sandbox),
     };
     if let Some(signal) = options.cancel.requested() {
         stages.interrupted = Some(format!(
@@ -263,6 +267,23 @@ fn analyze_file(discovery: &Discovery, file: &DiscoveredFile, cancel: &Cancel) -
     }
 }
 
+/// The workers' box: the interpreter they embed is readable (the environment's folders are
+/// added by the probe). A CPU-time ceiling backs up the deadlines for a worker that outlives
+/// ftaudit: far above what the imports need.
+fn probe_sandbox(
+    options: &ProbeOptions,
+    embedded: &ftaudit_model::EmbeddedInterpreter,
+) -> ftaudit_probe::SandboxSpec {
+    ftaudit_probe::SandboxSpec {
+        enabled: options.sandbox,
+        cpu_seconds: Some(PROBE_CPU_SECONDS.max(options.timeout.as_secs() * 20)),
+        ..ftaudit_probe::SandboxSpec::for_interpreter(std::path::Path::new(&embedded.base_prefix))
+    }
+}
+
+/// CPU seconds per probe worker process (RLIMIT_CPU), unless the timeout asks for more.
+const PROBE_CPU_SECONDS: u64 = 3600;
+
 fn probe(
     target: &Target,
     files: &[NativeFile],
@@ -273,13 +294,14 @@ fn probe(
     let Some(wanted) = &target.interpreter else {
         return Err("the target does not say which interpreter it was made for (no pyvenv.cfg version or lib/pythonX.Y folder)".into());
     };
-    let (worker, _embedded) = choose_worker(wanted, options)?;
+    let (worker, embedded) = choose_worker(wanted, options)?;
     let config = ProbeConfig {
         worker,
         jobs: options.jobs.max(1),
         timeout: options.timeout,
         memory_limit_mb: options.memory_limit_mb,
         subinterpreters: options.subinterpreters,
+        sandbox: probe_sandbox(options, &embedded),
         cancel: cancel.clone(),
     };
     // One entry per module name: the first site-packages folder wins, as on sys.path. Files

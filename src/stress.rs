@@ -32,6 +32,8 @@ pub struct StressOptions {
     pub only: Vec<String>,
     /// The python to run the drivers with; None: the environment's own.
     pub python: Option<PathBuf>,
+    /// Box the drivers (`--sandbox off`: no; the report says so).
+    pub sandbox: bool,
 }
 
 impl Default for StressOptions {
@@ -54,6 +56,7 @@ impl Default for StressOptions {
             stdlib: false,
             only: Vec::new(),
             python: None,
+            sandbox: true,
         }
     }
 }
@@ -188,6 +191,7 @@ pub fn run(
             target.path.display(),
             options.seed
         ),
+        sandbox: options.sandbox,
         cancel: cancel.clone(),
     };
     let outcome = ftaudit_stress::run(&config, &targets, progress).map_err(|e| e.to_string())?;

@@ -3,45 +3,7 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-use std::os::unix::fs::MetadataExt;
-use std::path::Path;
-
 use support::*;
-
-/// Every entry under `root`: type, size, mode, modification time, link target and, for files,
-/// a CRC-32 of the contents.
-fn fingerprint(root: &Path) -> BTreeMap<String, String> {
-    let mut entries = BTreeMap::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let path = entry.path();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            let relative = path.strip_prefix(root).unwrap().display().to_string();
-            let detail = if meta.is_dir() {
-                pending.push(path.clone());
-                "dir".to_string()
-            } else if meta.file_type().is_symlink() {
-                format!("link {}", std::fs::read_link(&path).unwrap().display())
-            } else {
-                let bytes = std::fs::read(&path).unwrap();
-                format!("file crc {:08x}", crc32fast::hash(&bytes))
-            };
-            entries.insert(
-                relative,
-                format!(
-                    "{detail} size {} mode {:o} mtime {}.{}",
-                    meta.len(),
-                    meta.mode(),
-                    meta.mtime(),
-                    meta.mtime_nsec()
-                ),
-            );
-        }
-    }
-    entries
-}
 
 #[test]
 fn a_probed_venv_is_left_byte_for_byte_unchanged() {

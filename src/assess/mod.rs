@@ -5,13 +5,15 @@ mod abi;
 mod dynamic;
 mod modules;
 mod packages;
+mod sandbox;
 mod stress;
 mod summary;
 
 pub use summary::summarize;
 
 use ftaudit_model::{
-    Distribution, Finding, NativeFile, Severity, StaticFacts, StaticModule, TargetInterpreter,
+    Distribution, Finding, NativeFile, SandboxReport, Severity, StaticFacts, StaticModule,
+    TargetInterpreter,
 };
 
 /// What the findings rules need beyond the file itself.
@@ -20,6 +22,9 @@ pub struct Context<'a> {
     /// True for venv / site-packages targets, where every file should be claimed by a RECORD.
     pub expects_records: bool,
     pub distributions: &'a [Distribution],
+    /// The box the probe's imports ran in, and the stress stage's calls.
+    pub probe_sandbox: Option<&'a SandboxReport>,
+    pub stress_sandbox: Option<&'a SandboxReport>,
 }
 
 /// Replaces every file's findings with those its facts support.
@@ -31,6 +36,7 @@ pub fn assess(files: &mut [NativeFile], context: &Context) {
         packages::package_findings(file, context, &mut findings);
         dynamic::dynamic_findings(file, &mut findings);
         stress::stress_findings(file, &mut findings);
+        sandbox::sandbox_findings(file, context, &mut findings);
         findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.code.cmp(&b.code)));
         file.findings = findings;
     }

@@ -21,6 +21,9 @@ struct PolicyFile {
     allow: Vec<AllowFile>,
     #[serde(default)]
     incomplete: Option<Level>,
+    /// "require": package code that ran without every layer of the sandbox fails the gate.
+    #[serde(default)]
+    sandbox: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -202,7 +205,7 @@ pub fn normalise_name(name: &str) -> String {
 }
 
 fn build(file: PolicyFile, where_: &str) -> Result<Policy, String> {
-    let levels = codes(file.levels, "levels", where_)?;
+    let mut levels = codes(file.levels, "levels", where_)?;
     let mut overrides = Vec::new();
     for (i, o) in file.overrides.into_iter().enumerate() {
         let key = format!("override[{i}]");
@@ -244,6 +247,18 @@ fn build(file: PolicyFile, where_: &str) -> Result<Policy, String> {
             reason: a.reason,
             expires,
         });
+    }
+    match file.sandbox.as_deref() {
+        None | Some("report") => {}
+        // The same as `levels.unboxed = "deny"`, unless the levels already name it.
+        Some("require") => {
+            if !levels.iter().any(|(c, _)| *c == FindingCode::Unboxed) {
+                levels.push((FindingCode::Unboxed, Level::Deny));
+            }
+        }
+        Some(other) => {
+            return Err(format!("{where_}: sandbox: {other:?} is not a choice: use \"require\" (package code that ran without every layer of the sandbox fails the gate) or \"report\" (the default: a note)"));
+        }
     }
     let allow_incomplete = match file.incomplete {
         None | Some(Level::Deny) => false,

@@ -20,6 +20,9 @@ pub struct DynamicRun {
     /// Whether the workers were cut off from the network, and how (or why not).
     #[serde(default)]
     pub network: NetworkIsolation,
+    /// The box the workers ran in: what their imports could not do.
+    #[serde(default)]
+    pub sandbox: crate::SandboxReport,
 }
 
 /// A module's import may run arbitrary code; the workers get no network where the kernel allows.

@@ -134,6 +134,9 @@ pub enum FindingCode {
     StressSlowsDown,
     /// The module's workload ran no faster with more workers: likely one lock around every call.
     StressSerialises,
+    // -- sandbox --
+    /// The module's code ran (imported or stressed) without every layer of the box.
+    Unboxed,
     // -- policy --
     /// An allowlist entry whose `expires` date has passed.
     AllowlistExpired,
@@ -165,6 +168,7 @@ impl FindingCode {
             FindingCode::StressGilReenabled => "stress-gil-reenabled",
             FindingCode::StressSlowsDown => "stress-slows-down",
             FindingCode::StressSerialises => "stress-serialises",
+            FindingCode::Unboxed => "unboxed",
             FindingCode::AllowlistExpired => "allowlist-expired",
         }
     }

@@ -13,6 +13,7 @@ pub mod matrix;
 pub mod protocol;
 pub mod report;
 pub mod rules;
+pub mod sandbox;
 pub mod static_facts;
 pub mod stress_facts;
 
@@ -22,8 +23,9 @@ pub use lock_facts::*;
 pub use matrix::*;
 pub use report::*;
 pub use rules::*;
+pub use sandbox::*;
 pub use static_facts::*;
 pub use stress_facts::*;
 
 /// Bumped on any change a consumer could notice; additive changes bump the minor part.
-pub const SCHEMA_VERSION: &str = "1.3";
+pub const SCHEMA_VERSION: &str = "1.4";

@@ -184,6 +184,12 @@ pub const RULES: &[Rule] = &[
         "Threads will not speed this module up; compare subinterpreters and processes in the table, or ask the package about finer locking.",
     ),
     rule(
+        FindingCode::Unboxed,
+        Severity::Note,
+        "The module's code ran (imported or stressed) without every layer of the sandbox: it could reach what the missing layers guard.",
+        "Run on a kernel with Landlock (ABI 6 or later confines signals too) and user namespaces, or keep `--sandbox on`; a policy with `sandbox = \"require\"` makes this an error.",
+    ),
+    rule(
         FindingCode::AllowlistExpired,
         Severity::Error,
         "An allowlist entry has expired: the findings it covered count again.",

@@ -29,6 +29,9 @@ pub struct StressRun {
     pub timeout_seconds: f64,
     pub memory_limit_mb: Option<u64>,
     pub network: NetworkIsolation,
+    /// The box the drivers ran in: what the module's code could not do.
+    #[serde(default)]
+    pub sandbox: crate::SandboxReport,
     pub environment_removed: Vec<String>,
     /// Driver processes started (restarts after crashes and hangs included).
     pub child_processes: usize,

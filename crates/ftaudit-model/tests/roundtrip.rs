@@ -184,6 +184,16 @@ fn sample_report() -> Report {
                     isolated: true,
                     detail: "own namespace".into(),
                 },
+                sandbox: SandboxReport {
+                    status: SandboxStatus::Partial,
+                    landlock_abi: 5,
+                    children: 3,
+                    layers: vec![SandboxLayer {
+                        name: "signals".into(),
+                        enforced: false,
+                        detail: "Landlock ABI 5 has no signal scoping".into(),
+                    }],
+                },
             }),
             dynamic_skipped: None,
             interrupted: Some("SIGINT after 3.0 s".into()),

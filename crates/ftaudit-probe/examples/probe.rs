@@ -6,16 +6,22 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ftaudit_probe::{worker_files, ProbeConfig, ProbePlan};
+use ftaudit_probe::{worker_files, ProbeConfig, ProbePlan, SandboxSpec};
 
 fn main() {
     let mut args = std::env::args().skip(1).peekable();
+    // $FTAUDIT_WORKER, else the first worker next to this example.
+    let worker = worker_files()
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| PathBuf::from("target/debug/ftaudit-worker"));
+    let sandbox = match ftaudit_probe::describe(&worker, Duration::from_secs(60)) {
+        Ok(embedded) => SandboxSpec::for_interpreter(std::path::Path::new(&embedded.base_prefix)),
+        Err(e) => panic!("{} does not start: {e}", worker.display()),
+    };
     let mut config = ProbeConfig {
-        // $FTAUDIT_WORKER, else the first worker next to this example.
-        worker: worker_files()
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| PathBuf::from("target/debug/ftaudit-worker")),
+        worker,
+        sandbox,
         jobs: 2,
         timeout: Duration::from_secs(30),
         memory_limit_mb: None,

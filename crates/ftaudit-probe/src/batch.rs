@@ -11,6 +11,7 @@ use ftaudit_model::{EmbeddedInterpreter, ImportOutcome};
 
 use crate::cancel::Cancel;
 use crate::contain::Limits;
+use crate::contain::{SandboxOutcome, SandboxSpec};
 use crate::output::StageSplitter;
 use crate::process::{spawn_worker, Message, WorkerProcess};
 use crate::{signal, ProbeError};
@@ -25,6 +26,7 @@ pub struct BatchSpec<'a> {
     pub subinterpreters: bool,
     pub timeout: Duration,
     pub memory_limit_mb: Option<u64>,
+    pub sandbox: &'a SandboxSpec,
     pub cancel: &'a Cancel,
 }
 
@@ -46,8 +48,8 @@ pub struct BatchResult {
     /// The run was asked to stop: the worker was killed with the module it was on unfinished
     /// (not the module's fault: no failure is recorded).
     pub cancelled: bool,
-    /// The worker ran in a network namespace of its own.
-    pub network_isolated: bool,
+    /// What of the box held in the worker.
+    pub sandbox: SandboxOutcome,
 }
 
 struct Stage {
@@ -68,7 +70,7 @@ pub fn run_batch(
     let limits = Limits {
         memory_limit_mb: spec.memory_limit_mb,
     };
-    let mut worker = spawn_worker(spec.worker, &request, &limits)?;
+    let mut worker = spawn_worker(spec.worker, &request, &limits, spec.sandbox)?;
 
     let mut interpreter = None;
     let mut records = Vec::new();
@@ -244,7 +246,7 @@ pub fn run_batch(
         raw_output,
         failure,
         cancelled,
-        network_isolated: worker.network_isolated,
+        sandbox: worker.sandbox,
     })
 }
 

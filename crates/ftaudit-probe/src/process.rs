@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use ftaudit_model::protocol::{ProbeRequest, WorkerEvent};
 
-use crate::contain::{marker_token, ChildSpec, ContainedChild, Limits, RESULT_FD};
+use crate::contain::{marker_token, ChildSpec, ContainedChild, Limits, SandboxSpec, RESULT_FD};
 use crate::ProbeError;
 
 pub use crate::contain::Message;
@@ -18,6 +18,7 @@ pub fn spawn_worker(
     worker: &Path,
     request: &ProbeRequest,
     limits: &Limits,
+    sandbox: &SandboxSpec,
 ) -> Result<WorkerProcess, ProbeError> {
     let token = marker_token();
     let json = serde_json::to_vec(request).expect("a ProbeRequest always serialises");
@@ -36,5 +37,6 @@ pub fn spawn_worker(
         env: Vec::new(),
         token,
         limits: *limits,
+        sandbox: sandbox.clone(),
     })
 }

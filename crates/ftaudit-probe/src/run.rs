@@ -10,24 +10,42 @@ use ftaudit_model::protocol::ProbeStage;
 use ftaudit_model::{DynamicFacts, DynamicRun, EmbeddedInterpreter};
 
 use crate::batch::{run_batch, BatchSpec};
+use crate::contain::{SandboxSpec, SandboxTally};
 use crate::facts::{self, Evidence, ModuleState};
 use crate::workers::describe;
 use crate::{contain, shard, ProbeConfig, ProbeError, ProbePlan, ProbeProgress};
 
-fn spec<'a>(config: &'a ProbeConfig, site_dirs: &'a [PathBuf]) -> BatchSpec<'a> {
+fn spec<'a>(
+    config: &'a ProbeConfig,
+    site_dirs: &'a [PathBuf],
+    sandbox: &'a SandboxSpec,
+) -> BatchSpec<'a> {
     BatchSpec {
         worker: &config.worker,
         site_dirs,
         subinterpreters: config.subinterpreters,
         timeout: config.timeout,
         memory_limit_mb: config.memory_limit_mb,
+        sandbox,
         cancel: &config.cancel,
     }
 }
 
+/// The config's box, with the environment's folders readable.
+fn boxed_for(config: &ProbeConfig, site_dirs: &[PathBuf]) -> SandboxSpec {
+    let mut sandbox = config.sandbox.clone();
+    for root in crate::environment_read_roots(site_dirs) {
+        if !sandbox.read_roots.contains(&root) {
+            sandbox.read_roots.push(root);
+        }
+    }
+    sandbox
+}
+
 /// Start a worker with no modules and return what it embeds (used to check the target venv matches).
 pub fn embedded_interpreter(config: &ProbeConfig) -> Result<EmbeddedInterpreter, ProbeError> {
-    let batch = run_batch(&spec(config, &[]), &[], &mut |_| {})?;
+    let sandbox = boxed_for(config, &[]);
+    let batch = run_batch(&spec(config, &[], &sandbox), &[], &mut |_| {})?;
     Ok(batch.interpreter)
 }
 
@@ -47,7 +65,8 @@ pub fn run(
     let total = modules.len();
     progress(ProbeProgress::Started { total });
 
-    let spec = spec(config, &plan.site_dirs);
+    let sandbox = boxed_for(config, &plan.site_dirs);
+    let spec = spec(config, &plan.site_dirs, &sandbox);
     let shards = shard::shards(&modules, config.jobs);
     let done = AtomicUsize::new(0);
     let report_done = |module: &str| {
@@ -72,13 +91,12 @@ pub fn run(
 
     let mut interpreter = None;
     let mut worker_processes = 0;
-    let mut network = (0, 0);
+    let mut tally = SandboxTally::default();
     let mut states: Vec<(String, ModuleState)> = Vec::new();
     for result in results {
         let shard = result?;
         worker_processes += shard.processes;
-        network.0 += shard.network.0;
-        network.1 += shard.network.1;
+        tally.merge(&shard.sandbox);
         interpreter = interpreter.or(shard.interpreter);
         states.extend(shard.states);
     }
@@ -121,7 +139,8 @@ pub fn run(
             .into_iter()
             .map(|n| n.to_string_lossy().into_owned())
             .collect(),
-        network: contain::describe_network(network.1, network.0),
+        network: tally.network(),
+        sandbox: tally.report(),
         worker_processes,
         elapsed_seconds: started.elapsed().as_secs_f64(),
     };
@@ -131,8 +150,7 @@ pub fn run(
 struct ShardResult {
     interpreter: Option<EmbeddedInterpreter>,
     processes: usize,
-    /// Workers seen running, and of them those in a network namespace of their own.
-    network: (usize, usize),
+    sandbox: SandboxTally,
     states: Vec<(String, ModuleState)>,
 }
 
@@ -148,7 +166,7 @@ fn run_shard(
     let mut states: Vec<ModuleState> = modules.iter().map(|_| ModuleState::default()).collect();
     let mut interpreter = None;
     let mut processes = 0;
-    let mut network = (0, 0);
+    let mut sandbox = SandboxTally::default();
     let mut pending: Vec<usize> = (0..modules.len()).collect();
     // A module whose main import is repeated by a restarted worker still counts once.
     let mut reported = HashSet::new();
@@ -166,8 +184,7 @@ fn run_shard(
             Err(e) => return Err(e),
         };
         interpreter.get_or_insert(batch.interpreter);
-        network.0 += 1;
-        network.1 += usize::from(batch.network_isolated);
+        sandbox.add(batch.sandbox);
         let position: HashMap<&str, usize> =
             pending.iter().map(|&i| (modules[i].as_str(), i)).collect();
 
@@ -225,7 +242,7 @@ fn run_shard(
     Ok(ShardResult {
         interpreter,
         processes,
-        network,
+        sandbox,
         states: modules.iter().cloned().zip(states).collect(),
     })
 }

@@ -142,6 +142,12 @@ pub fn describe(worker: &Path, timeout: Duration) -> Result<EmbeddedInterpreter,
         subinterpreters: false,
         timeout,
         memory_limit_mb: None,
+        // The worker's own start-up runs no package code, and its interpreter's folders are
+        // what this call finds out: everything but the filesystem reads is boxed.
+        sandbox: &crate::SandboxSpec {
+            filesystem: false,
+            ..crate::SandboxSpec::default()
+        },
         cancel: &never,
     };
     Ok(run_batch(&spec, &[], &mut |_| {})?.interpreter)

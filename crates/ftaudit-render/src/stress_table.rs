@@ -51,6 +51,9 @@ pub fn write_stress(report: &Report, table_of: &dyn Fn() -> Table, out: &mut Str
         return;
     };
     let _ = writeln!(out, "\nstress: {}", header(run));
+    if let Some(line) = crate::table::sandbox_line(&run.sandbox) {
+        let _ = writeln!(out, "stress: {line}");
+    }
     let modules = report
         .files
         .iter()

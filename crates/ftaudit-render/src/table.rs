@@ -55,6 +55,9 @@ pub fn table(report: &Report, options: &TableOptions) -> String {
         let _ = writeln!(out, "import probe: NOT RUN: {reason}");
     }
     if let Some(run) = &report.stages.dynamic {
+        if let Some(line) = sandbox_line(&run.sandbox) {
+            let _ = writeln!(out, "import probe: {line}");
+        }
         if !run.network.isolated {
             let _ = writeln!(
                 out,
@@ -454,4 +457,31 @@ fn write_summary(report: &Report, out: &mut String) {
         "  {} error(s), {} warning(s): {verdict}",
         s.errors, s.warnings
     );
+}
+
+/// One line on the box a stage's children ran in: what held, or what did not.
+pub fn sandbox_line(sandbox: &ftaudit_model::SandboxReport) -> Option<String> {
+    use ftaudit_model::SandboxStatus;
+    let missing = sandbox.missing();
+    match sandbox.status {
+        SandboxStatus::None => None,
+        SandboxStatus::Enforced => Some(format!(
+            "sandbox enforced in {} process(es): filesystem, network, signals, processes, limits, privileges (Landlock ABI {})",
+            sandbox.children, sandbox.landlock_abi
+        )),
+        SandboxStatus::Off => Some(
+            "sandbox OFF (--sandbox off): package code ran with your rights".to_string(),
+        ),
+        SandboxStatus::Partial => Some(format!(
+            "sandbox PARTIAL (Landlock ABI {}): NOT enforced: {}",
+            sandbox.landlock_abi,
+            sandbox
+                .layers
+                .iter()
+                .filter(|l| missing.contains(&l.name.as_str()))
+                .map(|l| format!("{} ({})", l.name, l.detail))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )),
+    }
 }

@@ -2,6 +2,7 @@
 //! run (a crash or a hang ends that workload, a new driver goes on with the next one, and
 //! nothing measured before is lost), then the events turned into [`StressFacts`].
 
+use ftaudit_probe::contain::SandboxTally;
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 
@@ -44,7 +45,8 @@ struct Acc {
 pub struct ModuleOutcome {
     pub facts: StressFacts,
     pub drivers: usize,
-    pub network_isolated: usize,
+    /// What of the box held in each driver.
+    pub sandbox: SandboxTally,
 }
 
 pub fn stress_module(
@@ -57,7 +59,7 @@ pub fn stress_module(
     let mut accs: Vec<Acc> = planned.iter().map(|_| Acc::default()).collect();
     let mut next = 0;
     let mut drivers = 0;
-    let mut isolated = 0;
+    let mut sandbox = SandboxTally::default();
     while next < planned.len() && setup.cancel.requested().is_none() {
         let mut request = base.clone();
         request.workloads = planned[next..].iter().map(|p| p.workload.clone()).collect();
@@ -71,7 +73,7 @@ pub fn stress_module(
                 break;
             }
         };
-        isolated += usize::from(run.network_isolated);
+        sandbox.add(run.sandbox);
         let index_of = |name: &str| {
             planned[next..]
                 .iter()
@@ -123,7 +125,7 @@ pub fn stress_module(
             replay,
         },
         drivers,
-        network_isolated: isolated,
+        sandbox,
     }
 }
 

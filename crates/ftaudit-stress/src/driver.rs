@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
-use ftaudit_probe::contain::{marker_token, ChildSpec, ContainedChild, Limits, Message, RESULT_FD};
+use ftaudit_probe::contain::{
+    marker_token, ChildSpec, ContainedChild, Limits, Message, SandboxOutcome, SandboxSpec,
+    RESULT_FD,
+};
 use ftaudit_probe::{Cancel, StageSplitter};
 
 use crate::protocol::{DriverEvent, DriverRequest};
@@ -28,6 +31,8 @@ pub struct DriverSetup<'a> {
     pub site_dirs: &'a [PathBuf],
     pub recipes: &'a [RecipeFile],
     pub limits: Limits,
+    /// The box: the module's code runs in the driver and in every process it starts.
+    pub sandbox: SandboxSpec,
     /// The driver gives up on a stage after this; the parent's own deadline comes later.
     pub stage_timeout: Duration,
     pub cancel: &'a Cancel,
@@ -53,7 +58,8 @@ pub struct DriverRun {
     pub stages: Vec<(String, String)>,
     streams: Vec<StageSplitter>,
     pub garbage: Vec<String>,
-    pub network_isolated: bool,
+    /// What of the box held in this driver.
+    pub sandbox: SandboxOutcome,
 }
 
 impl DriverRun {
@@ -129,6 +135,7 @@ pub fn run_driver(
         env: Vec::new(),
         token,
         limits: setup.limits,
+        sandbox: setup.sandbox.clone(),
     })
     .map_err(|e| StressError::Spawn(e.to_string()))?;
 
@@ -211,7 +218,7 @@ pub fn run_driver(
         stages,
         streams,
         garbage,
-        network_isolated: child.network_isolated,
+        sandbox: child.sandbox,
     })
 }
 

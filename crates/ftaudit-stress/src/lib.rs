@@ -12,11 +12,11 @@ pub mod figures;
 mod protocol;
 pub mod recipes;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ftaudit_model::{CoreInfo, ExecutorKind, RecipeSource, StressFacts, StressRun, WorkloadTier};
-use ftaudit_probe::contain::{describe_network, python_variables, Limits};
+use ftaudit_probe::contain::{python_variables, Limits, SandboxSpec, SandboxTally};
 use ftaudit_probe::Cancel;
 
 pub use collect::{describe_failure, faulting_module};
@@ -57,6 +57,8 @@ pub struct StressConfig {
     pub stdlib: bool,
     /// How to replay: the command up to the module (`ftaudit stress .venv --seed 7`).
     pub replay_prefix: String,
+    /// Box the drivers (`--sandbox off` turns it off; the report says so).
+    pub sandbox: bool,
     pub cancel: Cancel,
 }
 
@@ -92,6 +94,7 @@ pub fn run(
         site_dirs: &config.site_dirs,
         recipes: &files,
         limits,
+        sandbox: sandbox_for(config),
         stage_timeout: config.stage_timeout,
         cancel: &config.cancel,
     };
@@ -185,7 +188,8 @@ pub fn run(
     };
 
     let mut drivers = 1;
-    let mut isolated = usize::from(listing.network_isolated);
+    let mut sandbox = SandboxTally::default();
+    sandbox.add(listing.sandbox);
     let mut modules = Vec::new();
     let mut jobs: Vec<(StressTarget, Vec<Planned>, bool)> = Vec::new();
     for target in targets {
@@ -239,7 +243,7 @@ pub fn run(
         let replay = format!("{} --only {}", config.replay_prefix, target.module);
         let outcome = stress_module(&setup, &request, &planned, cores.usable, replay);
         drivers += outcome.drivers;
-        isolated += outcome.network_isolated;
+        sandbox.merge(&outcome.sandbox);
         if is_stdlib {
             stdlib_facts.push(outcome.facts);
         } else {
@@ -261,7 +265,8 @@ pub fn run(
         target_seconds: config.target_seconds,
         timeout_seconds: config.stage_timeout.as_secs_f64(),
         memory_limit_mb: config.memory_limit_mb,
-        network: describe_network(isolated, drivers),
+        network: sandbox.network(),
+        sandbox: sandbox.report(),
         environment_removed: python_variables()
             .iter()
             .map(|v| v.to_string_lossy().into_owned())
@@ -276,6 +281,37 @@ pub fn run(
         modules,
         problems,
     })
+}
+
+/// CPU seconds a driver, or any process it starts, may use: a backstop for a process that
+/// outlives the stage deadlines (ftaudit itself killed), far above what any stage needs.
+const DRIVER_CPU_SECONDS: u64 = 3600;
+
+/// The drivers' box: the environment and the interpreter readable, processes allowed where the
+/// process executor is measured.
+fn sandbox_for(config: &StressConfig) -> SandboxSpec {
+    let mut read_roots = ftaudit_probe::environment_read_roots(&config.site_dirs);
+    // The python itself: a venv's python links to the interpreter's prefix (bin/..).
+    for python in [
+        Some(config.python.clone()),
+        config.python.canonicalize().ok(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if let Some(prefix) = python.parent().and_then(Path::parent) {
+            if !read_roots.iter().any(|r| r == prefix) {
+                read_roots.push(prefix.to_path_buf());
+            }
+        }
+    }
+    SandboxSpec {
+        enabled: config.sandbox,
+        filesystem: true,
+        read_roots,
+        processes: config.executors.contains(&ExecutorKind::Processes),
+        cpu_seconds: Some(DRIVER_CPU_SECONDS),
+    }
 }
 
 fn loadavg() -> [f64; 3] {

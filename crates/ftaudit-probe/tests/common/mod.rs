@@ -92,12 +92,18 @@ pub fn worker() -> PathBuf {
 }
 
 pub fn config(jobs: usize, timeout_secs: u64, subinterpreters: bool) -> ProbeConfig {
+    let worker = worker();
+    let embedded = ftaudit_probe::describe(&worker, Duration::from_secs(60))
+        .expect("the worker starts and says what it embeds");
     ProbeConfig {
-        worker: worker(),
+        worker,
         jobs,
         timeout: Duration::from_secs(timeout_secs),
         memory_limit_mb: None,
         subinterpreters,
+        sandbox: ftaudit_probe::SandboxSpec::for_interpreter(std::path::Path::new(
+            &embedded.base_prefix,
+        )),
         cancel: Default::default(),
     }
 }

@@ -1,8 +1,12 @@
 //! One contained child process, for the probe's workers and the stress stage's drivers alike:
-//! spawned in its own process group, with a scratch cwd and HOME, no PYTHON* variables, stdin
-//! from /dev/null, a network namespace of its own where the kernel allows and an optional
-//! memory limit; its result pipe (fd 3, one JSON event per line) and its stdout/stderr are read
-//! on background threads, the output split by the stage markers the child writes.
+//! spawned in its own process group, with a scratch cwd, HOME and TMPDIR, no PYTHON* variables,
+//! stdin from /dev/null, and boxed before it runs anything (see [`sandbox`]: filesystem,
+//! network, signals, processes, limits, privileges); its result pipe (fd 3, one JSON event per
+//! line) and its stdout/stderr are read on background threads, the output split by the stage
+//! markers the child writes.
+
+mod enter;
+pub mod sandbox;
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -20,6 +24,9 @@ use serde::de::DeserializeOwned;
 
 use crate::output::StageSplitter;
 use crate::ProbeError;
+
+pub use crate::SandboxSpec;
+pub use sandbox::{landlock_abi, SandboxOutcome, SandboxTally};
 
 /// The descriptor the result pipe is given in the child.
 pub const RESULT_FD: i32 = 3;
@@ -58,6 +65,8 @@ pub struct ChildSpec<'a> {
     /// The marker token the child writes between stages (see [`marker_token`]).
     pub token: String,
     pub limits: Limits,
+    /// The box the child runs in.
+    pub sandbox: SandboxSpec,
 }
 
 pub struct ContainedChild<E> {
@@ -69,6 +78,8 @@ pub struct ContainedChild<E> {
     exited: Option<ExitStatus>,
     /// Whether it runs in a network namespace other than ours (checked from outside).
     pub network_isolated: bool,
+    /// What of the box held, as the child reported it before exec.
+    pub sandbox: SandboxOutcome,
     _scratch: tempfile::TempDir,
 }
 
@@ -107,8 +118,11 @@ impl<E: DeserializeOwned + Send + 'static> ContainedChild<E> {
                 .map_err(|e| ProbeError::io(format!("writing {}", path.display()), e))?;
         }
         let home = scratch.path().join("home");
-        std::fs::create_dir(&home)
-            .map_err(|e| ProbeError::io(format!("creating {}", home.display()), e))?;
+        let tmp = scratch.path().join("tmp");
+        for dir in [&home, &tmp] {
+            std::fs::create_dir(dir)
+                .map_err(|e| ProbeError::io(format!("creating {}", dir.display()), e))?;
+        }
 
         // The child runs in the scratch folder, where a relative path would mean something else.
         let program = if spec.program.components().count() > 1 {
@@ -124,6 +138,8 @@ impl<E: DeserializeOwned + Send + 'static> ContainedChild<E> {
             .args(&spec.args)
             .current_dir(scratch.path())
             .env("HOME", &home)
+            // Temporary files land in the scratch folder, the only place the box lets it write.
+            .env("TMPDIR", &tmp)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -136,18 +152,18 @@ impl<E: DeserializeOwned + Send + 'static> ContainedChild<E> {
             command.env(name, value);
         }
         let write_fd = write_end.as_raw_fd();
-        // Formatted before fork: nothing may allocate between fork and exec.
-        let id_maps = IdMaps::for_current_user();
+        // Everything the box needs is built here, before the fork: nothing may allocate
+        // between fork and exec.
         let memory_limit = spec
             .limits
             .memory_limit_mb
             .map(|mb| mb.saturating_mul(1024 * 1024));
-        // The closure runs in the forked child before exec, where only async-signal-safe calls
-        // are allowed.
-        // SAFETY: it makes only raw syscalls (fcntl, dup2, unshare, open/write/close, setrlimit) on values prepared before the fork, and allocates nothing.
+        let pending = sandbox::prepare(&spec.sandbox, scratch.path(), worker, memory_limit)
+            .map_err(|e| ProbeError::io("preparing the sandbox", e))?;
+        let prepared = pending.prepared;
+        // SAFETY: the closure makes only raw syscalls (fcntl, dup2, and those of enter::enter: unshare, mount, open/write/close, setrlimit, prctl, landlock, capset, seccomp) on values prepared before the fork, and allocates nothing.
         unsafe {
             command.pre_exec(move || {
-                // Only async-signal-safe calls here: we are between fork and exec.
                 if write_fd == RESULT_FD {
                     let flags = libc::fcntl(write_fd, libc::F_GETFD);
                     if flags < 0
@@ -158,24 +174,9 @@ impl<E: DeserializeOwned + Send + 'static> ContainedChild<E> {
                 } else if libc::dup2(write_fd, RESULT_FD) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
-                // No network: an import runs arbitrary code. Failing that is not fatal; the
-                // parent sees it and the report says so.
-                isolate_network(&id_maps);
-                if let Some(bytes) = memory_limit {
-                    // RLIMIT_DATA, not RLIMIT_AS: a free-threaded CPython reserves far more
-                    // address space than it uses (3.13t with 8 threads: ~1.2 GB VmSize, 15 MB
-                    // RSS), and under a tight RLIMIT_AS it was seen to deadlock instead of
-                    // failing. Under RLIMIT_DATA a big malloc or PyBytes allocation fails
-                    // cleanly with MemoryError. Thread stacks count too: below ~256 MB threads
-                    // fail to start.
-                    let limit = libc::rlimit {
-                        rlim_cur: bytes,
-                        rlim_max: bytes,
-                    };
-                    if libc::setrlimit(libc::RLIMIT_DATA, &limit) < 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
+                // What cannot be had is not fatal: the child reports what held, and the
+                // parent's report says what did not.
+                enter::enter(&prepared);
                 Ok(())
             });
         }
@@ -186,8 +187,18 @@ impl<E: DeserializeOwned + Send + 'static> ContainedChild<E> {
         // The parent's copy must go, or the pipe never reports end of file when the worker dies.
         drop(write_end);
         let pid = child.id() as i32;
-        // spawn() returns after exec, so pre_exec has run: the namespace is the final one.
+        // spawn() returns after exec, so pre_exec has run: the namespace is the final one, and
+        // the status word was written (a child that died before exec failed the spawn).
         let network_isolated = own_network_namespace(pid);
+        drop(pending.status_write);
+        drop(pending.ruleset);
+        let held = read_status(pending.status_read);
+        let sandbox = SandboxOutcome {
+            held,
+            enabled: spec.sandbox.enabled,
+            filesystem: spec.sandbox.filesystem,
+            processes: spec.sandbox.processes,
+        };
 
         let (tx, messages) = mpsc::channel();
         std::thread::spawn(move || read_results(File::from(read_end), tx));
@@ -218,6 +229,7 @@ impl<E: DeserializeOwned + Send + 'static> ContainedChild<E> {
             outputs,
             exited: None,
             network_isolated,
+            sandbox,
             _scratch: scratch,
         })
     }
@@ -360,53 +372,6 @@ impl<E> Drop for ContainedChild<E> {
     }
 }
 
-/// What a new user namespace maps: this user and group onto themselves, so files keep their
-/// owners as the worker sees them.
-struct IdMaps {
-    uid_map: Vec<u8>,
-    gid_map: Vec<u8>,
-}
-
-impl IdMaps {
-    fn for_current_user() -> Self {
-        // SAFETY: getuid and getgid cannot fail and touch no memory.
-        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-        Self {
-            uid_map: format!("{uid} {uid} 1").into_bytes(),
-            gid_map: format!("{gid} {gid} 1").into_bytes(),
-        }
-    }
-}
-
-/// Between fork and exec: moves the child into a new network namespace (only a loopback, and
-/// it is down). Root (or CAP_SYS_ADMIN) can do that directly; anyone else through a new user
-/// namespace, where the kernel allows unprivileged ones. Only async-signal-safe calls.
-fn isolate_network(maps: &IdMaps) {
-    // SAFETY: unshare changes only this (single-threaded, just forked) process's namespaces.
-    if unsafe { libc::unshare(libc::CLONE_NEWNET) } == 0 {
-        return;
-    }
-    // SAFETY: as above; a new user namespace is also allowed in a single-threaded process.
-    if unsafe { libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) } != 0 {
-        return;
-    }
-    write_proc_file(c"/proc/self/setgroups", b"deny");
-    write_proc_file(c"/proc/self/uid_map", &maps.uid_map);
-    write_proc_file(c"/proc/self/gid_map", &maps.gid_map);
-}
-
-/// One write to a /proc file, ignoring failure (the worker then runs unmapped, as `nobody`).
-fn write_proc_file(path: &std::ffi::CStr, data: &[u8]) {
-    // SAFETY: path is NUL-terminated; open, write and close are async-signal-safe, and `data` outlives the write.
-    unsafe {
-        let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-        if fd >= 0 {
-            libc::write(fd, data.as_ptr().cast(), data.len());
-            libc::close(fd);
-        }
-    }
-}
-
 /// True when `pid` is in another network namespace than this process.
 fn own_network_namespace(pid: i32) -> bool {
     let ours = std::fs::read_link("/proc/self/ns/net");
@@ -438,18 +403,29 @@ pub fn describe_network(isolated: usize, workers: usize) -> ftaudit_model::Netwo
 }
 
 fn result_pipe() -> Result<(OwnedFd, OwnedFd), ProbeError> {
-    let mut fds = [0i32; 2];
     // CLOEXEC on both ends: workers spawned concurrently by other threads must not inherit
     // this pipe; pre_exec gives the child its own copy as fd 3.
+    cloexec_pipe().map_err(|e| ProbeError::io("creating the result pipe", e))
+}
+
+fn cloexec_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0i32; 2];
     // SAFETY: `fds` has room for the two descriptors pipe2 writes.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-        return Err(ProbeError::io(
-            "creating the result pipe",
-            std::io::Error::last_os_error(),
-        ));
+        return Err(std::io::Error::last_os_error());
     }
     // SAFETY: pipe2 succeeded, so both descriptors are open and owned by nobody else.
     unsafe { Ok((OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))) }
+}
+
+/// The status word the child wrote before exec (0 when it wrote none).
+fn read_status(read_end: OwnedFd) -> u32 {
+    let mut file = File::from(read_end);
+    let mut word = [0u8; 4];
+    match file.read_exact(&mut word) {
+        Ok(()) => u32::from_ne_bytes(word),
+        Err(_) => 0,
+    }
 }
 
 fn read_results<E: DeserializeOwned>(file: File, tx: mpsc::Sender<Message<E>>) {
