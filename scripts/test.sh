@@ -66,7 +66,7 @@ for i in "${!pythons[@]}"; do
     runs=("--workspace --exclude ftaudit-worker")
   else
     echo "=== ftaudit tests on $name ($py): the tests that import modules ==="
-    runs=("-p ftaudit-probe" "-p ftaudit --test probe --test workers --test real_wheels --test interrupt --test containment --test stress --test sandbox")
+    runs=("-p ftaudit-probe" "-p ftaudit --test probe --test workers --test real_wheels --test interrupt --test containment --test stress --test sandbox --test synth")
   fi
   for run in "${runs[@]}"; do
     set +e

@@ -211,6 +211,17 @@ struct StressArgs {
     /// Write one SVG chart per stressed module (speed-up against workers) into this folder.
     #[arg(long)]
     charts: Option<PathBuf>,
+    /// Seconds per distribution for the synthesized tier (its API discovered and called from
+    /// many threads; reproducers' runs come on top).
+    #[arg(long, default_value_t = 20.0)]
+    synth_budget: f64,
+    /// Skip the synthesized tier (calls into each package's own public API).
+    #[arg(long)]
+    no_synthesized: bool,
+    /// Run the synthesized tier even where the sandbox could not be set up (it calls arbitrary
+    /// package code with your rights).
+    #[arg(long)]
+    allow_unboxed_synthesis: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
@@ -266,6 +277,9 @@ impl StressArgs {
             only: self.only.clone(),
             python: None,
             sandbox,
+            synth_budget: (!self.no_synthesized)
+                .then(|| Duration::from_secs_f64(self.synth_budget.max(1.0))),
+            allow_unboxed_synthesis: self.allow_unboxed_synthesis,
         }
     }
 }

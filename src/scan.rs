@@ -121,7 +121,13 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
                 let (eligible, _) = crate::stress::eligible(&files, &stress_options.only);
                 progress.stage(
                     "stress",
-                    eligible.len() + usize::from(stress_options.stdlib),
+                    eligible.len()
+                        + usize::from(stress_options.stdlib)
+                        + if stress_options.synth_budget.is_some() {
+                            crate::stress::synth_distributions(&eligible)
+                        } else {
+                            0
+                        },
                 );
                 let result = crate::stress::run(
                     &discovery.target,

@@ -11,6 +11,7 @@ use ftaudit_probe::Cancel;
 #[derive(Debug, Clone)]
 pub struct Eligible {
     pub module: String,
+    pub distribution: Option<String>,
     /// Err: why isolated subinterpreters cannot load it.
     pub subinterpreters: Result<(), String>,
 }
@@ -34,6 +35,10 @@ pub struct StressOptions {
     pub python: Option<PathBuf>,
     /// Box the drivers (`--sandbox off`: no; the report says so).
     pub sandbox: bool,
+    /// The synthesized tier's time budget per distribution; None: `--no-synthesized`.
+    pub synth_budget: Option<Duration>,
+    /// Run the synthesized tier even where the sandbox could not be set up.
+    pub allow_unboxed_synthesis: bool,
 }
 
 impl Default for StressOptions {
@@ -57,8 +62,29 @@ impl Default for StressOptions {
             only: Vec::new(),
             python: None,
             sandbox: true,
+            synth_budget: Some(Duration::from_secs(20)),
+            allow_unboxed_synthesis: false,
         }
     }
+}
+
+/// Standalone runs of each synthesized-tier reproducer (and of the first-use script).
+const SYNTH_REPRODUCER_RUNS: usize = 5;
+
+/// Distributions the synthesized tier visits: one per distribution of the eligible modules (a
+/// module no RECORD claims counts as its own top-level package).
+pub fn synth_distributions(eligible: &[Eligible]) -> usize {
+    let mut names: Vec<String> = eligible
+        .iter()
+        .map(|e| {
+            e.distribution
+                .clone()
+                .unwrap_or_else(|| e.module.split('.').next().unwrap_or_default().to_string())
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names.len()
 }
 
 /// Modules whose import the probe saw leave the GIL off: only they can be stressed.
@@ -97,6 +123,7 @@ pub fn eligible(files: &[NativeFile], only: &[String]) -> (Vec<Eligible>, Vec<St
         };
         targets.push(Eligible {
             module: name.clone(),
+            distribution: file.distribution.clone(),
             subinterpreters,
         });
     }
@@ -159,6 +186,7 @@ pub fn run(
         .into_iter()
         .map(|e| StressTarget {
             module: e.module,
+            distribution: e.distribution,
             subinterpreters: e.subinterpreters,
         })
         .collect();
@@ -192,6 +220,13 @@ pub fn run(
             options.seed
         ),
         sandbox: options.sandbox,
+        synthesized: options
+            .synth_budget
+            .map(|budget| ftaudit_stress::SynthConfig {
+                budget,
+                allow_unboxed: options.allow_unboxed_synthesis,
+                runs: SYNTH_REPRODUCER_RUNS,
+            }),
         cancel: cancel.clone(),
     };
     let outcome = ftaudit_stress::run(&config, &targets, progress).map_err(|e| e.to_string())?;

@@ -1,6 +1,8 @@
 //! Findings from the stress stage: one per module whose verdict is bad news.
 
-use ftaudit_model::{Finding, FindingCode, NativeFile, Severity, StressVerdict};
+use ftaudit_model::{
+    Finding, FindingCode, NativeFile, Severity, StressVerdict, SynthFacts, SynthFailureKind,
+};
 
 use super::finding;
 
@@ -37,6 +39,61 @@ pub fn stress_findings(file: &NativeFile, findings: &mut Vec<Finding>) {
             format!("threads take turns: speed-up {speedup:.2}x at the usable core count ({note}).{replay}"),
         )),
         _ => {}
+    }
+    if let Some(synth) = &stress.synthesized {
+        synth_findings(synth, module, findings);
+    }
+}
+
+/// One finding per synthesized-tier failure. A failure whose reproducer did not fail once on
+/// its own is a warning, flagged flaky: reported, never dropped, never an error.
+fn synth_findings(synth: &SynthFacts, module: Option<&str>, findings: &mut Vec<Finding>) {
+    for f in &synth.findings {
+        let code = match f.kind {
+            SynthFailureKind::Crash | SynthFailureKind::Hang => FindingCode::StressCrash,
+            SynthFailureKind::InternalError => FindingCode::StressCorruption,
+            SynthFailureKind::WrongResult => FindingCode::StressWrongResult,
+            SynthFailureKind::NotShareable => FindingCode::StressNotShareable,
+            SynthFailureKind::GilReenabled => FindingCode::StressGilReenabled,
+        };
+        let severity = if f.flaky {
+            Severity::Warning
+        } else {
+            code.rule().default_severity
+        };
+        let what = match (&f.call, &f.exception, &f.expected, &f.got) {
+            (Some(call), Some(exc), _, _) => format!(
+                "{call} raised {exc}: {}",
+                f.message.as_deref().unwrap_or_default()
+            ),
+            (Some(call), None, Some(want), Some(got)) => {
+                format!("{call} gave {got} (alone: {want})")
+            }
+            _ => f
+                .detail
+                .as_deref()
+                .or(f.message.as_deref())
+                .and_then(|d| d.lines().next())
+                .unwrap_or_default()
+                .to_string(),
+        };
+        findings.push(finding(
+            code,
+            severity,
+            module,
+            format!(
+                "{}: {} in the synthesized {} pattern ({} threads, seed {}){}: {what}. The reproducer failed in {} of {} standalone runs{}; it is in the report (stress.synthesized.findings).",
+                synth.distribution,
+                f.kind.describe(),
+                f.pattern,
+                f.threads,
+                f.seed,
+                f.program.as_ref().map(|p| format!(" on {p}")).unwrap_or_default(),
+                f.reproduced.failures,
+                f.reproduced.runs,
+                if f.flaky { " (flaky: not confirmed)" } else { "" },
+            ),
+        ));
     }
 }
 

@@ -110,7 +110,13 @@ pub fn summarize(report: &Report, probe_expected: bool) -> Summary {
         || stages.interrupted.is_some()
         || (probe_expected && stages.dynamic_skipped.is_some())
         || stages.stress_skipped.is_some()
-        || contained_failure;
+        || contained_failure
+        || files.iter().any(|f| {
+            f.stress
+                .as_ref()
+                .and_then(|s| s.synthesized.as_ref())
+                .is_some_and(|s| s.refused_unboxed)
+        });
     summary.by_distribution = by_distribution
         .into_values()
         .filter(|d| d.extension_modules > 0)

@@ -134,6 +134,15 @@ pub enum FindingCode {
     StressSlowsDown,
     /// The module's workload ran no faster with more workers: likely one lock around every call.
     StressSerialises,
+    /// The synthesized tier crashed or hung the process through the package's own API.
+    StressCrash,
+    /// Under threads the package raised an internal error (SystemError, MemoryError, a failed
+    /// assertion, a Rust panic): its state broke.
+    StressCorruption,
+    /// Under threads a call gave another result than alone, or raised where alone it did not.
+    StressWrongResult,
+    /// One object used from several threads raised a clean "already borrowed"-style error.
+    StressNotShareable,
     // -- sandbox --
     /// The module's code ran (imported or stressed) without every layer of the box.
     Unboxed,
@@ -168,6 +177,10 @@ impl FindingCode {
             FindingCode::StressGilReenabled => "stress-gil-reenabled",
             FindingCode::StressSlowsDown => "stress-slows-down",
             FindingCode::StressSerialises => "stress-serialises",
+            FindingCode::StressCrash => "stress-crash",
+            FindingCode::StressCorruption => "stress-corruption",
+            FindingCode::StressWrongResult => "stress-wrong-result",
+            FindingCode::StressNotShareable => "stress-not-shareable",
             FindingCode::Unboxed => "unboxed",
             FindingCode::AllowlistExpired => "allowlist-expired",
         }

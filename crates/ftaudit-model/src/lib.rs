@@ -16,6 +16,7 @@ pub mod rules;
 pub mod sandbox;
 pub mod static_facts;
 pub mod stress_facts;
+pub mod synth_facts;
 
 pub use dynamic_facts::*;
 pub use findings::*;
@@ -26,6 +27,7 @@ pub use rules::*;
 pub use sandbox::*;
 pub use static_facts::*;
 pub use stress_facts::*;
+pub use synth_facts::*;
 
 /// Bumped on any change a consumer could notice; additive changes bump the minor part.
 pub const SCHEMA_VERSION: &str = "1.4";

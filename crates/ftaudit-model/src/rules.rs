@@ -184,6 +184,30 @@ pub const RULES: &[Rule] = &[
         "Threads will not speed this module up; compare subinterpreters and processes in the table, or ask the package about finer locking.",
     ),
     rule(
+        FindingCode::StressCrash,
+        Severity::Error,
+        "Calls into the package's own API from several threads crashed or hung the process; alone they do not.",
+        "Run the reproducer in the finding with the environment's python to see it; report it to the package with the script, or keep this package off free-threaded builds until fixed.",
+    ),
+    rule(
+        FindingCode::StressCorruption,
+        Severity::Error,
+        "Under threads the package raised an internal error (SystemError, MemoryError, a failed assertion or a Rust panic): its state broke.",
+        "Run the reproducer in the finding; the package needs a lock (or per-thread state) around what the failing call touches.",
+    ),
+    rule(
+        FindingCode::StressWrongResult,
+        Severity::Error,
+        "Under threads a call of the package gave another result than alone, or raised where alone it did not.",
+        "Run the reproducer in the finding; look for process-global state, static buffers or lazily built tables in the package.",
+    ),
+    rule(
+        FindingCode::StressNotShareable,
+        Severity::Warning,
+        "One object of the package used from several threads at once raised a clean error (for example \"already borrowed\"): it is not meant to be shared.",
+        "Give each thread its own object, or guard a shared one with a lock; the package may document this.",
+    ),
+    rule(
         FindingCode::Unboxed,
         Severity::Note,
         "The module's code ran (imported or stressed) without every layer of the sandbox: it could reach what the missing layers guard.",

@@ -80,6 +80,9 @@ pub struct StressFacts {
     pub verdict: StressVerdict,
     /// The command that repeats this module's run.
     pub replay: String,
+    /// The synthesized tier of the module's distribution (on its first GIL-free module).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synthesized: Option<crate::SynthFacts>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

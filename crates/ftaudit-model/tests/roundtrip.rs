@@ -395,5 +395,56 @@ fn sample_stress() -> StressFacts {
             reasons: vec!["deadlock".into()],
         },
         replay: "ftaudit stress .venv --seed 1 --only pkg._speedups".into(),
+        synthesized: Some(SynthFacts {
+            distribution: "pkg".into(),
+            packages: vec!["pkg".into()],
+            budget_seconds: 20.0,
+            elapsed_seconds: 7.5,
+            coverage: SynthCoverage {
+                functions: ApiCount {
+                    found: 4,
+                    exercised: 3,
+                    skipped: 1,
+                },
+                programs: 5,
+                doctest_programs: 2,
+                calls: 9,
+                skipped: vec![SkipReason {
+                    reason: "acts on the outside world".into(),
+                    count: 1,
+                    examples: vec!["pkg.load".into()],
+                }],
+                ..SynthCoverage::default()
+            },
+            patterns: vec![PatternRun {
+                pattern: "shared_object".into(),
+                programs: 2,
+                calls: 5,
+                outcome: "crashed".into(),
+                detail: Some("signal 11".into()),
+            }],
+            findings: vec![SynthFinding {
+                pattern: "shared_object".into(),
+                kind: SynthFailureKind::Crash,
+                program: Some("pkg.Buffer methods".into()),
+                call: None,
+                expected: None,
+                got: None,
+                exception: None,
+                message: None,
+                detail: Some("killed by signal 11 (SIGSEGV)".into()),
+                reproducer: "import pkg\n".into(),
+                minimised: true,
+                threads: 4,
+                seed: 1,
+                reproduced: ReproRate {
+                    runs: 5,
+                    failures: 4,
+                },
+                flaky: false,
+            }],
+            not_run: None,
+            refused_unboxed: false,
+        }),
     }
 }

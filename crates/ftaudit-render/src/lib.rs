@@ -11,6 +11,7 @@ mod names;
 mod sarif;
 pub mod stress_html;
 pub mod stress_table;
+mod synth_table;
 mod table;
 mod workers;
 

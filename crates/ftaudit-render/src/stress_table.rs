@@ -120,6 +120,9 @@ fn write_module(
             }
         }
     }
+    if let Some(synth) = &facts.synthesized {
+        crate::synth_table::write_synthesized(synth, out);
+    }
     if !matches!(
         facts.verdict,
         StressVerdict::Scales { .. } | StressVerdict::Passed { .. }

@@ -560,6 +560,15 @@ def main():
             module, text = gil_culprit(before) if sys._is_gil_enabled() else (None, None)
             emit("generic", workload="introspect", threads=workload["threads"], checked=checked,
                  calls=calls, problems=problems, gil=sys._is_gil_enabled(), module=module, warning=text)
+        elif kind == "synthesized":
+            import ftaudit_synthesize
+            # A pattern that never returns is a hang: the watchdog dumps every thread for the
+            # parent, which ends the driver once it stops answering.
+            faulthandler.dump_traceback_later(timeout, repeat=True, exit=False)
+            try:
+                ftaudit_synthesize.run(workload, emit, begin, gil_culprit)
+            finally:
+                faulthandler.cancel_dump_traceback_later()
         else:
             run_recipe(request, workload["name"], workload["recipe"], paths_dir)
     emit("done")

@@ -2,7 +2,10 @@
 //! first) and per module (the worst workload). Thresholds are named here and documented in
 //! docs/stress.md.
 
-use ftaudit_model::{ExecutorResult, ScalingPoint, StressVerdict, WorkloadResult};
+use ftaudit_model::{
+    ExecutorResult, ScalingPoint, StressFacts, StressVerdict, SynthFacts, SynthFailureKind,
+    WorkloadResult,
+};
 
 /// Parallel efficiency at or above which a workload scales.
 pub const SCALES_EFFICIENCY: f64 = 0.8;
@@ -134,6 +137,110 @@ fn threads_verdict(executors: &[ExecutorResult]) -> Option<StressVerdict> {
         .iter()
         .find(|e| e.kind == ftaudit_model::ExecutorKind::Threads)
         .and_then(|e| e.verdict.clone())
+}
+
+/// Puts a distribution's synthesized results on its module, and makes the module's verdict
+/// unsafe when a crash, hang, internal error or wrong result reproduced on its own (a flaky
+/// one, or a "not shareable" exception, leaves the verdict as it was: findings say those).
+pub fn with_synthesized(facts: &mut StressFacts, synthesized: SynthFacts) {
+    let reasons: Vec<String> = synthesized
+        .findings
+        .iter()
+        .filter(|f| !f.flaky && is_unsafe(f.kind))
+        .map(|f| {
+            format!(
+                "{} in the synthesized {} pattern{} ({} of {} standalone runs)",
+                f.kind.describe(),
+                f.pattern,
+                f.program
+                    .as_ref()
+                    .map(|p| format!(" on {p}"))
+                    .unwrap_or_default(),
+                f.reproduced.failures,
+                f.reproduced.runs
+            )
+        })
+        .collect();
+    if !reasons.is_empty() {
+        facts.verdict = match std::mem::replace(
+            &mut facts.verdict,
+            StressVerdict::Unsafe {
+                reasons: Vec::new(),
+            },
+        ) {
+            StressVerdict::Unsafe { reasons: mut old } => {
+                old.extend(reasons);
+                StressVerdict::Unsafe { reasons: old }
+            }
+            _ => StressVerdict::Unsafe { reasons },
+        };
+    } else if let Some(check) = synth_check(&synthesized) {
+        // Nothing wrong: the tier's work is one more check that passed.
+        match &mut facts.verdict {
+            StressVerdict::Passed { checks } => checks.push(check),
+            StressVerdict::NotStressable { .. } => {
+                facts.verdict = StressVerdict::Passed {
+                    checks: vec![check],
+                }
+            }
+            _ => {}
+        }
+    }
+    if reasons_empty_and_gil(&synthesized) && !matches!(facts.verdict, StressVerdict::Unsafe { .. })
+    {
+        facts.verdict = StressVerdict::GilReenabled {
+            module: synthesized.findings.iter().find_map(|f| {
+                f.message
+                    .as_ref()
+                    .and_then(|m| m.split(": ").nth(1))
+                    .map(|m| m.trim_end_matches(" needs it").to_string())
+            }),
+        };
+    }
+    facts.synthesized = Some(synthesized);
+}
+
+/// "synthesized: N programs, M calls, K patterns passed", when the tier ran and found nothing.
+fn synth_check(synth: &SynthFacts) -> Option<String> {
+    let confirmed = synth.findings.iter().any(|f| !f.flaky && is_unsafe(f.kind));
+    if confirmed || synth.patterns.is_empty() {
+        return None;
+    }
+    let others = synth.findings.len();
+    Some(format!(
+        "synthesized: {} calls in {} programs, {} patterns passed{}",
+        synth.coverage.calls,
+        synth.coverage.programs,
+        synth
+            .patterns
+            .iter()
+            .filter(|p| p.outcome == "passed")
+            .count(),
+        if others > 0 {
+            format!(", {others} finding(s) not confirmed as unsafe (see the findings)")
+        } else {
+            String::new()
+        }
+    ))
+}
+
+fn reasons_empty_and_gil(synth: &SynthFacts) -> bool {
+    !synth.findings.iter().any(|f| !f.flaky && is_unsafe(f.kind))
+        && synth
+            .findings
+            .iter()
+            .any(|f| f.kind == SynthFailureKind::GilReenabled)
+}
+
+/// Crashes, hangs, internal errors and wrong results fail a module; "not shareable" does not.
+pub fn is_unsafe(kind: SynthFailureKind) -> bool {
+    matches!(
+        kind,
+        SynthFailureKind::Crash
+            | SynthFailureKind::Hang
+            | SynthFailureKind::InternalError
+            | SynthFailureKind::WrongResult
+    )
 }
 
 #[cfg(test)]

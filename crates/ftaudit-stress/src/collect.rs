@@ -107,6 +107,12 @@ pub fn stress_module(
         accs[culprit].failures.push(failure);
         next = culprit + 1;
     }
+    for (p, acc) in planned.iter().zip(accs.iter_mut()) {
+        if matches!(p.workload, Workload::FirstImport { .. }) && setup.cancel.requested().is_none()
+        {
+            drivers += single_thread_control(setup, base, acc, &mut sandbox);
+        }
+    }
     let workloads: Vec<WorkloadResult> = planned
         .iter()
         .zip(accs)
@@ -123,10 +129,47 @@ pub fn stress_module(
             workloads,
             verdict,
             replay,
+            synthesized: None,
         },
         drivers,
         sandbox,
     }
+}
+
+/// A failure counts only when the same calls pass on one thread: an import that failed under
+/// threads is tried again alone, in a fresh driver. If it fails there too (a circular import
+/// CPython reports on one thread as well), it is no concurrency problem: a check note says so
+/// and the failures go. Returns the drivers started.
+fn single_thread_control(
+    setup: &DriverSetup<'_>,
+    base: &DriverRequest,
+    acc: &mut Acc,
+    sandbox: &mut SandboxTally,
+) -> usize {
+    let failed_import = |f: &StressFailure| matches!(f, StressFailure::Generic { check, problem } if check == "first-import" && problem.contains("failed to import"));
+    if !acc.failures.iter().any(failed_import) {
+        return 0;
+    }
+    let mut request = base.clone();
+    request.workloads = vec![Workload::FirstImport { threads: 1 }];
+    let Ok(run) = run_driver(setup, &request) else {
+        return 1;
+    };
+    sandbox.add(run.sandbox);
+    let alone = run.events.iter().find_map(|e| match e {
+        DriverEvent::Generic { problems, .. } => Some(problems.clone()),
+        _ => None,
+    });
+    if let Some(problem) =
+        alone.and_then(|p| p.into_iter().find(|p| p.contains("failed to import")))
+    {
+        let error = problem.split_once(": ").map(|(_, e)| e).unwrap_or(&problem);
+        acc.failures.retain(|f| !failed_import(f));
+        acc.generic_checks.push(format!(
+            "first-import: fails on one thread too, so not a concurrency problem: {error}"
+        ));
+    }
+    1
 }
 
 fn record(acc: &mut Acc, event: &DriverEvent) {
@@ -270,7 +313,15 @@ fn record(acc: &mut Acc, event: &DriverEvent) {
             cpu_per_second,
             ..
         } => acc.stuck = Some((*executor, *seconds, *cpu_per_second)),
-        DriverEvent::Ready { .. } | DriverEvent::Recipe { .. } | DriverEvent::Done => {}
+        DriverEvent::Ready { .. }
+        | DriverEvent::Recipe { .. }
+        | DriverEvent::Done
+        | DriverEvent::SynthCoverage { .. }
+        | DriverEvent::SynthFirstUse { .. }
+        | DriverEvent::SynthPatterns { .. }
+        | DriverEvent::SynthTrying { .. }
+        | DriverEvent::SynthPlan { .. }
+        | DriverEvent::SynthResult { .. } => {}
     }
 }
 

@@ -17,6 +17,21 @@ use crate::StressError;
 
 const DRIVER: &str = include_str!("../python/driver.py");
 const CHUNKS: &str = include_str!("../python/ftaudit_stress_worker.py");
+/// The synthesized tier: discovery, the pattern scripts, and the workload that runs them.
+const SYNTH: [(&str, &str); 3] = [
+    (
+        "ftaudit_synth.py",
+        include_str!("../python/ftaudit_synth.py"),
+    ),
+    (
+        "ftaudit_patterns.py",
+        include_str!("../python/ftaudit_patterns.py"),
+    ),
+    (
+        "ftaudit_synthesize.py",
+        include_str!("../python/ftaudit_synthesize.py"),
+    ),
+];
 
 /// A recipe as the driver gets it: written to `recipes/<module>.py` in the scratch folder.
 #[derive(Debug, Clone)]
@@ -103,6 +118,9 @@ pub fn run_driver(
             serde_json::to_vec(request).expect("a request serialises"),
         ),
     ];
+    for (name, source) in SYNTH {
+        files.push((name.into(), source.as_bytes().to_vec()));
+    }
     for recipe in setup.recipes {
         files.push((
             format!("recipes/{}.py", recipe.module).into(),

@@ -11,6 +11,8 @@ mod driver;
 pub mod figures;
 mod protocol;
 pub mod recipes;
+mod reproduce;
+mod synth;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -59,13 +61,27 @@ pub struct StressConfig {
     pub replay_prefix: String,
     /// Box the drivers (`--sandbox off` turns it off; the report says so).
     pub sandbox: bool,
+    /// The synthesized tier (None: `--no-synthesized`).
+    pub synthesized: Option<SynthConfig>,
     pub cancel: Cancel,
+}
+
+#[derive(Debug, Clone)]
+pub struct SynthConfig {
+    /// Per distribution: discovery and the in-process patterns (the reproducers' runs come on top).
+    pub budget: Duration,
+    /// Run it even where the sandbox could not be set up.
+    pub allow_unboxed: bool,
+    /// Standalone runs of each reproducer.
+    pub runs: usize,
 }
 
 /// A module the probe found importing without the GIL.
 #[derive(Debug, Clone)]
 pub struct StressTarget {
     pub module: String,
+    /// The distribution it belongs to (None: no RECORD claims it).
+    pub distribution: Option<String>,
     /// Err: why isolated subinterpreters cannot load it (from the probe).
     pub subinterpreters: Result<(), String>,
 }
@@ -224,6 +240,7 @@ pub fn run(
             if *stdlib {
                 let target = StressTarget {
                     module: mods[0].clone(),
+                    distribution: None,
                     subinterpreters: Ok(()),
                 };
                 jobs.push((target, vec![recipe_workload(c, unit)], true));
@@ -231,6 +248,7 @@ pub fn run(
         }
     }
     let mut stdlib_facts = Vec::new();
+    let synth_jobs = synth_jobs(targets);
     for (target, planned, is_stdlib) in jobs {
         if config.cancel.requested().is_some() {
             break;
@@ -248,6 +266,52 @@ pub fn run(
             stdlib_facts.push(outcome.facts);
         } else {
             modules.push(outcome.facts);
+        }
+    }
+    if let Some(synth_config) = &config.synthesized {
+        let boxed = sandbox.report();
+        let refused = (boxed.status != ftaudit_model::SandboxStatus::Enforced
+            && !synth_config.allow_unboxed)
+            .then(|| {
+                format!(
+                    "the sandbox is {} here (missing: {}), and this tier calls arbitrary package code: \
+                     pass --allow-unboxed-synthesis to run it anyway",
+                    match boxed.status {
+                        ftaudit_model::SandboxStatus::Off => "off",
+                        _ => "partial",
+                    },
+                    boxed.missing().join(", ")
+                )
+            });
+        let settings = synth::SynthSettings {
+            threads,
+            seed: config.seed,
+            budget: synth_config.budget,
+            runs: synth_config.runs,
+        };
+        for job in synth_jobs {
+            if config.cancel.requested().is_some() {
+                break;
+            }
+            let facts = match &refused {
+                Some(reason) => ftaudit_model::SynthFacts {
+                    distribution: job.distribution.clone(),
+                    packages: job.packages.clone(),
+                    not_run: Some(reason.clone()),
+                    refused_unboxed: true,
+                    ..Default::default()
+                },
+                None => {
+                    progress(&format!("{} (synthesized)", job.distribution));
+                    let outcome = synth::run(&setup, &base, &job, settings);
+                    drivers += 1;
+                    sandbox.merge(&outcome.sandbox);
+                    outcome.facts
+                }
+            };
+            if let Some(anchor) = modules.iter_mut().find(|m| m.module == job.anchor) {
+                classify::with_synthesized(anchor, facts);
+            }
         }
     }
     let run = StressRun {
@@ -312,6 +376,36 @@ fn sandbox_for(config: &StressConfig) -> SandboxSpec {
         processes: config.executors.contains(&ExecutorKind::Processes),
         cpu_seconds: Some(DRIVER_CPU_SECONDS),
     }
+}
+
+/// One synthesized job per distribution (a module no RECORD claims counts as its own top-level
+/// package's): its import packages and GIL-free modules; results go on its first module.
+fn synth_jobs(targets: &[StressTarget]) -> Vec<synth::SynthJob> {
+    let mut jobs: Vec<synth::SynthJob> = Vec::new();
+    for target in targets {
+        let top = target
+            .module
+            .split('.')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let name = target.distribution.clone().unwrap_or_else(|| top.clone());
+        match jobs.iter_mut().find(|j| j.distribution == name) {
+            Some(job) => {
+                if !job.packages.contains(&top) {
+                    job.packages.push(top);
+                }
+                job.modules.push(target.module.clone());
+            }
+            None => jobs.push(synth::SynthJob {
+                distribution: name,
+                packages: vec![top],
+                modules: vec![target.module.clone()],
+                anchor: target.module.clone(),
+            }),
+        }
+    }
+    jobs
 }
 
 fn loadavg() -> [f64; 3] {

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use ftaudit_model::{EmbeddedInterpreter, ExecutorKind};
+use ftaudit_model::{EmbeddedInterpreter, ExecutorKind, SynthCoverage};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DriverRequest {
@@ -41,6 +41,18 @@ pub enum Workload {
         name: String,
         recipe: String,
     },
+    /// The synthesized tier for one distribution: discover its API, run the patterns.
+    Synthesized {
+        name: String,
+        distribution: String,
+        packages: Vec<String>,
+        modules: Vec<String>,
+        threads: usize,
+        seed: u64,
+        budget_seconds: f64,
+        /// Calls that crashed an earlier driver during discovery: not tried again.
+        exclude: Vec<String>,
+    },
 }
 
 impl Workload {
@@ -48,7 +60,7 @@ impl Workload {
         match self {
             Workload::FirstImport { .. } => "first-import",
             Workload::Introspect { .. } => "introspect",
-            Workload::Recipe { name, .. } => name,
+            Workload::Recipe { name, .. } | Workload::Synthesized { name, .. } => name,
         }
     }
 }
@@ -137,7 +149,64 @@ pub enum DriverEvent {
         seconds: f64,
         cpu_per_second: f64,
     },
+    SynthCoverage {
+        workload: String,
+        coverage: SynthCoverage,
+    },
+    SynthFirstUse {
+        workload: String,
+        source: String,
+    },
+    SynthPatterns {
+        workload: String,
+        patterns: Vec<String>,
+    },
+    SynthTrying {
+        workload: String,
+        label: String,
+    },
+    SynthPlan {
+        workload: String,
+        pattern: String,
+        source: String,
+    },
+    SynthResult {
+        workload: String,
+        pattern: String,
+        result: Option<PatternResult>,
+        source: Option<String>,
+        #[serde(default)]
+        minimised: bool,
+        #[serde(default)]
+        programs: usize,
+        #[serde(default)]
+        calls: usize,
+        #[serde(default)]
+        gil: bool,
+        #[serde(default)]
+        module: Option<String>,
+        skipped: Option<String>,
+    },
     Done,
+}
+
+/// What a pattern script's `run()` returned (also its `FTAUDIT-RESULT` line).
+#[derive(Debug, Clone, Deserialize)]
+pub struct PatternResult {
+    pub failed: bool,
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub program: Option<String>,
+    #[serde(default)]
+    pub call: Option<String>,
+    #[serde(default)]
+    pub expected: Option<String>,
+    #[serde(default)]
+    pub got: Option<String>,
+    #[serde(default)]
+    pub exception: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -175,7 +244,13 @@ impl DriverEvent {
             | DriverEvent::Memory { workload, .. }
             | DriverEvent::Gil { workload, .. }
             | DriverEvent::NotRun { workload, .. }
-            | DriverEvent::Stuck { workload, .. } => Some(workload),
+            | DriverEvent::Stuck { workload, .. }
+            | DriverEvent::SynthCoverage { workload, .. }
+            | DriverEvent::SynthFirstUse { workload, .. }
+            | DriverEvent::SynthPatterns { workload, .. }
+            | DriverEvent::SynthTrying { workload, .. }
+            | DriverEvent::SynthPlan { workload, .. }
+            | DriverEvent::SynthResult { workload, .. } => Some(workload),
             DriverEvent::Failure(f) => Some(&f.workload),
             DriverEvent::Ready { .. } | DriverEvent::Recipe { .. } | DriverEvent::Done => None,
         }

@@ -39,14 +39,21 @@ pub(super) struct Prepared {
     pub boxed: bool,
     /// (resource, soft and hard limit), applied in order.
     pub rlimits: Vec<(libc::__rlimit_resource_t, u64)>,
-    /// The Landlock ruleset, owned by the parent's copy until after the spawn.
+    /// The Landlock rulesets, owned by the parent's copies until after the spawn: the first
+    /// for a child in a network namespace of its own, the second (which also denies TCP) for
+    /// one that could not get one.
     pub landlock_fd: Option<RawFd>,
+    pub landlock_fd_no_netns: Option<RawFd>,
     /// Landlock rights for the private `/dev/shm` (added in the child: the mount is its own).
     pub shm_access: u64,
     /// Landlock rights on the child's own `/proc/self` (its `clear_refs` and status files).
     pub proc_self_access: u64,
     /// Seccomp programs, each installed in turn.
     pub seccomp: Vec<Vec<sock_filter>>,
+    /// Installed too where no network namespace could be had: refuses sockets other than Unix
+    /// and netlink ones. (Inside a namespace a socket is harmless, and refusing it would fail
+    /// imports that make one and expect the connection, not the socket, to fail.)
+    pub seccomp_no_netns: Vec<sock_filter>,
     /// The write end of the status pipe: the child reports the bits that held.
     pub status_fd: RawFd,
 }
@@ -71,7 +78,12 @@ pub(super) fn enter(p: &Prepared) {
         if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } == 0 {
             held |= bits::NO_NEW_PRIVS;
         }
-        if let Some(fd) = p.landlock_fd {
+        let ruleset = if held & bits::NET_NS != 0 {
+            p.landlock_fd
+        } else {
+            p.landlock_fd_no_netns
+        };
+        if let Some(fd) = ruleset {
             if held & bits::PRIVATE_SHM != 0 && add_rule(fd, c"/dev/shm", p.shm_access) {
                 held |= bits::SHM_RULE;
             }
@@ -87,7 +99,9 @@ pub(super) fn enter(p: &Prepared) {
             held |= bits::CAPS_DROPPED;
         }
         let mut all = !p.seccomp.is_empty();
-        for program in &p.seccomp {
+        let socket_filter = (held & bits::NET_NS == 0 && !p.seccomp_no_netns.is_empty())
+            .then_some(&p.seccomp_no_netns);
+        for program in p.seccomp.iter().chain(socket_filter) {
             // apply_filter makes two prctl/seccomp calls on the borrowed program; it allocates
             // nothing (its error is an io::Error from errno).
             all &= seccompiler::apply_filter(program).is_ok();

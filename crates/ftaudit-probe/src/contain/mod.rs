@@ -192,6 +192,7 @@ impl<E: DeserializeOwned + Send + 'static> ContainedChild<E> {
         let network_isolated = own_network_namespace(pid);
         drop(pending.status_write);
         drop(pending.ruleset);
+        drop(pending.ruleset_no_netns);
         let held = read_status(pending.status_read);
         let sandbox = SandboxOutcome {
             held,

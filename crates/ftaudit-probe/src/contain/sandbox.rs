@@ -126,6 +126,7 @@ pub fn landlock_abi() -> u32 {
 pub(super) struct Pending {
     pub prepared: Prepared,
     pub ruleset: Option<OwnedFd>,
+    pub ruleset_no_netns: Option<OwnedFd>,
     pub status_read: OwnedFd,
     pub status_write: OwnedFd,
 }
@@ -148,7 +149,9 @@ pub(super) fn prepare(
         rlimits.push((libc::RLIMIT_DATA, bytes));
     }
     let mut ruleset = None;
+    let mut ruleset_no_netns = None;
     let mut seccomp = Vec::new();
+    let mut seccomp_no_netns = Vec::new();
     if spec.enabled {
         rlimits.push((libc::RLIMIT_FSIZE, FILE_SIZE_LIMIT));
         rlimits.push((
@@ -163,11 +166,15 @@ pub(super) fn prepare(
             rlimits.push((libc::RLIMIT_NPROC, cap));
         }
         if abi > 0 {
-            ruleset = build_ruleset(spec, scratch, program, abi).map_err(|e| {
-                std::io::Error::other(format!("building the Landlock ruleset: {e}"))
-            })?;
+            let build = |deny_tcp| {
+                build_ruleset(spec, scratch, program, abi, deny_tcp).map_err(|e| {
+                    std::io::Error::other(format!("building the Landlock ruleset: {e}"))
+                })
+            };
+            ruleset = build(false)?;
+            ruleset_no_netns = build(true)?;
         }
-        seccomp = seccomp_programs(spec.processes)?;
+        (seccomp, seccomp_no_netns) = seccomp_programs(spec.processes)?;
     }
     let abi_flags = ABI::from(abi as i32);
     let fs_all = AccessFs::from_all(abi_flags);
@@ -181,16 +188,19 @@ pub(super) fn prepare(
         boxed: spec.enabled,
         rlimits,
         landlock_fd: ruleset.as_ref().map(|fd: &OwnedFd| fd.as_raw_fd()),
+        landlock_fd_no_netns: ruleset_no_netns.as_ref().map(|fd: &OwnedFd| fd.as_raw_fd()),
         shm_access: handled.bits(),
         proc_self_access: ((AccessFs::ReadFile | AccessFs::WriteFile | AccessFs::ReadDir)
             & handled)
             .bits(),
         seccomp,
+        seccomp_no_netns,
         status_fd: status_write.as_raw_fd(),
     };
     Ok(Pending {
         prepared,
         ruleset,
+        ruleset_no_netns,
         status_read,
         status_write,
     })
@@ -245,6 +255,7 @@ fn build_ruleset(
     scratch: &Path,
     program: &Path,
     abi_version: u32,
+    deny_tcp: bool,
 ) -> Result<Option<OwnedFd>, landlock::RulesetError> {
     let abi = ABI::from(abi_version as i32);
     let fs_all = AccessFs::from_all(abi);
@@ -257,11 +268,14 @@ fn build_ruleset(
     } else {
         fs_all & !read_dir
     };
-    let mut created = Ruleset::default()
-        .handle_access(handled)?
-        .handle_access(AccessNet::from_all(abi))?
-        .scope(Scope::from_all(abi))?
-        .create()?;
+    // TCP rules only where no network namespace could be had (the child picks the ruleset):
+    // inside one, a bind or connect already reaches nothing, and a refusal would differ from
+    // what the package's code expects to handle.
+    let mut ruleset = Ruleset::default().handle_access(handled)?;
+    if deny_tcp {
+        ruleset = ruleset.handle_access(AccessNet::from_all(abi))?;
+    }
+    let mut created = ruleset.scope(Scope::from_all(abi))?.create()?;
 
     // (path, rights on a folder, rights on a file)
     let mut wanted: Vec<(PathBuf, BitFlags<AccessFs>, BitFlags<AccessFs>)> = vec![(
@@ -336,18 +350,23 @@ fn readable_etc() -> Vec<PathBuf> {
     out
 }
 
+type Programs = (
+    Vec<Vec<seccompiler::sock_filter>>,
+    Vec<seccompiler::sock_filter>,
+);
+
 /// Two filters: EPERM for what the box forbids, ENOSYS for `clone3` (whose flags a filter
-/// cannot read: C libraries then fall back to `clone`, whose flags it can).
-fn seccomp_programs(may_fork: bool) -> std::io::Result<Vec<Vec<seccompiler::sock_filter>>> {
-    static PROGRAMS: OnceLock<[Result<Vec<Vec<seccompiler::sock_filter>>, String>; 2]> =
-        OnceLock::new();
+/// cannot read: C libraries then fall back to `clone`, whose flags it can); and a third, on
+/// socket families, for a child that could not get a network namespace.
+fn seccomp_programs(may_fork: bool) -> std::io::Result<Programs> {
+    static PROGRAMS: OnceLock<[Result<Programs, String>; 2]> = OnceLock::new();
     let programs = PROGRAMS.get_or_init(|| [build_seccomp(false), build_seccomp(true)]);
     programs[usize::from(may_fork)]
         .clone()
         .map_err(std::io::Error::other)
 }
 
-fn build_seccomp(may_fork: bool) -> Result<Vec<Vec<seccompiler::sock_filter>>, String> {
+fn build_seccomp(may_fork: bool) -> Result<Programs, String> {
     use std::collections::BTreeMap;
     let arch = std::env::consts::ARCH
         .try_into()
@@ -363,18 +382,6 @@ fn build_seccomp(may_fork: bool) -> Result<Vec<Vec<seccompiler::sock_filter>>, S
     denied.insert(libc::SYS_process_vm_writev, always());
     // io_uring's socket and open operations bypass seccomp.
     denied.insert(libc::SYS_io_uring_setup, always());
-    // Sockets other than Unix and netlink ones: the network, where no namespace can be had.
-    let cond = |op, value| {
-        SeccompCondition::new(0, SeccompCmpArgLen::Dword, op, value).map_err(|e| format!("{e:?}"))
-    };
-    denied.insert(
-        libc::SYS_socket,
-        vec![SeccompRule::new(vec![
-            cond(SeccompCmpOp::Ne, libc::AF_UNIX as u64)?,
-            cond(SeccompCmpOp::Ne, libc::AF_NETLINK as u64)?,
-        ])
-        .map_err(|e| format!("{e:?}"))?],
-    );
     if !may_fork {
         #[cfg(target_arch = "x86_64")]
         {
@@ -410,10 +417,33 @@ fn build_seccomp(may_fork: bool) -> Result<Vec<Vec<seccompiler::sock_filter>>, S
         arch,
     )
     .map_err(|e| format!("{e:?}"))?;
-    Ok(vec![
-        deny.try_into().map_err(|e| format!("{e:?}"))?,
-        no_clone3.try_into().map_err(|e| format!("{e:?}"))?,
-    ])
+    // Sockets other than Unix and netlink ones: the network, where no namespace can be had.
+    let cond = |op, value| {
+        SeccompCondition::new(0, SeccompCmpArgLen::Dword, op, value).map_err(|e| format!("{e:?}"))
+    };
+    let mut sockets = BTreeMap::new();
+    sockets.insert(
+        libc::SYS_socket,
+        vec![SeccompRule::new(vec![
+            cond(SeccompCmpOp::Ne, libc::AF_UNIX as u64)?,
+            cond(SeccompCmpOp::Ne, libc::AF_NETLINK as u64)?,
+        ])
+        .map_err(|e| format!("{e:?}"))?],
+    );
+    let no_sockets = SeccompFilter::new(
+        sockets,
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::EACCES as u32),
+        arch,
+    )
+    .map_err(|e| format!("{e:?}"))?;
+    Ok((
+        vec![
+            deny.try_into().map_err(|e| format!("{e:?}"))?,
+            no_clone3.try_into().map_err(|e| format!("{e:?}"))?,
+        ],
+        no_sockets.try_into().map_err(|e| format!("{e:?}"))?,
+    ))
 }
 
 /// What held in one child: the bits it reported, and the box it was meant to get.
@@ -496,7 +526,13 @@ impl SandboxTally {
         let landlock = has(bits::LANDLOCK);
         let layers = vec![
             filesystem_layer(landlock && self.filesystem, abi, has(bits::PRIVATE_SHM)),
-            network_layer(has(bits::NET_NS), landlock && abi >= 4, has(bits::SECCOMP)),
+            network_layer(
+                has(bits::NET_NS),
+                // Without a namespace the child used the ruleset and filter that deny TCP and
+                // sockets; with one, the namespace alone.
+                !has(bits::NET_NS) && landlock && abi >= 4,
+                !has(bits::NET_NS) && has(bits::SECCOMP),
+            ),
             signals_layer(landlock, abi),
             processes_layer(has(bits::SECCOMP), self.processes),
             limits_layer(has(bits::LIMITS), self.enabled),

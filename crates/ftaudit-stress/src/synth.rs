@@ -1,0 +1,429 @@
+//! The synthesized tier for one distribution: a driver discovers its calls and runs the
+//! in-process patterns; the first-use pattern runs here as fresh processes; every failure is
+//! run again on its own, as its standalone reproducer, and gets its failure rate. A driver
+//! that dies in a pattern is that pattern's crash or hang, with that pattern's script as the
+//! reproducer. Nothing is dropped: a failure that does not come back is reported as flaky.
+
+use std::time::{Duration, Instant};
+
+use ftaudit_model::{PatternRun, SynthFacts, SynthFailureKind, SynthFinding};
+
+use ftaudit_probe::contain::SandboxTally;
+
+use crate::collect::faulting_module;
+use crate::driver::{run_driver, DriverSetup, Ending};
+use crate::protocol::{DriverEvent, DriverRequest, PatternResult, Workload};
+use crate::reproduce::{self, ScriptOutcome};
+
+/// One distribution to synthesize workloads for.
+#[derive(Debug, Clone)]
+pub struct SynthJob {
+    pub distribution: String,
+    /// Its import packages (top-level names).
+    pub packages: Vec<String>,
+    /// Its GIL-free native modules (their public names are walked too).
+    pub modules: Vec<String>,
+    /// The module whose stress facts carry the result.
+    pub anchor: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct SynthSettings {
+    pub threads: usize,
+    pub seed: u64,
+    pub budget: Duration,
+    /// Standalone runs of each reproducer (and of the first-use script).
+    pub runs: usize,
+}
+
+const WORKLOAD: &str = "synthesized";
+/// Discovery starts again without a call that crashed it, this many times at most.
+const MAX_DISCOVERY_RESTARTS: usize = 5;
+
+pub struct SynthOutcome {
+    pub facts: SynthFacts,
+    /// The box of the one driver it started.
+    pub sandbox: SandboxTally,
+}
+
+pub fn run(
+    setup: &DriverSetup<'_>,
+    base: &DriverRequest,
+    job: &SynthJob,
+    settings: SynthSettings,
+) -> SynthOutcome {
+    let started = Instant::now();
+    let mut facts = SynthFacts {
+        distribution: job.distribution.clone(),
+        packages: job.packages.clone(),
+        budget_seconds: settings.budget.as_secs_f64(),
+        ..SynthFacts::default()
+    };
+    let mut sandbox = SandboxTally::default();
+    // A call that crashes the driver during discovery (single-threaded, generated arguments:
+    // a plain bug, not a race) is left out and discovery starts again, a few times at most.
+    let mut exclude: Vec<String> = Vec::new();
+    let run = loop {
+        let mut request = base.clone();
+        request.module = job.anchor.clone();
+        request.workloads = vec![Workload::Synthesized {
+            name: WORKLOAD.into(),
+            distribution: job.distribution.clone(),
+            packages: job.packages.clone(),
+            modules: job.modules.clone(),
+            threads: settings.threads,
+            seed: settings.seed,
+            budget_seconds: settings.budget.as_secs_f64(),
+            exclude: exclude.clone(),
+        }];
+        let run = match run_driver(setup, &request) {
+            Ok(run) => run,
+            Err(e) => {
+                facts.not_run = Some(format!("the stress driver could not start: {e}"));
+                return SynthOutcome { facts, sandbox };
+            }
+        };
+        sandbox.add(run.sandbox);
+        let in_discovery = run
+            .stages
+            .last()
+            .is_some_and(|(_, stage)| stage == "discover");
+        let crashed = !matches!(run.ending, Ending::Done | Ending::Cancelled);
+        let culprit = run.events.iter().rev().find_map(|e| match e {
+            DriverEvent::SynthTrying { label, .. } => Some(label.clone()),
+            _ => None,
+        });
+        match culprit {
+            Some(label)
+                if crashed
+                    && in_discovery
+                    && exclude.len() < MAX_DISCOVERY_RESTARTS
+                    && started.elapsed() < settings.budget
+                    && setup.cancel.requested().is_none() =>
+            {
+                exclude.push(label)
+            }
+            _ => break run,
+        }
+    };
+    let mut first_use = None;
+    let mut planned: Vec<String> = Vec::new();
+    let mut plans: Vec<(String, String)> = Vec::new();
+    let mut candidates: Vec<(String, PatternResult, String, bool)> = Vec::new();
+    for event in &run.events {
+        match event {
+            DriverEvent::SynthCoverage { coverage, .. } => facts.coverage = coverage.clone(),
+            DriverEvent::SynthFirstUse { source, .. } => first_use = Some(source.clone()),
+            DriverEvent::SynthPatterns { patterns, .. } => planned = patterns.clone(),
+            DriverEvent::SynthPlan {
+                pattern, source, ..
+            } => plans.push((pattern.clone(), source.clone())),
+            DriverEvent::SynthResult {
+                pattern,
+                result,
+                source,
+                minimised,
+                programs,
+                calls,
+                skipped,
+                gil,
+                module,
+                ..
+            } => {
+                let outcome = match (result, skipped) {
+                    (_, Some(why)) => ("skipped", Some(why.clone())),
+                    (Some(r), _) if r.failed && r.kind.as_deref() == Some("note") => {
+                        ("note", r.message.clone().or(r.exception.clone()))
+                    }
+                    (Some(r), _) if r.failed => ("failed", r.program.clone()),
+                    _ => ("passed", None),
+                };
+                add_pattern(
+                    &mut facts.patterns,
+                    PatternRun {
+                        pattern: pattern.clone(),
+                        programs: *programs,
+                        calls: *calls,
+                        outcome: outcome.0.into(),
+                        detail: outcome.1,
+                    },
+                );
+                if let (Some(r), Some(src)) = (result, source) {
+                    if r.failed && r.kind.as_deref() != Some("note") {
+                        candidates.push((pattern.clone(), r.clone(), src.clone(), *minimised));
+                    }
+                }
+                if *gil {
+                    facts.findings.push(gil_finding(
+                        pattern,
+                        module.clone(),
+                        settings,
+                        plans.last(),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    if !matches!(run.ending, Ending::Done | Ending::Cancelled) {
+        died(&run, &plans, &mut facts, settings);
+        let ended_in = facts
+            .patterns
+            .last()
+            .map(|p| p.pattern.clone())
+            .unwrap_or_default();
+        for pattern in planned {
+            if !facts.patterns.iter().any(|p| p.pattern == pattern) {
+                facts.patterns.push(PatternRun {
+                    pattern,
+                    programs: 0,
+                    calls: 0,
+                    outcome: "skipped".into(),
+                    detail: Some(format!("not run: the driver ended in {ended_in}")),
+                });
+            }
+        }
+    }
+    if facts.coverage.programs == 0 && facts.not_run.is_none() && facts.findings.is_empty() {
+        facts.not_run = Some(match &facts.coverage.stalled {
+            Some(call) => format!("discovery stopped: {call} did not return"),
+            None => "no call of the public API could be made to work single-threaded".into(),
+        });
+    }
+    let timeout = setup.stage_timeout;
+    if let Some(source) = first_use {
+        let (rate, failure) = reproduce::rate(setup, &source, settings.runs, timeout);
+        let (outcome, detail) = match &failure {
+            Some(ScriptOutcome::Error(e)) => {
+                ("skipped", format!("the script could not start: {e}"))
+            }
+            _ if rate.failures > 0 => (
+                "failed",
+                format!("{} of {} fresh processes failed", rate.failures, rate.runs),
+            ),
+            _ => (
+                "passed",
+                format!("0 of {} fresh processes failed", rate.runs),
+            ),
+        };
+        facts.patterns.push(PatternRun {
+            pattern: "first_use".into(),
+            programs: facts.coverage.programs,
+            calls: facts.coverage.calls,
+            outcome: outcome.into(),
+            detail: Some(detail),
+        });
+        if let Some(outcome) = failure.filter(|o| o.failed()) {
+            let mut finding = from_outcome("first_use", &outcome, source, settings);
+            finding.reproduced = rate;
+            facts.findings.push(finding);
+        }
+    }
+    for (pattern, result, source, minimised) in candidates {
+        let mut finding = from_result(&pattern, &result, source, settings);
+        finding.minimised = minimised;
+        let (rate, _) = reproduce::rate(setup, &finding.reproducer, settings.runs, timeout);
+        finding.reproduced = rate;
+        facts.findings.push(finding);
+    }
+    for finding in &mut facts.findings {
+        if finding.reproduced.runs == 0 && finding.kind != SynthFailureKind::GilReenabled {
+            let (rate, _) = reproduce::rate(setup, &finding.reproducer, settings.runs, timeout);
+            finding.reproduced = rate;
+        }
+        finding.flaky = finding.reproduced.runs > 0 && finding.reproduced.failures == 0;
+    }
+    facts.elapsed_seconds = started.elapsed().as_secs_f64();
+    SynthOutcome { facts, sandbox }
+}
+
+/// A pattern runs as several scripts (chunks of programs): one entry per pattern, its counts
+/// summed and its outcome the worst seen.
+fn add_pattern(patterns: &mut Vec<PatternRun>, run: PatternRun) {
+    let rank = |outcome: &str| match outcome {
+        "crashed" | "hung" => 5,
+        "failed" => 4,
+        "note" => 3,
+        "passed" => 2,
+        _ => 1,
+    };
+    let Some(existing) = patterns.iter_mut().find(|p| p.pattern == run.pattern) else {
+        patterns.push(run);
+        return;
+    };
+    if run.outcome != "skipped" {
+        existing.programs += run.programs;
+        existing.calls += run.calls;
+    }
+    if rank(&run.outcome) > rank(&existing.outcome) {
+        existing.outcome = run.outcome;
+        existing.detail = run.detail;
+    } else if run.outcome == "skipped" && existing.outcome != "skipped" {
+        let skipped = format!(
+            "{} more programs not run: {}",
+            run.programs,
+            run.detail.unwrap_or_default()
+        );
+        existing.detail = Some(match existing.detail.take() {
+            Some(d) if !d.contains("more programs not run") => format!("{d}; {skipped}"),
+            Some(d) => d,
+            None => skipped,
+        });
+    }
+}
+
+fn kind_of(kind: Option<&str>) -> SynthFailureKind {
+    match kind {
+        Some("internal_error") => SynthFailureKind::InternalError,
+        Some("not_shareable") => SynthFailureKind::NotShareable,
+        Some("gil_reenabled") => SynthFailureKind::GilReenabled,
+        _ => SynthFailureKind::WrongResult,
+    }
+}
+
+fn blank(pattern: &str, kind: SynthFailureKind, source: String, s: SynthSettings) -> SynthFinding {
+    SynthFinding {
+        pattern: pattern.into(),
+        kind,
+        program: None,
+        call: None,
+        expected: None,
+        got: None,
+        exception: None,
+        message: None,
+        detail: None,
+        reproducer: source,
+        minimised: false,
+        threads: s.threads,
+        seed: s.seed,
+        reproduced: Default::default(),
+        flaky: false,
+    }
+}
+
+fn from_result(pattern: &str, r: &PatternResult, source: String, s: SynthSettings) -> SynthFinding {
+    SynthFinding {
+        program: r.program.clone(),
+        call: r.call.clone(),
+        expected: r.expected.clone(),
+        got: r.got.clone(),
+        exception: r.exception.clone(),
+        message: r.message.clone(),
+        ..blank(pattern, kind_of(r.kind.as_deref()), source, s)
+    }
+}
+
+fn from_outcome(
+    pattern: &str,
+    outcome: &ScriptOutcome,
+    source: String,
+    s: SynthSettings,
+) -> SynthFinding {
+    match outcome {
+        ScriptOutcome::Failed(r) => from_result(pattern, r, source, s),
+        ScriptOutcome::Crashed { exit, detail } => SynthFinding {
+            detail: Some(crash_detail(exit, detail)),
+            ..blank(pattern, SynthFailureKind::Crash, source, s)
+        },
+        ScriptOutcome::Hung { detail } => SynthFinding {
+            detail: Some(detail.clone()),
+            ..blank(pattern, SynthFailureKind::Hang, source, s)
+        },
+        ScriptOutcome::Passed | ScriptOutcome::Error(_) => {
+            blank(pattern, SynthFailureKind::WrongResult, source, s)
+        }
+    }
+}
+
+fn crash_detail(exit: &str, output: &str) -> String {
+    let mut text = exit.to_string();
+    if let Some(line) = output.lines().find(|l| l.starts_with("Fatal Python error")) {
+        text.push_str(": ");
+        text.push_str(line.trim());
+    }
+    if let Some(module) = faulting_module(output) {
+        text.push_str(&format!(" (faulting frame in {module})"));
+    }
+    if !output.trim().is_empty() {
+        text.push('\n');
+        text.push_str(&ftaudit_probe::tail(output, 4000));
+    }
+    text
+}
+
+fn gil_finding(
+    pattern: &str,
+    module: Option<String>,
+    s: SynthSettings,
+    plan: Option<&(String, String)>,
+) -> SynthFinding {
+    SynthFinding {
+        message: Some(match &module {
+            Some(m) => format!("the GIL came back during the {pattern} pattern: {m} needs it"),
+            None => format!("the GIL came back during the {pattern} pattern"),
+        }),
+        ..blank(
+            pattern,
+            SynthFailureKind::GilReenabled,
+            plan.map(|p| p.1.clone()).unwrap_or_default(),
+            s,
+        )
+    }
+}
+
+/// The driver died inside a pattern: that pattern crashed or hung, and its script is the
+/// reproducer. A death during discovery is not a concurrency finding: the tier says so.
+fn died(
+    run: &crate::driver::DriverRun,
+    plans: &[(String, String)],
+    facts: &mut SynthFacts,
+    s: SynthSettings,
+) {
+    let Some((stage_no, (_, stage))) = run.stages.iter().enumerate().next_back() else {
+        facts.not_run = Some("the stress driver died before it began".into());
+        return;
+    };
+    let output = run.stage_output(stage_no + 1);
+    let (kind, detail) = match &run.ending {
+        Ending::Exited(status) => (
+            SynthFailureKind::Crash,
+            crash_detail(&ftaudit_probe::describe_exit(*status), &output),
+        ),
+        Ending::Killed { seconds, .. } => (
+            SynthFailureKind::Hang,
+            format!(
+                "no progress for {seconds:.0} s\n{}",
+                ftaudit_probe::tail(&output, 4000)
+            ),
+        ),
+        Ending::Done | Ending::Cancelled => return,
+    };
+    let Some((_, source)) = plans.iter().rev().find(|(p, _)| p == stage) else {
+        facts.not_run = Some(format!(
+            "the driver {} during {stage} (single-threaded, so not a concurrency finding): {}",
+            if kind == SynthFailureKind::Crash {
+                "crashed"
+            } else {
+                "hung"
+            },
+            detail.lines().next().unwrap_or_default()
+        ));
+        return;
+    };
+    facts.patterns.push(PatternRun {
+        pattern: stage.clone(),
+        programs: 0,
+        calls: 0,
+        outcome: if kind == SynthFailureKind::Crash {
+            "crashed"
+        } else {
+            "hung"
+        }
+        .into(),
+        detail: Some(detail.lines().next().unwrap_or_default().to_string()),
+    });
+    facts.findings.push(SynthFinding {
+        detail: Some(detail),
+        ..blank(stage, kind, source.clone(), s)
+    });
+}
