@@ -368,6 +368,8 @@ fn hostile_stress_calls_are_stopped_and_measured() {
                 "--format",
                 "json",
                 "--no-shipped-recipes",
+                // The recipe's calls here; tests/synth.rs checks the synthesized tier is boxed.
+                "--no-synthesized",
                 "--repeats",
                 "1",
             ])

@@ -120,6 +120,8 @@ fn each_detector_classifies_its_fixture() {
             "--format",
             "json",
             "--no-shipped-recipes",
+            // The recipe detectors here; the synthesized tier has tests/synth.rs.
+            "--no-synthesized",
             "--repeats",
             "5",
             "--target-seconds",

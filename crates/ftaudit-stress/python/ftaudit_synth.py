@@ -24,6 +24,7 @@ import ast
 import doctest
 import importlib
 import inspect
+import pkgutil
 import random
 import re
 import sys
@@ -45,6 +46,10 @@ UNSAFE_NAME_WORDS = {
     "enable", "disable", "reset", "patch", "monkey", "setup", "teardown", "global", "globals",
     "seterr", "setlocale", "locale", "env", "log", "logging", "logger", "warn", "warnings",
     "cache", "clear", "gc", "collect", "free", "release", "lock", "unlock", "acquire",
+    # acting on processes and the machine (a process-control library's whole API)
+    "suspend", "resume", "terminate", "pause", "nice", "ionice", "affinity", "rlimit",
+    "priority", "renice", "halt", "reboot", "poweroff", "umask", "chroot", "setuid", "setgid",
+    "mount", "unmount", "swap", "process", "pid", "pids", "children", "parent",
 }
 # A name starting with one of these sets process-wide state: never called.
 UNSAFE_PREFIXES = ("set_", "use_", "enable_", "disable_", "register_", "install_", "reset_")
@@ -83,6 +88,24 @@ BY_NAME = [
       "list", "vector", "vec"}, [[1, 2, 3]]),
 ]
 MAX_ATTEMPTS = 12
+# Public submodules of a package walked beside it, and methods tried per class, at most.
+MAX_SUBMODULES = 40
+MAX_METHODS = 30
+# Submodules never imported: test suites, demos, command lines, GUI toolkits.
+UNSAFE_MODULE_WORDS = {"test", "tests", "testing", "conftest", "example", "examples", "demo",
+                       "demos", "benchmark", "benchmarks", "bench", "setup", "main", "cli",
+                       "gui", "tk", "tkinter", "qt", "wx", "gtk", "show", "conftest"}
+SLOW_GRACE = 5.0
+# Calls left behind before discovery gives up (one may hold what the others need).
+MAX_STALLS = 3
+# Words that make a call's result differ from run to run by design (random draws, clocks): such
+# calls still run under threads, but only their exceptions count, never their results.
+NONDETERMINISTIC_WORDS = {
+    "random", "rand", "randn", "randint", "randrange", "shuffle", "permutation", "permuted",
+    "choice", "choices", "sample", "uniform", "normal", "gauss", "zipf", "poisson", "binomial",
+    "entropy", "urandom", "token", "uuid", "uuid4", "now", "time", "clock", "today", "counter",
+    "perf", "monotonic", "generator", "rng", "integers", "bit", "seed",
+}
 CRASHED = "crashed the process single-threaded with generated arguments (a plain bug, not a race; left out)"
 CALL_SECONDS = 1.0
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{4,}")
@@ -102,6 +125,12 @@ def words(name):
     return set(filter(None, spaced.split("_")))
 
 
+def nondeterministic(program):
+    """Whether a program calls something whose result varies by design, by its names."""
+    text = " ".join([program.label] + program.calls)
+    return bool(words(re.sub(r"[^A-Za-z0-9_]", "_", text)) & NONDETERMINISTIC_WORDS)
+
+
 def unsafe_name(name):
     lowered = name.lower()
     return lowered.startswith(UNSAFE_PREFIXES) or bool(words(name) & UNSAFE_NAME_WORDS)
@@ -118,11 +147,13 @@ class Program:
         self.calls = list(calls)
         self.shared = shared  # the name of the object the calls use, if any
         self.expected = None
+        # False for calls whose results vary by design (random draws): only exceptions count.
+        self.compare = True
 
     def as_dict(self):
         return {"label": self.label, "origin": self.origin, "imports": self.imports,
                 "setup": self.setup, "calls": self.calls, "shared": self.shared,
-                "expected": self.expected}
+                "expected": self.expected, "compare": self.compare}
 
 
 def namespace(imports):
@@ -153,7 +184,7 @@ class Runner:
     """One long-lived helper thread that makes every discovery call, so that thread-local state
     a package keeps (a per-thread tracer, a per-thread cache) carries over from call to call as
     it does on a pattern's threads; and a deadline per call (a call that never returns ends
-    discovery, see Discovery.stalled)."""
+    discovery after MAX_STALLS, see Discovery.stall)."""
 
     def __init__(self):
         import queue
@@ -174,7 +205,9 @@ class Runner:
         box, done = {}, threading.Event()
         self.tasks.put((fn, box, done))
         if not done.wait(seconds):
-            return "timeout", None
+            # Slow, or stuck: a call that finishes within a grace period was only slow (it is
+            # dropped, discovery goes on); one that does not is stuck, and discovery stops.
+            return ("slow", None) if done.wait(SLOW_GRACE) else ("timeout", None)
         if "error" in box:
             return "error", box["error"]
         return "ok", box.get("value")
@@ -227,7 +260,7 @@ class Discovery:
         self.count = {k: {"found": 0, "exercised": 0, "skipped": 0} for k in ("functions", "classes", "methods")}
         self.skipped = {}
         self.examples = []
-        self.stalled = None
+        self.stalled = []
         self.programs = []
 
     def skip(self, kind, name, reason):
@@ -237,16 +270,27 @@ class Discovery:
         self.skipped.setdefault(reason, []).append(name)
 
     def out_of_time(self):
-        return self.stalled is not None or time.monotonic() > self.deadline
+        return len(self.stalled) >= MAX_STALLS or time.monotonic() > self.deadline
+
+    def stall(self, label):
+        """A call did not return: it keeps its thread, a new one takes the next calls."""
+        global _runner
+        self.stalled.append(label)
+        _runner = None
+        self.skipped.setdefault("did not return within the grace period (left behind)", []).append(label)
 
     def owned(self, obj):
         module = getattr(obj, "__module__", None) or ""
         return module.split(".")[0] in self.own
 
     def public(self):
-        """(dotted path, object, import name) of every public own callable, each once."""
+        """(dotted path, object, import name) of every public own callable, each once. Only
+        public modules are walked: the packages, and native modules with no `_` component in
+        their path (a private `pkg._lib.hashtable` is reached through the package's API)."""
         seen, found = set(), []
-        for name in self.packages + self.modules:
+        public_modules = [m for m in self.modules
+                          if not any(part.startswith("_") for part in m.split("."))]
+        for name in self.packages + public_modules + self.submodules():
             try:
                 mod = importlib.import_module(name)
             except Exception as exc:
@@ -270,15 +314,42 @@ class Discovery:
                 found.append((f"{name}.{attr}", obj, name))
         return found
 
+    def submodules(self):
+        """The packages' public submodules (no `_`, no test suites or GUIs), at most
+        MAX_SUBMODULES: many packages keep their API there (PIL.Image)."""
+        out = []
+        for name in self.packages:
+            try:
+                package = importlib.import_module(name)
+            except Exception:
+                continue
+            for info in pkgutil.iter_modules(getattr(package, "__path__", []) or []):
+                if info.name.startswith("_") or words(info.name) & (UNSAFE_MODULE_WORDS | UNSAFE_NAME_WORDS):
+                    continue
+                out.append(f"{name}.{info.name}")
+        return out[:MAX_SUBMODULES]
+
     def run(self):
-        for path, obj, imp in self.public():
-            if self.out_of_time():
-                break
+        items = self.public()
+        functions = [i for i in items if not inspect.isclass(i[1])]
+        classes = [i for i in items if inspect.isclass(i[1])]
+        # Functions and classes taken in turn, so that neither starves the other; exploring
+        # stops at half of discovery's time, the doctests at three quarters: the rest is for
+        # the order check, which always runs (a program it did not check is not kept).
+        order = [x for pair in zip(functions, classes) for x in pair]
+        order += functions[len(classes):] + classes[len(functions):]
+        window = max(0.0, self.deadline - time.monotonic())
+        explore_until = time.monotonic() + 0.5 * window
+        doctests_until = time.monotonic() + 0.75 * window
+        for path, obj, imp in order:
             kind = "classes" if inspect.isclass(obj) else "functions"
             self.count[kind]["found"] += 1
             doc = getattr(obj, "__doc__", None)
             if isinstance(doc, str) and ">>>" in doc:
                 self.examples.append((path, doc, imp))
+            if self.out_of_time() or time.monotonic() > explore_until:
+                self.skip(kind, path, "the time budget ran out")
+                continue
             short = path.rsplit(".", 1)[1]
             # A module-level set...() sets process-wide (or thread-wide) state: settrace, setlocale.
             if unsafe_name(short) or (kind == "functions" and short.lower().startswith("set")):
@@ -289,7 +360,7 @@ class Discovery:
             else:
                 self.explore_function(path, obj, imp)
         for path, doc, imp in self.examples:
-            if self.out_of_time():
+            if self.out_of_time() or time.monotonic() > doctests_until:
                 break
             self.from_doctest(path, doc, imp)
         self.keep_order_independent()
@@ -346,14 +417,15 @@ class Discovery:
             if attempt.label in self.exclude:
                 return None
             self.trying(attempt.label)
-            status, runs = bounded(lambda: (run_program(attempt), run_program(attempt)))
+            status, runs = bounded(lambda: [run_program(attempt) for _ in range(3)])
             if status == "timeout":
-                self.stalled = attempt.label
+                self.stall(attempt.label)
                 return None
             if status != "ok" or any(r.startswith("!") for r in runs[0]):
                 continue
-            if runs[1] == runs[0]:
+            if runs[1] == runs[0] == runs[2]:
                 attempt.expected = runs[0]
+                attempt.compare = not nondeterministic(attempt)
                 return attempt
         return None
 
@@ -377,6 +449,7 @@ class Discovery:
                                          [f"{n} = {a}" for n, a in zip(names, args)],
                                          [f"{path}({', '.join(names)})"], shared=names[0]))
             self.programs[-1].expected = program.expected
+            self.programs[-1].compare = program.compare
 
     def explore_class(self, path, cls, imp):
         sets = self.argument_sets(cls)
@@ -391,8 +464,9 @@ class Discovery:
             return
         self.count["classes"]["exercised"] += 1
         calls = []
-        for name in sorted(vars(cls)):
-            if self.out_of_time():
+        found_before = self.count["methods"]["found"]
+        for name in sorted(vars(cls))[:MAX_METHODS * 2]:
+            if self.out_of_time() or self.count["methods"]["found"] - found_before >= MAX_METHODS:
                 break
             if name.startswith("_") and name not in ("__len__", "__iter__", "__contains__", "__getitem__"):
                 continue
@@ -425,6 +499,7 @@ class Discovery:
         if calls:
             program = Program(f"{path} methods", "signature", [imp], ctor.setup, calls, shared="obj")
             program.expected = run_program(program)
+            program.compare = not nondeterministic(program)
             self.programs.append(program)
 
     def from_doctest(self, path, doc, imp):
@@ -473,7 +548,8 @@ class Discovery:
         a program whose results change with what ran before it depends on global state and
         cannot give a race oracle; it is dropped."""
         for seed in (1, 2):
-            if self.out_of_time():
+            if len(self.stalled) >= MAX_STALLS:
+                self.programs = []
                 break
             order = list(self.programs)
             random.Random(seed).shuffle(order)
@@ -481,9 +557,12 @@ class Discovery:
                 self.trying(program.label)
                 status, got = bounded(lambda: run_program(program))
                 if status == "timeout":
-                    self.stalled = program.label
-                    break
-                if status != "ok" or got != program.expected:
+                    self.stall(program.label)
+                    program.expected = None
+                    continue
+                if status != "ok" or any(r.startswith("!") for r in got):
+                    program.expected = None
+                elif program.compare and got != program.expected:
                     program.expected = None
             self.programs = [p for p in self.programs if p.expected is not None]
 
@@ -493,4 +572,4 @@ class Discovery:
                 "methods": self.count["methods"], "programs": len(self.programs),
                 "doctest_programs": sum(1 for p in self.programs if p.origin == "doctest"),
                 "calls": sum(len(p.calls) for p in self.programs), "skipped": skipped,
-                "stalled": self.stalled}
+                "stalled": self.stalled[-1] if len(self.stalled) >= MAX_STALLS else None}

@@ -32,22 +32,46 @@ def run_script(source):
     return ns["run"]()
 
 
+def assigned(program):
+    """The names the program's set-up assigns."""
+    import ast
+    names = []
+    for line in program.setup:
+        try:
+            tree = ast.parse(line)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.append(node.id)
+    return names
+
+
+def snapshot(ns):
+    """The masked reprs of what the set-up made (not modules, not builtins)."""
+    return {k: synth.masked(v) for k, v in ns.items()
+            if not k.startswith("__") and not isinstance(v, type(sys))}
+
+
 def idempotent(program):
     """True when the calls leave their setup as they found it, so threads can share it: on one
     setup, the program gives its results, each call made twice in a row gives the same result
-    both times, and the program then gives its results again. (A sequence that only undoes
-    itself, like add then pop, fails the middle test: under threads it interleaves.)"""
+    both times, the program then gives its results again, and what the set-up made looks the
+    same (its repr) before and after. (A sequence that only undoes itself, like add then pop,
+    fails the second test; one that fills or resizes in place, the last: under threads both
+    interleave with the other calls.)"""
     try:
         ns = synth.namespace(program.imports)
         for line in program.setup:
             exec(line, ns)
+        before = snapshot(ns)
         if synth.run_program(program, ns) != program.expected:
             return False
         for call in program.calls:
             one = synth.Program("", "", [], [], [call])
-            if synth.run_program(one, ns) != synth.run_program(one, ns):
+            if synth.run_program(one, ns) != synth.run_program(one, ns) or snapshot(ns) != before:
                 return False
-        return synth.run_program(program, ns) == program.expected
+        return synth.run_program(program, ns) == program.expected and snapshot(ns) == before
     except Exception:
         return False
 
@@ -56,7 +80,12 @@ def plan(programs):
     """Pattern name -> the programs it runs (dicts), in the order they run."""
     independent = list(programs)
     with_setup = [p for p in programs if p.setup]
-    shared_input = [p for p in with_setup if idempotent(p)]
+    # A shared *input*: what the set-up made is passed to calls, never the receiver of a method
+    # call (an object whose methods run concurrently is the shared_object pattern, whose oracle
+    # is crashes and internal errors: a plain object with scratch state races there too).
+    shared_input = [p for p in with_setup
+                    if not any(c.startswith(f"{name}.") for c in p.calls for name in assigned(p))
+                    and idempotent(p)]
     mutated = [p for p in with_setup if p.shared and p not in shared_input]
     dicts = lambda ps: [p.as_dict() for p in ps]
     out = {

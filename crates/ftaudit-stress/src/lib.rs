@@ -396,6 +396,10 @@ fn synth_jobs(targets: &[StressTarget]) -> Vec<synth::SynthJob> {
                     job.packages.push(top);
                 }
                 job.modules.push(target.module.clone());
+                // The results show on the distribution's most prominent module: the shortest name.
+                if target.module.len() < job.anchor.len() {
+                    job.anchor = target.module.clone();
+                }
             }
             None => jobs.push(synth::SynthJob {
                 distribution: name,

@@ -233,6 +233,12 @@ pub fn run(
         }
         finding.flaky = finding.reproduced.runs > 0 && finding.reproduced.failures == 0;
     }
+    // The most reliable reproducer first: confirmed ones by rate, flaky ones last.
+    facts.findings.sort_by(|a, b| {
+        let rate =
+            |f: &SynthFinding| f.reproduced.failures as f64 / f.reproduced.runs.max(1) as f64;
+        a.flaky.cmp(&b.flaky).then(rate(b).total_cmp(&rate(a)))
+    });
     facts.elapsed_seconds = started.elapsed().as_secs_f64();
     SynthOutcome { facts, sandbox }
 }

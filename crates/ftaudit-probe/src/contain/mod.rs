@@ -6,6 +6,7 @@
 //! markers the child writes.
 
 mod enter;
+mod outcome;
 pub mod sandbox;
 
 use std::ffi::OsString;
@@ -26,7 +27,8 @@ use crate::output::StageSplitter;
 use crate::ProbeError;
 
 pub use crate::SandboxSpec;
-pub use sandbox::{landlock_abi, SandboxOutcome, SandboxTally};
+pub use outcome::{SandboxOutcome, SandboxTally};
+pub use sandbox::landlock_abi;
 
 /// The descriptor the result pipe is given in the child.
 pub const RESULT_FD: i32 = 3;
