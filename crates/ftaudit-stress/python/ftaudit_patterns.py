@@ -44,7 +44,7 @@ NOT_SHAREABLE = re.compile(r"already (mutably )?borrowed|borrowed mutably|not th
                            r"concurrent (use|access|call)|in use by another thread", re.I)
 NULLARY = re.compile(r"^([A-Za-z_][\w.]*)\(\)$")
 PLAIN_RACE = re.compile(r"changed size during iteration|mutated during iteration|"
-                        r"modified during iteration", re.I)
+                        r"modified during iteration|generator already executing", re.I)
 
 
 def masked(value):

@@ -223,6 +223,18 @@ def bounded(fn, seconds=CALL_SECONDS):
     return _runner.call(fn, seconds)
 
 
+def unprinted(node):
+    """`print(x)` as `x` (and `print(a, b)` as `(a, b)`): what a doctest prints is the result
+    to compare, and a print returns None whatever it printed."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"):
+        return None
+    if not node.args or any(isinstance(a, ast.Starred) for a in node.args):
+        return None
+    if len(node.args) == 1:
+        return ast.unparse(node.args[0])
+    return ast.unparse(ast.Tuple(elts=node.args, ctx=ast.Load()))
+
+
 def safe_source(source, own):
     """Whether a doctest example only imports the distribution's own packages and calls nothing
     from UNSAFE_MODULES / UNSAFE_CALLS / unsafe names."""
@@ -518,7 +530,7 @@ class Discovery:
             except SyntaxError:
                 break
             if len(tree.body) == 1 and isinstance(tree.body[0], ast.Expr):
-                calls.append(source)
+                calls.append(unprinted(tree.body[0].value) or source)
             elif all(isinstance(n, (ast.Assign, ast.Import, ast.ImportFrom, ast.AugAssign)) for n in tree.body):
                 if calls:
                     break  # state changed after calls: keep the part before

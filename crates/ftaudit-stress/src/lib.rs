@@ -248,7 +248,15 @@ pub fn run(
         }
     }
     let mut stdlib_facts = Vec::new();
-    let synth_jobs = synth_jobs(targets);
+    let mut synth_jobs = synth_jobs(targets);
+    if config.stdlib {
+        synth_jobs.extend(STDLIB_SYNTH.iter().map(|name| synth::SynthJob {
+            distribution: format!("stdlib:{name}"),
+            packages: vec![name.to_string()],
+            modules: Vec::new(),
+            anchor: name.to_string(),
+        }));
+    }
     for (target, planned, is_stdlib) in jobs {
         if config.cancel.requested().is_some() {
             break;
@@ -311,6 +319,19 @@ pub fn run(
             };
             if let Some(anchor) = modules.iter_mut().find(|m| m.module == job.anchor) {
                 classify::with_synthesized(anchor, facts);
+            } else if job.distribution.starts_with("stdlib:") {
+                // Not a file of the target: reported beside the stdlib recipes' results.
+                let mut stdlib = StressFacts {
+                    module: job.anchor.clone(),
+                    workloads: Vec::new(),
+                    verdict: ftaudit_model::StressVerdict::NotStressable {
+                        reason: "no workload was planned".into(),
+                    },
+                    replay: format!("{} --stdlib --only {}", config.replay_prefix, job.anchor),
+                    synthesized: None,
+                };
+                classify::with_synthesized(&mut stdlib, facts);
+                stdlib_facts.push(stdlib);
             }
         }
     }
@@ -346,6 +367,40 @@ pub fn run(
         problems,
     })
 }
+
+/// Standard-library packages whose API the synthesized tier exercises with `--stdlib` (their
+/// heavy lifting is C: `_json`, `_sre`, `zlib`, `_hashlib`, `_struct`, `_bisect`, `_heapq`...).
+const STDLIB_SYNTH: &[&str] = &[
+    "json",
+    "re",
+    "zlib",
+    "hashlib",
+    "binascii",
+    "struct",
+    "array",
+    "bisect",
+    "heapq",
+    "collections",
+    "itertools",
+    "functools",
+    "operator",
+    "math",
+    "cmath",
+    "statistics",
+    "decimal",
+    "datetime",
+    "unicodedata",
+    "base64",
+    "bz2",
+    "lzma",
+    "csv",
+    "textwrap",
+    "string",
+    "difflib",
+    "fractions",
+    "html",
+    "ipaddress",
+];
 
 /// CPU seconds a driver, or any process it starts, may use: a backstop for a process that
 /// outlives the stage deadlines (ftaudit itself killed), far above what any stage needs.
