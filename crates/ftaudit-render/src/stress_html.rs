@@ -104,7 +104,33 @@ pub fn section(report: &Report) -> String {
                 out.push('\n');
             }
         }
+        if let Some(synth) = &facts.synthesized {
+            synthesized(synth, &mut out);
+        }
     }
     out.push_str("</section>\n");
     out
+}
+
+/// The synthesized tier: its coverage line, each pattern's outcome, and each finding with its
+/// rate and its reproducer (to copy and run).
+fn synthesized(synth: &ftaudit_model::SynthFacts, out: &mut String) {
+    let mut text = String::new();
+    crate::synth_table::write_synthesized(synth, &mut text);
+    let _ = writeln!(
+        out,
+        "<pre class=\"synth\">{}</pre>",
+        escape(text.trim_end())
+    );
+    for f in &synth.findings {
+        let _ = writeln!(
+            out,
+            "<details><summary>reproducer: {} in {} ({} of {} standalone runs)</summary><pre>{}</pre></details>",
+            escape(f.kind.describe()),
+            escape(&f.pattern),
+            f.reproduced.failures,
+            f.reproduced.runs,
+            escape(&f.reproducer)
+        );
+    }
 }

@@ -47,12 +47,20 @@ PLAIN_RACE = re.compile(r"changed size during iteration|mutated during iteration
                         r"modified during iteration|generator already executing", re.I)
 
 
+SCRATCH = __import__("os").getcwd()
+PID = __import__("os").getpid()
+
+
 def masked(value):
+    """A result's repr with what differs from process to process masked: memory addresses, this
+    process's scratch folder (its working folder, HOME and TMPDIR live there) and its pid; cut
+    to a sane length."""
     try:
         text = repr(value)
     except Exception as exc:
         text = f"<repr raised {type(exc).__name__}>"
-    return ADDRESS.sub("0x?", text)[:400]
+    text = text.replace(SCRATCH, "<scratch>") if SCRATCH != "/" else text
+    return re.sub(rf"\b{PID}\b", "<pid>", ADDRESS.sub("0x?", text))[:400]
 
 
 def fresh(program):
@@ -255,7 +263,9 @@ def script(pattern, programs, threads, seed, duration, distribution, feeds=200):
               '(the last line says what);\n0: it did not this time; a crash ends it with the '
               'signal. Programs:\n'
               + "".join(f"  {p['label']}\n" for p in slim) + '"""\n')
+    # `python reproducer.py 1` runs the same calls on one thread: the control that must pass.
     constants = (f"\nPATTERN = {pattern!r}\nTHREADS = {threads}\nSEED = {seed}\n"
+                 "if __name__ == '__main__' and len(sys.argv) > 1:\n    THREADS = int(sys.argv[1])\n"
                  f"DURATION = {duration!r}\nFEEDS = {feeds}\n"
                  f"PROGRAMS = json.loads({json.dumps(json.dumps(slim, indent=1))})\n")
     return header + RUNTIME + constants + BODIES[pattern] + FOOTER

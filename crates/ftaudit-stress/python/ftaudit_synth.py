@@ -24,6 +24,7 @@ import ast
 import doctest
 import importlib
 import inspect
+import os
 import pkgutil
 import random
 import re
@@ -112,12 +113,30 @@ ADDRESS = re.compile(r"0x[0-9a-fA-F]{4,}")
 
 
 def masked(value):
-    """A result's repr with memory addresses masked, cut to a sane length."""
+    """A result's repr with what differs from process to process masked: memory addresses, this
+    process's scratch folder (its working folder, HOME and TMPDIR live there) and its pid; cut
+    to a sane length."""
     try:
         text = repr(value)
     except Exception as exc:
         text = f"<repr raised {type(exc).__name__}>"
-    return ADDRESS.sub("0x?", text)[:400]
+    text = text.replace(_SCRATCH, "<scratch>") if _SCRATCH else text
+    return re.sub(rf"\b{_PID}\b", "<pid>", ADDRESS.sub("0x?", text))[:400]
+
+
+_SCRATCH = os.getcwd()
+_PID = os.getpid()
+
+
+def scratch_entries():
+    """Every path under the scratch folder (the only place a call can write)."""
+    found = set()
+    for root, dirs, files in os.walk(_SCRATCH):
+        for name in dirs + files:
+            found.add(os.path.join(root, name))
+        if len(found) > 5000:
+            break
+    return found
 
 
 def words(name):
@@ -273,11 +292,15 @@ class Discovery:
         self.skipped = {}
         self.examples = []
         self.stalled = []
+        # Callables whose calls created files: never kept.
+        self.writes = set()
         self.programs = []
 
     def skip(self, kind, name, reason):
         if name in self.exclude:
             reason = CRASHED
+        elif name in self.writes:
+            reason = "writes files (calls from several threads would share them)"
         self.count[kind]["skipped"] += 1
         self.skipped.setdefault(reason, []).append(name)
 
@@ -429,7 +452,13 @@ class Discovery:
             if attempt.label in self.exclude:
                 return None
             self.trying(attempt.label)
+            before = scratch_entries()
             status, runs = bounded(lambda: [run_program(attempt) for _ in range(3)])
+            if scratch_entries() - before:
+                # It writes files: under threads the calls would share them, a conflict of the
+                # test's making, not the package's.
+                self.writes.add(attempt.label)
+                return None
             if status == "timeout":
                 self.stall(attempt.label)
                 return None

@@ -38,12 +38,23 @@ impl ScriptOutcome {
     }
 }
 
-/// Runs `source` once as `python -X faulthandler reproducer.py`.
-pub fn run_once(setup: &DriverSetup<'_>, source: &str, timeout: Duration) -> ScriptOutcome {
+/// Runs `source` once as `python -X faulthandler reproducer.py [THREADS]` (a thread count
+/// given overrides the script's own: 1 is the single-thread control).
+pub fn run_once(
+    setup: &DriverSetup<'_>,
+    source: &str,
+    timeout: Duration,
+    threads: Option<usize>,
+) -> ScriptOutcome {
     let token = marker_token();
+    let mut args: Vec<std::ffi::OsString> =
+        vec!["-X".into(), "faulthandler".into(), "reproducer.py".into()];
+    if let Some(n) = threads {
+        args.push(n.to_string().into());
+    }
     let spawned = ContainedChild::<serde_json::Value>::spawn(&ChildSpec {
         program: setup.python,
-        args: vec!["-X".into(), "faulthandler".into(), "reproducer.py".into()],
+        args,
         files: vec![(PathBuf::from("reproducer.py"), source.as_bytes().to_vec())],
         env: Vec::new(),
         token,
@@ -112,6 +123,7 @@ pub fn rate(
     source: &str,
     runs: usize,
     timeout: Duration,
+    threads: Option<usize>,
 ) -> (ReproRate, Option<ScriptOutcome>) {
     let mut rate = ReproRate {
         runs: 0,
@@ -122,7 +134,7 @@ pub fn rate(
         if setup.cancel.requested().is_some() {
             break;
         }
-        let outcome = run_once(setup, source, timeout);
+        let outcome = run_once(setup, source, timeout, threads);
         if let ScriptOutcome::Error(_) = outcome {
             first.get_or_insert(outcome);
             break;

@@ -37,6 +37,10 @@ pub struct SynthSettings {
 }
 
 const WORKLOAD: &str = "synthesized";
+/// Single-thread control runs of a failing script.
+const CONTROL_RUNS: usize = 2;
+/// The least a standalone run of a script gets (it imports the package afresh).
+const STANDALONE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Discovery starts again without a call that crashed it, this many times at most.
 const MAX_DISCOVERY_RESTARTS: usize = 5;
 
@@ -190,10 +194,18 @@ pub fn run(
             None => "no call of the public API could be made to work single-threaded".into(),
         });
     }
-    let timeout = setup.stage_timeout;
+    // A fresh process pays the imports again: a standalone run gets more than a stage.
+    let timeout = (setup.stage_timeout * 3).max(STANDALONE_TIMEOUT);
+    // The control: the same script on one thread, in a fresh process. A failure that shows
+    // there too is no race (a result that differs from process to process, a call that fails
+    // alone): it is not counted, and the pattern says so.
+    let passes_alone = |source: &str| {
+        let (control, _) = reproduce::rate(setup, source, CONTROL_RUNS, timeout, Some(1));
+        control.runs > 0 && control.failures == 0
+    };
     if let Some(source) = first_use {
-        let (rate, failure) = reproduce::rate(setup, &source, settings.runs, timeout);
-        let (outcome, detail) = match &failure {
+        let (rate, failure) = reproduce::rate(setup, &source, settings.runs, timeout, None);
+        let (mut outcome, mut detail) = match &failure {
             Some(ScriptOutcome::Error(e)) => {
                 ("skipped", format!("the script could not start: {e}"))
             }
@@ -206,6 +218,17 @@ pub fn run(
                 format!("0 of {} fresh processes failed", rate.runs),
             ),
         };
+        let mut finding = None;
+        if let Some(failed) = failure.filter(|o| o.failed()) {
+            if passes_alone(&source) {
+                let mut f = from_outcome("first_use", &failed, source, settings);
+                f.reproduced = rate;
+                finding = Some(f);
+            } else {
+                outcome = "passed";
+                detail = format!("{detail}, but also on one thread: not counted");
+            }
+        }
         facts.patterns.push(PatternRun {
             pattern: "first_use".into(),
             programs: facts.coverage.programs,
@@ -213,26 +236,54 @@ pub fn run(
             outcome: outcome.into(),
             detail: Some(detail),
         });
-        if let Some(outcome) = failure.filter(|o| o.failed()) {
-            let mut finding = from_outcome("first_use", &outcome, source, settings);
-            finding.reproduced = rate;
-            facts.findings.push(finding);
-        }
+        facts.findings.extend(finding);
     }
     for (pattern, result, source, minimised) in candidates {
+        if !passes_alone(&source) {
+            if let Some(run) = facts.patterns.iter_mut().find(|p| p.pattern == pattern) {
+                run.detail = Some(format!(
+                    "{} also fails on one thread in a fresh process: not counted",
+                    result.program.as_deref().unwrap_or("a program")
+                ));
+                if run.outcome == "failed" {
+                    run.outcome = "passed".into();
+                }
+            }
+            continue;
+        }
         let mut finding = from_result(&pattern, &result, source, settings);
         finding.minimised = minimised;
-        let (rate, _) = reproduce::rate(setup, &finding.reproducer, settings.runs, timeout);
+        let (rate, _) = reproduce::rate(setup, &finding.reproducer, settings.runs, timeout, None);
         finding.reproduced = rate;
         facts.findings.push(finding);
     }
-    for finding in &mut facts.findings {
-        if finding.reproduced.runs == 0 && finding.kind != SynthFailureKind::GilReenabled {
-            let (rate, _) = reproduce::rate(setup, &finding.reproducer, settings.runs, timeout);
+    // The driver's own crash or hang: its script gets the control and its rate now.
+    let mut kept = Vec::new();
+    for mut finding in std::mem::take(&mut facts.findings) {
+        let unrated =
+            finding.reproduced.runs == 0 && finding.kind != SynthFailureKind::GilReenabled;
+        if unrated {
+            if !passes_alone(&finding.reproducer) {
+                if let Some(run) = facts
+                    .patterns
+                    .iter_mut()
+                    .find(|p| p.pattern == finding.pattern)
+                {
+                    run.detail = Some(format!(
+                        "{}, but it also fails on one thread in a fresh process: not counted",
+                        run.detail.as_deref().unwrap_or(finding.kind.describe())
+                    ));
+                }
+                continue;
+            }
+            let (rate, _) =
+                reproduce::rate(setup, &finding.reproducer, settings.runs, timeout, None);
             finding.reproduced = rate;
         }
         finding.flaky = finding.reproduced.runs > 0 && finding.reproduced.failures == 0;
+        kept.push(finding);
     }
+    facts.findings = kept;
     // The most reliable reproducer first: confirmed ones by rate, flaky ones last.
     facts.findings.sort_by(|a, b| {
         let rate =
