@@ -129,11 +129,17 @@ _PID = os.getpid()
 
 
 def scratch_entries():
-    """Every path under the scratch folder (the only place a call can write)."""
+    """Every path under the scratch folder (the only place a call can write), with its size and
+    modification time: a call that creates or changes a file shows as a difference."""
     found = set()
     for root, dirs, files in os.walk(_SCRATCH):
         for name in dirs + files:
-            found.add(os.path.join(root, name))
+            path = os.path.join(root, name)
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            found.add((path, st.st_size, st.st_mtime_ns))
         if len(found) > 5000:
             break
     return found
@@ -148,6 +154,22 @@ def nondeterministic(program):
     """Whether a program calls something whose result varies by design, by its names."""
     text = " ".join([program.label] + program.calls)
     return bool(words(re.sub(r"[^A-Za-z0-9_]", "_", text)) & NONDETERMINISTIC_WORDS)
+
+
+def file_bound(program):
+    """Whether what the set-up makes names a file in the scratch folder (an object bound to a
+    data file, a cache): objects made by several threads would share that file, so their
+    results are not compared, only their exceptions and crashes count."""
+    if not program.setup:
+        return False
+    try:
+        ns = namespace(program.imports)
+        for line in program.setup:
+            exec(line, ns)
+    except Exception:
+        return False
+    return any("<scratch>" in masked(v) for k, v in ns.items()
+               if not k.startswith("__") and not inspect.ismodule(v))
 
 
 def unsafe_name(name):
@@ -466,7 +488,7 @@ class Discovery:
                 continue
             if runs[1] == runs[0] == runs[2]:
                 attempt.expected = runs[0]
-                attempt.compare = not nondeterministic(attempt)
+                attempt.compare = not nondeterministic(attempt) and not file_bound(attempt)
                 return attempt
         return None
 
@@ -540,7 +562,7 @@ class Discovery:
         if calls:
             program = Program(f"{path} methods", "signature", [imp], ctor.setup, calls, shared="obj")
             program.expected = run_program(program)
-            program.compare = not nondeterministic(program)
+            program.compare = not nondeterministic(program) and not file_bound(program)
             self.programs.append(program)
 
     def from_doctest(self, path, doc, imp):
