@@ -20,7 +20,14 @@ import ftaudit_synth as synth
 # Per script: how long the threads keep going, and at most how many programs take part (a
 # pattern over more programs runs as several scripts, while the budget lasts).
 PATTERN_SECONDS = 0.4
+# One shared object needs longer hammering for a race to corrupt memory.
+SHARED_OBJECT_SECONDS = 1.0
 MAX_PROGRAMS = 40
+RACE_ROUNDS = 3
+
+
+def seconds_for(pattern):
+    return SHARED_OBJECT_SECONDS if pattern == "shared_object" else PATTERN_SECONDS
 # The first-use script runs once per fresh process: a larger sample, still bounded.
 MAX_FIRST_USE = 200
 
@@ -99,11 +106,11 @@ def plan(programs):
 
 def minimise(pattern, programs, result, threads, seed, distribution, tries=3):
     """The script with only the failing program, when that alone fails again; else the whole."""
-    whole = patterns.script(pattern, programs, threads, seed, PATTERN_SECONDS, distribution)
+    whole = patterns.script(pattern, programs, threads, seed, seconds_for(pattern), distribution)
     alone = [p for p in programs if p["label"].startswith(result.get("program") or "\0")][:1]
     if not alone or len(programs) == 1:
         return whole, False
-    source = patterns.script(pattern, alone, threads, seed, PATTERN_SECONDS, distribution)
+    source = patterns.script(pattern, alone, threads, seed, seconds_for(pattern), distribution)
     for _ in range(tries):
         emit_plan(pattern, source)
         if run_script(source).get("failed"):
@@ -148,12 +155,21 @@ def run(workload, emit, begin, gil_culprit):
         for k in range(0, len(members), MAX_PROGRAMS):
             queue.append((k // MAX_PROGRAMS, pattern, members[k:k + MAX_PROGRAMS]))
     queue.sort(key=lambda item: item[0])
+    # Budget left after one pass goes to more rounds of the patterns whose races are a matter of
+    # luck (one shared object, one accumulator), at most RACE_ROUNDS in all, until one fails.
+    racy = [item for item in queue if item[1] in ("shared_object", "accumulator")]
+    queue += [item for _ in range(RACE_ROUNDS - 1) for item in racy]
+    found = set()
+    seen_once = set()
     for _, pattern, members in queue:
+        repeat = (pattern, id(members)) in seen_once
+        if repeat and (pattern in found or time.monotonic() > started + budget):
+            continue
         if time.monotonic() > started + budget:
             emit("synth_result", workload=name, pattern=pattern, result=None, source=None,
                  minimised=False, programs=len(members), skipped="the time budget ran out")
             continue
-        source = patterns.script(pattern, members, threads, seed, PATTERN_SECONDS, distribution)
+        source = patterns.script(pattern, members, threads, seed, seconds_for(pattern), distribution)
         begin(name, pattern)
         emit_plan(pattern, source)
         result = run_script(source)
@@ -162,9 +178,15 @@ def run(workload, emit, begin, gil_culprit):
             source, minimised = minimise(pattern, members, result, threads, seed, distribution)
         gil = sys._is_gil_enabled()
         culprit = gil_culprit(before)[0] if gil else None
+        seen_once.add((pattern, id(members)))
+        if result.get("failed") and result.get("kind") != "note":
+            found.add(pattern)
+        elif repeat:
+            continue  # a further round that found nothing adds nothing to the report
         emit("synth_result", workload=name, pattern=pattern, result=result,
              source=source if result.get("failed") else None, minimised=minimised,
-             programs=len(members), calls=sum(len(p["calls"]) for p in members),
+             programs=0 if repeat else len(members),
+             calls=0 if repeat else sum(len(p["calls"]) for p in members),
              gil=gil, module=culprit, skipped=None)
         if gil:
             break
