@@ -23,8 +23,11 @@ pub enum ScriptOutcome {
     Failed(PatternResult),
     /// Killed by a signal or an abnormal exit: the exit, and the end of its stderr.
     Crashed { exit: String, detail: String },
-    /// Still running at the deadline (then killed): the end of its output.
+    /// Still running at the deadline and using no CPU (blocked: a deadlock), then killed.
     Hung { detail: String },
+    /// Still running at the deadline but busy: too slow for the deadline on this machine, not
+    /// a failure.
+    Busy,
     /// It could not be started.
     Error(String),
 }
@@ -77,6 +80,15 @@ pub fn run_once(
             }
         }
     }
+    // At the deadline: a process still using CPU is slow, one that uses none is stuck.
+    let busy = timed_out && {
+        let before = child.cpu_ticks();
+        std::thread::sleep(Duration::from_secs(1));
+        let after = child.cpu_ticks();
+        before
+            .zip(after)
+            .is_some_and(|(b, a)| a.saturating_sub(b) > 5)
+    };
     let status = if timed_out {
         child.kill();
         None
@@ -99,6 +111,7 @@ pub fn run_once(
         .find_map(|l| l.strip_prefix("FTAUDIT-RESULT "))
         .and_then(|json| serde_json::from_str::<PatternResult>(json).ok());
     match status {
+        None if busy => ScriptOutcome::Busy,
         None => ScriptOutcome::Hung {
             detail: tail(&format!("{stdout}{stderr}"), 6000),
         },

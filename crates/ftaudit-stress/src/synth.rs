@@ -386,7 +386,7 @@ fn from_outcome(
             detail: Some(detail.clone()),
             ..blank(pattern, SynthFailureKind::Hang, source, s)
         },
-        ScriptOutcome::Passed | ScriptOutcome::Error(_) => {
+        ScriptOutcome::Passed | ScriptOutcome::Busy | ScriptOutcome::Error(_) => {
             blank(pattern, SynthFailureKind::WrongResult, source, s)
         }
     }
