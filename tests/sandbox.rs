@@ -18,16 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
 use ftaudit_model::{ExecutorKind, FindingCode, Report, SandboxReport, SandboxStatus, Severity};
-use support::{fingerprint, ftaudit, python, repo_root};
-
-fn query(python: &Path, expr: &str) -> String {
-    let out = Command::new(python)
-        .args(["-I", "-c", &format!("import sysconfig; print({expr})")])
-        .env_remove("PYTHON_GIL")
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+use support::{fingerprint, ftaudit, python, repo_root, sysconfig as query};
 
 fn cc(include: &str, out: PathBuf, source: &str, defines: &[&str]) {
     let status = Command::new("cc")

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ftaudit_model::{ExecutorKind, Report, StressFacts, StressFailure, StressVerdict};
-use support::{ftaudit, python, repo_root};
+use support::{ftaudit, python, repo_root, sysconfig as query};
 
 const MODULES: &[&str] = &[
     "stress_crash",
@@ -24,15 +24,6 @@ const MODULES: &[&str] = &[
     "stress_lazy_gil",
     "stress_lazy_gil_helper",
 ];
-
-fn query(python: &Path, expr: &str) -> String {
-    let out = Command::new(python)
-        .args(["-I", "-c", &format!("import sysconfig; print({expr})")])
-        .env_remove("PYTHON_GIL")
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// A venv of the provisioned interpreter with every stress fixture compiled into it.
 fn fixture_venv(dir: &Path) -> PathBuf {

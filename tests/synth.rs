@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ftaudit_model::{FindingCode, Report, Severity, StressFacts, SynthFailureKind};
-use support::{ftaudit, python, repo_root};
+use support::{ftaudit, python, repo_root, sysconfig as query};
 
 /// (module, the failure kinds that count as finding its bug)
 const BUGS: &[(&str, &[SynthFailureKind])] = &[
@@ -44,15 +44,6 @@ const BUGS: &[(&str, &[SynthFailureKind])] = &[
     ("synth_global", &[SynthFailureKind::WrongResult]),
     ("synth_accum", &[SynthFailureKind::WrongResult]),
 ];
-
-fn query(python: &Path, expr: &str) -> String {
-    let out = Command::new(python)
-        .args(["-I", "-c", &format!("import sysconfig; print({expr})")])
-        .env_remove("PYTHON_GIL")
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// A venv of the provisioned interpreter with every synth fixture and its twin compiled into it.
 fn fixture_venv(dir: &Path) -> PathBuf {

@@ -153,3 +153,13 @@ pub fn fingerprint(root: &Path) -> BTreeMap<String, String> {
     }
     entries
 }
+
+/// A `sysconfig` expression evaluated by `python` (`sysconfig.get_path('include')`...).
+pub fn sysconfig(python: &Path, expr: &str) -> String {
+    let out = Command::new(python)
+        .args(["-I", "-c", &format!("import sysconfig; print({expr})")])
+        .env_remove("PYTHON_GIL")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
