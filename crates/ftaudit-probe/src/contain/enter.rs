@@ -158,8 +158,7 @@ fn isolate_network_only(maps: &IdMaps) -> bool {
 /// In the child's own mount namespace: nothing propagates back, and `/dev/shm` becomes an
 /// empty tmpfs of its own (POSIX semaphores for the stress stage's process pool live there).
 fn private_shm() -> bool {
-    // SAFETY: the strings are NUL-terminated literals; mount only changes this process's
-    // mount namespace, which is its own.
+    // SAFETY: the strings are NUL-terminated literals; mount only changes this process's mount namespace, which is its own.
     unsafe {
         if libc::mount(
             std::ptr::null(),
@@ -207,8 +206,7 @@ fn add_rule(ruleset: RawFd, path: &CStr, access: u64) -> bool {
     if access == 0 {
         return false;
     }
-    // SAFETY: path is NUL-terminated; open, the landlock syscall and close are async-signal-safe
-    // and get only the stack value `attr`, which outlives the call.
+    // SAFETY: path is NUL-terminated; open, the landlock syscall and close are async-signal-safe and get only the stack value `attr`, which outlives the call.
     unsafe {
         let fd = libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC);
         if fd < 0 {
@@ -268,8 +266,7 @@ fn drop_capabilities() -> bool {
 
 /// One write to a /proc file, ignoring failure (the child then runs unmapped, as `nobody`).
 fn write_proc_file(path: &CStr, data: &[u8]) {
-    // SAFETY: path is NUL-terminated; open, write and close are async-signal-safe, and `data`
-    // outlives the write.
+    // SAFETY: path is NUL-terminated; open, write and close are async-signal-safe, and `data` outlives the write.
     unsafe {
         let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
         if fd >= 0 {

@@ -107,8 +107,7 @@ pub(super) const EXTRA_PROCESSES: u64 = 512;
 pub fn landlock_abi() -> u32 {
     static ABI_VERSION: OnceLock<u32> = OnceLock::new();
     *ABI_VERSION.get_or_init(|| {
-        // SAFETY: LANDLOCK_CREATE_RULESET_VERSION (1) with a NULL attribute and size 0 only
-        // returns the ABI version, or -1 where Landlock is absent.
+        // SAFETY: LANDLOCK_CREATE_RULESET_VERSION (1) with a NULL attribute and size 0 only returns the ABI version, or -1 where Landlock is absent.
         let v = unsafe {
             libc::syscall(
                 libc::SYS_landlock_create_ruleset,
