@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Finds or builds a free-threaded CPython with a shared libpython, which ftaudit's workers embed.
 #
-#   scripts/provision-python.sh          # the newest free-threaded CPython that can be had (3.14t first)
-#   scripts/provision-python.sh 3.13     # a free-threaded 3.13 specifically
+#   scripts/provision-python.sh                 # the newest free-threaded CPython that can be had (3.14t first)
+#   scripts/provision-python.sh 3.13            # a free-threaded 3.13 specifically
+#   scripts/provision-python.sh --standard 3.14 # the standard (GIL) build of 3.14, for its
+#                                               # subinterpreters; everything below then reads
+#                                               # X.Y for X.Yt (python3.14, cpython/3.14.7, ...)
 #
 # Tried in order, each saying why it did or did not serve:
 #   1. $FTAUDIT_PYTHON, the interpreter the user names;
@@ -14,10 +17,11 @@
 #      before anything is built: $FTAUDIT_CPYTHON_SHA256, or a SHA256SUMS file next to it;
 #   6. Debian trixie's python3.13 source package (3.13 only), the last resort.
 # Builds use --disable-gil --enable-shared and go to $FTAUDIT_CACHE/cpython/X.Y.Zt, so several
-# versions live side by side.
+# versions live side by side (standard builds: --enable-shared, to $FTAUDIT_CACHE/cpython/X.Y.Z).
 #
 # Progress goes to stderr; the last line on stdout is the interpreter's path. It is also recorded
-# in $FTAUDIT_CACHE/interpreters/X.Yt, and the default one in $FTAUDIT_CACHE/interpreter.
+# in $FTAUDIT_CACHE/interpreters/X.Yt (X.Y for a standard build), and the default free-threaded
+# one in $FTAUDIT_CACHE/interpreter.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,17 +29,27 @@ CACHE="${FTAUDIT_CACHE:-$HOME/.cache/ftaudit}"
 BUILDS="$CACHE/cpython"
 # Newest first: with no version asked for, the first that can be had wins.
 KNOWN_MINORS=(3.14 3.13)
-CONFIGURE_FLAGS=(--disable-gil --enable-shared --with-ensurepip=install)
 mkdir -p "$BUILDS" "$CACHE/interpreters"
 
 say() { printf '[provision] %s\n' "$*" >&2; }
 die() { printf '[provision] error: %s\n' "$*" >&2; exit 1; }
 
+# The build flavour: free-threaded ("t" after the version everywhere) unless --standard.
+SUFFIX=t
+FLAVOUR=free-threaded
+CONFIGURE_FLAGS=(--disable-gil --enable-shared --with-ensurepip=install)
+if [ "${1:-}" = --standard ]; then
+  shift
+  SUFFIX=""
+  FLAVOUR=standard
+  CONFIGURE_FLAGS=(--enable-shared --with-ensurepip=install)
+fi
+
 WANT="${1:-}"
 case "$WANT" in
   "" ) MINORS=("${KNOWN_MINORS[@]}") ;;
   3.[0-9]|3.[0-9][0-9]) MINORS=("$WANT") ;;
-  *) die "usage: $0 [X.Y]   (e.g. 3.14; got '$WANT')" ;;
+  *) die "usage: $0 [--standard] [X.Y]   (e.g. 3.14; got '$WANT')" ;;
 esac
 wanted() { # wanted X.Y -> whether this run may return a 3.X interpreter of that minor
   local m; for m in "${MINORS[@]}"; do [ "$m" = "$1" ] && return 0; done; return 1
@@ -43,19 +57,22 @@ wanted() { # wanted X.Y -> whether this run may return a 3.X interpreter of that
 
 # Why the last verify failed, for the messages.
 WHY=""
-# A usable interpreter is free-threaded, starts with the GIL off, has a shared libpython (embedding
-# through pyo3 links against it) and, when a version was asked for, is that version.
+# A usable interpreter is of the flavour asked for (free-threaded ones start with the GIL off), has
+# a shared libpython (embedding through pyo3 links against it) and, when a version was asked for,
+# is that version.
 verify() {
   local py="$1" out
   [ -x "$py" ] || { WHY="$py is not executable"; return 1; }
   if ! out="$(env -u PYTHON_GIL "$py" -I -c '
 import sys, sysconfig
 problems = []
-if sysconfig.get_config_var("Py_GIL_DISABLED") != 1: problems.append("not a free-threaded build")
-elif sys._is_gil_enabled(): problems.append("the GIL is on at start-up")
+free_threaded = sysconfig.get_config_var("Py_GIL_DISABLED") == 1
+if sys.argv[1] == "t" and not free_threaded: problems.append("not a free-threaded build")
+elif sys.argv[1] == "t" and sys._is_gil_enabled(): problems.append("the GIL is on at start-up")
+elif sys.argv[1] == "" and free_threaded: problems.append("a free-threaded build, not the standard one")
 if sysconfig.get_config_var("Py_ENABLE_SHARED") != 1: problems.append("no shared libpython")
 print("%d.%d" % sys.version_info[:2], "; ".join(problems))
-' 2>&1)"; then
+' "$SUFFIX" 2>&1)"; then
     WHY="$py does not run: $(printf '%s' "$out" | tail -n1)"; return 1
   fi
   local minor="${out%% *}" problems="${out#* }"
@@ -71,8 +88,8 @@ found() {
   version="$(env -u PYTHON_GIL "$py" -I -c 'import sys; print(sys.version.split()[0] + sys.abiflags)')"
   minor="$(env -u PYTHON_GIL "$py" -I -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
   say "using $py ($version): $how"
-  printf '%s\n' "$py" > "$CACHE/interpreters/${minor}t"
-  [ -n "$WANT" ] || printf '%s\n' "$py" > "$CACHE/interpreter"
+  printf '%s\n' "$py" > "$CACHE/interpreters/${minor}${SUFFIX}"
+  [ -n "$WANT" ] || [ -z "$SUFFIX" ] || printf '%s\n' "$py" > "$CACHE/interpreter"
   printf '%s\n' "$py"
   exit 0
 }
@@ -88,19 +105,19 @@ fi
 
 # --- 2. on PATH ------------------------------------------------------------------------------
 for minor in "${MINORS[@]}"; do
-  if py="$(command -v "python${minor}t" 2>/dev/null)"; then
-    if verify "$py"; then found "$py" "python${minor}t on PATH"; fi
-    say "2. python${minor}t on PATH: $WHY"
+  if py="$(command -v "python${minor}${SUFFIX}" 2>/dev/null)"; then
+    if verify "$py"; then found "$py" "python${minor}${SUFFIX} on PATH"; fi
+    say "2. python${minor}${SUFFIX} on PATH: $WHY"
   else
-    say "2. python${minor}t: not on PATH"
+    say "2. python${minor}${SUFFIX}: not on PATH"
   fi
 done
 
 # --- 3. cached builds ------------------------------------------------------------------------
 # A build counts once its install finished: the marker is written last.
 for minor in "${MINORS[@]}"; do
-  for prefix in $(ls -d "$BUILDS/$minor".*t 2>/dev/null | sort -rV); do
-    py="$prefix/bin/python${minor}t"
+  for prefix in $(ls -d "$BUILDS/$minor".* 2>/dev/null | grep -E "/$minor\.[0-9]+${SUFFIX}\$" | sort -rV); do
+    py="$prefix/bin/python${minor}${SUFFIX}"
     WHY=""
     if [ -f "$prefix/.ftaudit-build" ] && verify "$py"; then found "$py" "cached build ($(head -n1 "$prefix/.ftaudit-build"))"; fi
     say "3. cached $prefix: ${WHY:-unfinished build}"
@@ -111,13 +128,13 @@ say "3. no finished cached build for ${MINORS[*]} in $BUILDS"
 # --- 4. uv -----------------------------------------------------------------------------------
 if command -v uv >/dev/null 2>&1; then
   for minor in "${MINORS[@]}"; do
-    say "4. trying: uv python install ${minor}t"
-    if timeout 120 uv python install "${minor}t" >&2 2>&1; then
-      py="$(uv python find "${minor}t" 2>/dev/null || true)"
-      if [ -n "$py" ] && verify "$py"; then found "$py" "uv python install ${minor}t"; fi
-      say "4. uv's ${minor}t does not serve: ${WHY:-uv found none}"
+    say "4. trying: uv python install ${minor}${SUFFIX}"
+    if timeout 120 uv python install "${minor}${SUFFIX}" >&2 2>&1; then
+      py="$(uv python find "${minor}${SUFFIX}" 2>/dev/null || true)"
+      if [ -n "$py" ] && verify "$py"; then found "$py" "uv python install ${minor}${SUFFIX}"; fi
+      say "4. uv's ${minor}${SUFFIX} does not serve: ${WHY:-uv found none}"
     else
-      say "4. uv python install ${minor}t failed (no access to its downloads?)"
+      say "4. uv python install ${minor}${SUFFIX} failed (no access to its downloads?)"
     fi
   done
 else
@@ -138,10 +155,11 @@ install_build_deps() {
   fi
 }
 
-# build_tree SRC_DIR VERSION ORIGIN: configure, build and install into $BUILDS/VERSIONt.
+# build_tree SRC_DIR VERSION ORIGIN: configure, build and install into $BUILDS/VERSIONt
+# (VERSION for a standard build).
 build_tree() {
   local src="$1" version="$2" origin="$3" minor="${2%.*}"
-  local prefix="$BUILDS/${version}t"
+  local prefix="$BUILDS/${version}${SUFFIX}"
   rm -rf "$prefix"
   say "configuring ${CONFIGURE_FLAGS[*]} into $prefix"
   (cd "$src" && ./configure -q --prefix="$prefix" "${CONFIGURE_FLAGS[@]}" \
@@ -152,7 +170,7 @@ build_tree() {
     || { tail -n 40 "$src/../build.log" >&2; die "build failed (log: $src/../build.log)"; }
   (cd "$src" && make -s install) >"$src/../install.log" 2>&1 \
     || { tail -n 40 "$src/../install.log" >&2; die "install failed (log: $src/../install.log)"; }
-  local py="$prefix/bin/python${minor}t"
+  local py="$prefix/bin/python${minor}${SUFFIX}"
   verify "$py" || die "the build finished but $py does not serve: $WHY"
   printf '%s\nconfigure %s\nbuilt in %ss\n' "$origin" "${CONFIGURE_FLAGS[*]}" "$((SECONDS - start))" > "$prefix/.ftaudit-build"
   say "built in $((SECONDS - start))s"
@@ -182,11 +200,11 @@ else
   elif ! wanted "${version%.*}"; then
     say "5. source release $source is $version, not ${MINORS[*]}"
   else
-    exec 9>"$BUILDS/.lock-$version"
-    flock -n 9 || { say "another build of $version is running; waiting"; flock 9; }
+    exec 9>"$BUILDS/.lock-$version$SUFFIX"
+    flock -n 9 || { say "another build of $version$SUFFIX is running; waiting"; flock 9; }
     # The build may have finished while we waited.
-    if [ -f "$BUILDS/${version}t/.ftaudit-build" ] && verify "$BUILDS/${version}t/bin/python${version%.*}t"; then
-      found "$BUILDS/${version}t/bin/python${version%.*}t" "built by a concurrent run"
+    if [ -f "$BUILDS/${version}${SUFFIX}/.ftaudit-build" ] && verify "$BUILDS/${version}${SUFFIX}/bin/python${version%.*}${SUFFIX}"; then
+      found "$BUILDS/${version}${SUFFIX}/bin/python${version%.*}${SUFFIX}" "built by a concurrent run"
     fi
     local_file="$source"
     case "$source" in
@@ -205,7 +223,7 @@ else
     [ "$got_sha" = "$want_sha" ] || die "sha256 of $local_file is $got_sha, expected $want_sha: refusing to build it"
     say "5. building $name (sha256 $got_sha checked)"
     install_build_deps
-    work="$BUILDS/src-$version"; rm -rf "$work"; mkdir -p "$work"
+    work="$BUILDS/src-$version$SUFFIX"; rm -rf "$work"; mkdir -p "$work"
     tar -xf "$local_file" -C "$work"
     tree="$(find "$work" -mindepth 1 -maxdepth 1 -type d | head -n1)"
     [ -x "$tree/configure" ] || die "$name holds no configure script at its root"
@@ -215,8 +233,8 @@ else
 fi
 
 # --- 6. Debian trixie's python3.13 source -----------------------------------------------------
-if ! wanted 3.13; then
-  die "no free-threaded ${MINORS[*]} could be had (see the reasons above): set FTAUDIT_PYTHON, or FTAUDIT_CPYTHON_SOURCE to a Python-${MINORS[0]}.N.tar.xz"
+if ! wanted 3.13 || [ -z "$SUFFIX" ]; then
+  die "no $FLAVOUR ${MINORS[*]} could be had (see the reasons above): set FTAUDIT_PYTHON, or FTAUDIT_CPYTHON_SOURCE to a Python-${MINORS[0]}.N.tar.xz"
 fi
 command -v apt-get >/dev/null 2>&1 || die "no free-threaded CPython found and no apt-get to build one: set FTAUDIT_PYTHON to a python3.14t/3.13t built with --enable-shared"
 say "6. building Debian trixie's python3.13 source package"

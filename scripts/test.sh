@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh machine: provisions free-threaded CPython 3.14t and 3.13t,
-# builds one worker per interpreter, the fixture modules for each, fetches the pinned real wheels
-# and installs the venvs (all cached under ~/.cache/ftaudit), then runs every test on 3.14t and
-# the probe tests again on 3.13t. Fails if no test ran.
+# The whole test suite, from a fresh machine: provisions free-threaded CPython 3.14t and 3.13t and
+# the standard (GIL) 3.14, builds one worker per interpreter, the fixture modules for each,
+# fetches the pinned real wheels and installs the venvs (all cached under ~/.cache/ftaudit), then
+# runs every test on 3.14t, the probe tests again on 3.13t, and the real-wheel probe test on the
+# standard 3.14 (tests/standard_build.rs runs in the first run). Fails if no test ran.
 #
 # FTAUDIT_INTERPRETERS (default "3.14 3.13") names the minor versions; the first one runs the
 # whole suite, the others the tests that import modules. Every one named must be provisioned.
@@ -16,7 +17,9 @@ for minor in "${minors[@]}"; do
   pythons+=("$(env -u FTAUDIT_PYTHON scripts/provision-python.sh "$minor" | tail -n 1)")
 done
 primary="${pythons[0]}"
-export FTAUDIT_PYTHONS="${pythons[*]}"
+# The standard build of the first minor: its subinterpreters (tests/standard_build.rs).
+standard="$(env -u FTAUDIT_PYTHON scripts/provision-python.sh --standard "${minors[0]}" | tail -n 1)"
+export FTAUDIT_PYTHONS="${pythons[*]} $standard"
 # The machine-code tests (crates/ftaudit-static/tests/machine_code.rs) also compile their
 # fixtures for aarch64 with Debian's cross compiler; where apt-get can install it, its absence
 # is a failure, not a skip.
@@ -41,6 +44,8 @@ fi
 scripts/build.sh >/dev/null
 # Every pinned set (read statically by the tests; the linux ones are also installed below).
 export FTAUDIT_WHEELS_DIR="$(dirname "$(FTAUDIT_PYTHON="$primary" scripts/fetch-wheels.sh --all | tail -n 1)")"
+
+export FTAUDIT_STANDARD_VENV="$(FTAUDIT_PYTHON="$standard" scripts/make-venv.sh "linux-$(env -u PYTHON_GIL "$standard" -I -c 'import sys; print(f"cp{sys.version_info.major}{sys.version_info.minor}")')" | tail -n 1)"
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
@@ -79,6 +84,16 @@ for i in "${!pythons[@]}"; do
   done
 done
 
+# The standard build: ftaudit's probe against CPython's own evidence on the same packages.
+echo "=== ftaudit tests on the standard build ($standard): the real-wheel probe ==="
+set +e
+FTAUDIT_PYTHON="$standard" FTAUDIT_REAL_VENVS="$FTAUDIT_STANDARD_VENV" \
+  cargo test --no-fail-fast -p ftaudit --test real_wheels "$@" 2>&1 | tee -a "$log"
+run_status=${PIPESTATUS[0]}
+set -e
+echo "=== standard build: cargo test --test real_wheels: exit status $run_status ==="
+[ "$run_status" -eq 0 ] || status=$run_status
+
 # Every unsafe block documented (clippy::undocumented_unsafe_blocks is denied workspace-wide),
 # in the worker of each interpreter too.
 run_check() {
@@ -91,7 +106,7 @@ run_check() {
   [ "$run_status" -eq 0 ] || status=$run_status
 }
 run_check "clippy (workspace)" cargo clippy --workspace --exclude ftaudit-worker --all-targets -- -D warnings
-for py in "${pythons[@]}"; do
+for py in "${pythons[@]}" "$standard"; do
   tag="$(env -u PYTHON_GIL "$py" -I -c 'import sys; print(f"{sys.version_info.major}.{sys.version_info.minor}{sys.abiflags}")')"
   run_check "clippy (ftaudit-worker-$tag)" env PYO3_PYTHON="$py" CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/worker-$tag" \
     cargo clippy --package ftaudit-worker -- -D warnings

@@ -73,6 +73,8 @@ struct MergeArgs {
 enum MatrixFormat {
     Json,
     Html,
+    /// The per-package roll-up, one column per interpreter and platform.
+    Markdown,
 }
 
 #[derive(clap::Args)]
@@ -205,7 +207,8 @@ struct StressArgs {
     /// Also stress the standard-library modules the shipped recipes cover (zlib, hashlib...).
     #[arg(long)]
     stdlib: bool,
-    /// Stress only this module (dotted name). Repeatable.
+    /// Stress only this module (dotted name; with --stdlib also a standard-library one, e.g.
+    /// _json). Repeatable.
     #[arg(long)]
     only: Vec<String>,
     /// Write one SVG chart per stressed module (speed-up against workers) into this folder.
@@ -364,6 +367,7 @@ fn run_merge(args: MergeArgs) -> ExitCode {
     let text = match args.format {
         MatrixFormat::Json => serde_json::to_string_pretty(&matrix).unwrap_or_default() + "\n",
         MatrixFormat::Html => ftaudit_render::html(&matrix, &args.title, ""),
+        MatrixFormat::Markdown => ftaudit_render::matrix_markdown(&matrix, &args.title),
     };
     match write_text(&text, args.output.as_deref()) {
         Ok(()) => ExitCode::from(exit::CLEAN),

@@ -118,7 +118,11 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
                 Some("the scan was interrupted before the stress stage".into())
             }
             Some(run) => {
-                let (eligible, _) = crate::stress::eligible(&files, &stress_options.only);
+                let (eligible, _) = crate::stress::eligible(
+                    &files,
+                    &stress_options.only,
+                    !run.interpreter.py_gil_disabled,
+                );
                 progress.stage(
                     "stress",
                     eligible.len()
@@ -155,6 +159,7 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
         distributions: &discovery.distributions,
         probe_sandbox: stages.dynamic.as_ref().map(|d| &d.sandbox),
         stress_sandbox: stages.stress.as_ref().map(|s| &s.sandbox),
+        stress_executor: stages.stress.as_ref().map(|s| s.speed_executor),
     };
     if let Some(signal) = options.cancel.requested() {
         stages.interrupted = Some(format!(
@@ -365,18 +370,17 @@ fn choose_worker(
             " (default build, with the GIL)"
         }
     );
-    if !wanted.free_threaded {
-        return Err(format!(
-            "{runs}: only a free-threaded environment can be probed; recreate it with python{}t",
-            need.minor
-        ));
-    }
+    let build = if wanted.free_threaded {
+        "free-threaded"
+    } else {
+        "standard (GIL)"
+    };
     if let Some(worker) = &options.worker {
         let embedded = ftaudit_probe::describe(worker, options.timeout)
             .map_err(|e| format!("the probe worker failed to start: {e}"))?;
         if !need.matches(&embedded) {
             return Err(format!(
-                "{runs}, but the worker {} embeds {}{}: only a free-threaded {} worker can probe it",
+                "{runs}, but the worker {} embeds {}{}: only a {build} {} worker can probe it",
                 worker.display(),
                 embedded.version,
                 embedded.abiflags,
@@ -404,11 +408,16 @@ fn choose_worker(
                 .executable
                 .as_ref()
                 .map(|p| p.display().to_string())
-                .unwrap_or_else(|| format!("/path/to/python{}t", need.minor));
+                .unwrap_or_else(|| format!("/path/to/python{}", need.label()));
+            let flag = if wanted.free_threaded {
+                ""
+            } else {
+                "--standard "
+            };
             Err(format!(
-                "{runs}, and no ftaudit worker embeds a free-threaded {minor}: {available}. \
+                "{runs}, and no ftaudit worker embeds a {build} {minor}: {available}. \
                  Provision one and build its worker with: \
-                 FTAUDIT_PYTHON={base} scripts/provision-python.sh {minor} && scripts/build.sh --release",
+                 FTAUDIT_PYTHON={base} scripts/provision-python.sh {flag}{minor} && scripts/build.sh --release",
                 minor = need.minor
             ))
         }

@@ -87,8 +87,15 @@ pub fn synth_distributions(eligible: &[Eligible]) -> usize {
     names.len()
 }
 
-/// Modules whose import the probe saw leave the GIL off: only they can be stressed.
-pub fn eligible(files: &[NativeFile], only: &[String]) -> (Vec<Eligible>, Vec<String>) {
+/// The modules that can be stressed: on a free-threaded build, those whose import the probe saw
+/// leave the GIL off; on a standard build (`standard_build`, where the GIL is always on), those
+/// that imported in an isolated subinterpreter, since the question there is whether
+/// subinterpreters run them in parallel.
+pub fn eligible(
+    files: &[NativeFile],
+    only: &[String],
+    standard_build: bool,
+) -> (Vec<Eligible>, Vec<String>) {
     let mut targets: Vec<Eligible> = Vec::new();
     let mut skipped = Vec::new();
     for file in files {
@@ -107,7 +114,16 @@ pub fn eligible(files: &[NativeFile], only: &[String]) -> (Vec<Eligible>, Vec<St
             Some(requires) => !requires,
             None => dynamic.gil_enabled_after == Some(false),
         };
-        if !dynamic.import.is_ok() || !gil_free {
+        let isolated_ok = dynamic
+            .isolated_subinterpreter
+            .as_ref()
+            .is_some_and(ImportOutcome::is_ok);
+        let stressable = if standard_build {
+            isolated_ok
+        } else {
+            gil_free
+        };
+        if !dynamic.import.is_ok() || !stressable {
             skipped.push(name.clone());
             continue;
         }
@@ -181,7 +197,8 @@ pub fn run(
     progress: &dyn Fn(&str),
 ) -> Result<StressRun, String> {
     use ftaudit_stress::{StressConfig, StressTarget};
-    let (eligible, _skipped) = eligible(files, &options.only);
+    let standard_build = !dynamic.interpreter.py_gil_disabled;
+    let (eligible, _skipped) = eligible(files, &options.only, standard_build);
     let targets: Vec<StressTarget> = eligible
         .into_iter()
         .map(|e| StressTarget {
@@ -214,6 +231,7 @@ pub fn run(
         generic: options.generic,
         introspect_rounds: 20,
         stdlib: options.stdlib,
+        only: options.only.clone(),
         replay_prefix: format!(
             "ftaudit stress {} --seed {}",
             target.path.display(),

@@ -1,6 +1,6 @@
-//! Several interpreters at once: one worker per provisioned free-threaded interpreter, each
-//! saying what it embeds; a scan picks the worker matching the venv, and says what to do when
-//! none does.
+//! Several interpreters at once: one worker per provisioned interpreter (free-threaded, or a
+//! standard build's), each saying what it embeds; a scan picks the worker matching the venv, and
+//! says what to do when none does.
 
 mod support;
 
@@ -44,20 +44,21 @@ fn listed_workers() -> Vec<AvailableWorker> {
     serde_json::from_slice(&out.stdout).expect("a worker list")
 }
 
-/// Each worker embeds exactly its interpreter (3.14t's embeds 3.14.x), free-threaded, with the
-/// GIL off before any import.
+/// Each worker embeds exactly its interpreter (3.14t's embeds 3.14.x): a free-threaded one
+/// with the GIL off before any import, a standard build's (ftaudit-worker-3.14) with the GIL.
 #[test]
 fn there_is_one_worker_per_interpreter_and_each_embeds_it() {
     let workers = listed_workers();
     for python in provisioned_pythons() {
         let version = python_says(&python, "import sys; print(sys.version.split()[0])");
         let minor = python_says(&python, "import sys; print('%d.%d' % sys.version_info[:2])");
+        let abiflags = python_says(&python, "import sys; print(sys.abiflags)");
+        let free_threaded = abiflags.contains('t');
+        let name = format!("ftaudit-worker-{minor}{abiflags}");
         let worker = workers
             .iter()
-            .find(|w| {
-                w.path.file_name().unwrap().to_string_lossy() == format!("ftaudit-worker-{minor}t")
-            })
-            .unwrap_or_else(|| panic!("no ftaudit-worker-{minor}t in {workers:?}"));
+            .find(|w| w.path.file_name().unwrap().to_string_lossy() == name)
+            .unwrap_or_else(|| panic!("no {name} in {workers:?}"));
         let embeds = worker.embeds.as_ref().expect("the worker starts");
         eprintln!(
             "{}: CPython {}{}",
@@ -67,15 +68,15 @@ fn there_is_one_worker_per_interpreter_and_each_embeds_it() {
         );
         assert_eq!(embeds.version, version);
         assert!(embeds.version.starts_with(&format!("{minor}.")));
-        assert_eq!(embeds.abiflags, "t");
-        assert!(embeds.py_gil_disabled, "Py_GIL_DISABLED");
-        assert!(
-            !embeds.gil_enabled_at_startup,
-            "the GIL is off before any import"
+        assert_eq!(embeds.abiflags, abiflags);
+        assert_eq!(embeds.py_gil_disabled, free_threaded, "Py_GIL_DISABLED");
+        assert_eq!(
+            embeds.gil_enabled_at_startup, !free_threaded,
+            "a free-threaded worker has the GIL off before any import"
         );
         assert!(embeds
             .ext_suffix
-            .contains(&format!("cpython-{}t-", minor.replace('.', ""))));
+            .contains(&format!("cpython-{}{abiflags}-", minor.replace('.', ""))));
     }
     let table = run(ftaudit().arg("workers"));
     let text = String::from_utf8_lossy(&table.stdout);
@@ -186,6 +187,32 @@ fn a_forced_worker_of_another_version_is_refused() {
     let reason = report.stages.dynamic_skipped.expect("no probe");
     assert!(
         reason.contains(&format!("the worker {worker} embeds")),
+        "{reason}"
+    );
+    assert_eq!(code, 2);
+}
+
+/// A worker of the same version but the other build cannot import the venv's modules (their
+/// ABIs differ): forcing it is refused, naming the build needed.
+#[test]
+fn a_forced_worker_of_the_other_build_is_refused() {
+    let workers = listed_workers();
+    let venv_minor = ftaudit_probe_minor(&report_version(fixtures_venv()));
+    let standard = workers.iter().find(|w| {
+        w.embeds
+            .as_ref()
+            .is_some_and(|e| !e.py_gil_disabled && e.version.starts_with(&venv_minor))
+    });
+    let Some(standard) = standard else {
+        // scripts/test.sh builds the standard worker of the first minor only.
+        eprintln!("no standard-build worker for {venv_minor}: nothing to force");
+        return;
+    };
+    let worker = standard.path.to_string_lossy().into_owned();
+    let (code, report) = scan_json(&["--worker", &worker], fixtures_venv());
+    let reason = report.stages.dynamic_skipped.expect("no probe");
+    assert!(
+        reason.contains("only a free-threaded") && reason.contains(&worker),
         "{reason}"
     );
     assert_eq!(code, 2);

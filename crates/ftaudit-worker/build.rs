@@ -8,15 +8,10 @@ fn main() {
     println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
     println!("cargo:rerun-if-changed=build.rs");
 
+    // Free-threaded and standard (GIL) builds alike: `cfg(Py_GIL_DISABLED)` tells the code
+    // which one it embeds (the legacy subinterpreter's settings differ).
+    pyo3_build_config::use_pyo3_cfgs();
     let config = pyo3_build_config::get();
-    if !config.is_free_threaded() {
-        panic!(
-            "ftaudit-worker must embed a free-threaded CPython (Py_GIL_DISABLED=1), but PYO3_PYTHON={} \
-             is a default (GIL) build. Point PYO3_PYTHON at a free-threaded interpreter, e.g. the one \
-             scripts/provision-python.sh prints.",
-            std::env::var("PYO3_PYTHON").unwrap_or_else(|_| "<unset>".into())
-        );
-    }
     if config.shared {
         match &config.lib_dir {
             Some(lib_dir) => println!("cargo:rustc-link-arg-bins=-Wl,-rpath,{lib_dir}"),
@@ -28,7 +23,7 @@ fn main() {
         .executable
         .clone()
         .or_else(|| std::env::var("PYO3_PYTHON").ok())
-        .expect("pyo3-build-config found no Python executable; set PYO3_PYTHON to a free-threaded python3.Xt");
+        .expect("pyo3-build-config found no Python executable; set PYO3_PYTHON to a python3.X(t)");
     let output = Command::new(&python)
         .args(["-I", "-c", "import sys; sys.stdout.write(sys.base_prefix)"])
         .output()

@@ -6,9 +6,9 @@ use ftaudit_model::{
     Severity,
 };
 
-use super::{finding, module_for_import};
+use super::{finding, module_for_import, Context};
 
-pub(super) fn dynamic_findings(file: &NativeFile, out: &mut Vec<Finding>) {
+pub(super) fn dynamic_findings(file: &NativeFile, context: &Context, out: &mut Vec<Finding>) {
     let Some(dynamic) = &file.dynamic else { return };
     let name = Some(dynamic.module.as_str());
     match &dynamic.import {
@@ -63,6 +63,10 @@ pub(super) fn dynamic_findings(file: &NativeFile, out: &mut Vec<Finding>) {
             "a legacy (shared-GIL)",
         ),
     ] {
+        // On a standard build the isolated import's failure is an interpreter-pool error.
+        if code == FindingCode::IsolatedSubinterpreterFailed && context.standard_build() {
+            continue;
+        }
         if let Some(message) = outcome.as_ref().and_then(subinterpreter_failure) {
             out.push(finding(
                 code,
@@ -75,7 +79,7 @@ pub(super) fn dynamic_findings(file: &NativeFile, out: &mut Vec<Finding>) {
     cross_check(file, out);
 }
 
-fn subinterpreter_failure(outcome: &ImportOutcome) -> Option<String> {
+pub(super) fn subinterpreter_failure(outcome: &ImportOutcome) -> Option<String> {
     match outcome {
         ImportOutcome::Ok | ImportOutcome::NotAttempted { .. } => None,
         ImportOutcome::Error { exception, message } => Some(format!("{exception}: {message}")),

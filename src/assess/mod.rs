@@ -3,6 +3,7 @@
 
 mod abi;
 mod dynamic;
+mod interpreters;
 mod modules;
 mod packages;
 mod sandbox;
@@ -12,8 +13,8 @@ mod summary;
 pub use summary::summarize;
 
 use ftaudit_model::{
-    Distribution, Finding, NativeFile, SandboxReport, Severity, StaticFacts, StaticModule,
-    TargetInterpreter,
+    Distribution, ExecutorKind, Finding, NativeFile, SandboxReport, Severity, StaticFacts,
+    StaticModule, TargetInterpreter,
 };
 
 /// What the findings rules need beyond the file itself.
@@ -25,17 +26,28 @@ pub struct Context<'a> {
     /// The box the probe's imports ran in, and the stress stage's calls.
     pub probe_sandbox: Option<&'a SandboxReport>,
     pub stress_sandbox: Option<&'a SandboxReport>,
+    /// The executor whose speed decided the stress verdicts, when the stage ran.
+    pub stress_executor: Option<ExecutorKind>,
+}
+
+impl Context<'_> {
+    /// The scanned environment runs a standard (GIL) build: free-threading findings do not
+    /// apply there, and isolated subinterpreters are what is asked.
+    pub fn standard_build(&self) -> bool {
+        self.interpreter.is_some_and(|i| !i.free_threaded)
+    }
 }
 
 /// Replaces every file's findings with those its facts support.
 pub fn assess(files: &mut [NativeFile], context: &Context) {
     for file in files.iter_mut() {
         let mut findings = Vec::new();
-        modules::static_findings(file, &mut findings);
+        modules::static_findings(file, context, &mut findings);
         abi::abi_findings(file, context, &mut findings);
         packages::package_findings(file, context, &mut findings);
-        dynamic::dynamic_findings(file, &mut findings);
-        stress::stress_findings(file, &mut findings);
+        dynamic::dynamic_findings(file, context, &mut findings);
+        interpreters::interpreter_pool_findings(file, context, &mut findings);
+        stress::stress_findings(file, context, &mut findings);
         sandbox::sandbox_findings(file, context, &mut findings);
         findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.code.cmp(&b.code)));
         file.findings = findings;

@@ -2,7 +2,7 @@
 
 use ftaudit_model::{FindingCode, GilDeclaration, MultiInterpDeclaration, NativeFile, Severity};
 
-use super::finding;
+use super::{finding, Context};
 
 /// The dotted name of one entry point of a file: the file's package plus the entry point's name.
 pub(super) fn dotted_name(file: &NativeFile, entry_name: &str) -> String {
@@ -12,7 +12,11 @@ pub(super) fn dotted_name(file: &NativeFile, entry_name: &str) -> String {
     }
 }
 
-pub(super) fn static_findings(file: &NativeFile, out: &mut Vec<ftaudit_model::Finding>) {
+pub(super) fn static_findings(
+    file: &NativeFile,
+    context: &Context,
+    out: &mut Vec<ftaudit_model::Finding>,
+) {
     let facts = match (&file.static_facts, &file.problem) {
         (Some(facts), _) => facts,
         (None, Some(problem)) => {
@@ -30,7 +34,13 @@ pub(super) fn static_findings(file: &NativeFile, out: &mut Vec<ftaudit_model::Fi
     for module in super::own_modules(facts) {
         let name = dotted_name(file, &module.name);
         let name = Some(name.as_str());
-        match module.gil.value {
+        // A standard build has the GIL whatever the module declares.
+        let gil_value = if context.standard_build() {
+            GilDeclaration::NotUsed
+        } else {
+            module.gil.value
+        };
+        match gil_value {
             GilDeclaration::Used => {
                 let mut f = finding(
                     FindingCode::GilRequired,
@@ -56,7 +66,7 @@ pub(super) fn static_findings(file: &NativeFile, out: &mut Vec<ftaudit_model::Fi
                     ),
                 ));
             }
-            GilDeclaration::NotUsed => {
+            GilDeclaration::NotUsed if !context.standard_build() => {
                 if let Some(value) = unusual_gil_slot_value(module) {
                     out.push(finding(
                         FindingCode::GilSlotUnusualValue,
@@ -69,6 +79,7 @@ pub(super) fn static_findings(file: &NativeFile, out: &mut Vec<ftaudit_model::Fi
                     ));
                 }
             }
+            GilDeclaration::NotUsed => {}
         }
         match module.multiple_interpreters.value {
             MultiInterpDeclaration::NotSupported => out.push(finding(

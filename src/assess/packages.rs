@@ -29,6 +29,10 @@ pub(super) fn package_findings(
     let Some(level) = dist.free_threading_classifier else {
         return;
     };
+    if context.standard_build() {
+        // What the classifier claims is tested on a free-threaded build.
+        return;
+    }
     let static_needs_gil =
         module_for_import(file).is_some_and(|m| m.gil.value == GilDeclaration::Used);
     let runtime_needs_gil = file.dynamic.as_ref().and_then(|d| d.requires_gil);

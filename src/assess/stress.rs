@@ -1,13 +1,20 @@
 //! Findings from the stress stage: one per module whose verdict is bad news.
 
 use ftaudit_model::{
-    Finding, FindingCode, NativeFile, Severity, StressVerdict, SynthFacts, SynthFailureKind,
+    ExecutorKind, Finding, FindingCode, NativeFile, Severity, StressVerdict, SynthFacts,
+    SynthFailureKind,
 };
 
-use super::finding;
+use super::{finding, Context};
 
-pub fn stress_findings(file: &NativeFile, findings: &mut Vec<Finding>) {
+pub fn stress_findings(file: &NativeFile, context: &Context, findings: &mut Vec<Finding>) {
     let Some(stress) = &file.stress else { return };
+    // Whose speed the verdict measured: threads, or a standard build's subinterpreters.
+    let workers = match context.stress_executor {
+        Some(ExecutorKind::Subinterpreters) => "subinterpreters",
+        Some(ExecutorKind::Processes) => "processes",
+        _ => "threads",
+    };
     let module = Some(stress.module.as_str());
     let replay = format!(" Replay: {}", stress.replay);
     match &stress.verdict {
@@ -30,13 +37,13 @@ pub fn stress_findings(file: &NativeFile, findings: &mut Vec<Finding>) {
             FindingCode::StressSlowsDown,
             Severity::Warning,
             module,
-            format!("more threads made it slower: speed-up {speedup:.2}x at the usable core count.{replay}"),
+            format!("more {workers} made it slower: speed-up {speedup:.2}x at the usable core count.{replay}"),
         )),
         StressVerdict::Serialises { speedup, note, .. } => findings.push(finding(
             FindingCode::StressSerialises,
             Severity::Warning,
             module,
-            format!("threads take turns: speed-up {speedup:.2}x at the usable core count ({note}).{replay}"),
+            format!("{workers} take turns: speed-up {speedup:.2}x at the usable core count ({note}).{replay}"),
         )),
         _ => {}
     }

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use ftaudit_model::{
-    DistributionSummary, FileKind, GilDeclaration, ImportOutcome, NativeFile, Report, Severity,
-    Summary,
+    DistributionSummary, FileKind, GilDeclaration, ImportOutcome, MultiInterpDeclaration,
+    NativeFile, Readiness, Report, Severity, Summary,
 };
 
 use super::GilStatus;
@@ -19,7 +19,17 @@ pub const UNOWNED: &str = "(no RECORD)";
 /// Findings that the policy, the allowlist or a baseline suppressed are not counted.
 pub fn summarize(report: &Report, probe_expected: bool) -> Summary {
     let (files, input_problems, stages) = (&report.files, &report.input_problems, &report.stages);
+    let standard_build = report
+        .target
+        .interpreter
+        .as_ref()
+        .is_some_and(|i| !i.free_threaded);
     let mut summary = Summary {
+        readiness: if standard_build {
+            Readiness::Subinterpreters
+        } else {
+            Readiness::FreeThreading
+        },
         native_files: files.len(),
         input_problems: input_problems.len(),
         ..Summary::default()
@@ -46,6 +56,14 @@ pub fn summarize(report: &Report, probe_expected: bool) -> Summary {
                         GilDeclaration::Used => summary.static_gil_used += 1,
                         GilDeclaration::Undeterminable => summary.static_gil_undeterminable += 1,
                     }
+                    match module.multiple_interpreters.value {
+                        MultiInterpDeclaration::PerInterpreterGil => summary.static_own_gil += 1,
+                        MultiInterpDeclaration::Supported => summary.static_shared_gil_only += 1,
+                        MultiInterpDeclaration::NotSupported => {
+                            summary.static_no_subinterpreters += 1
+                        }
+                        MultiInterpDeclaration::Undeterminable => {}
+                    }
                 }
             }
             None if file.problem.is_some() => summary.unchecked_files += 1,
@@ -56,7 +74,7 @@ pub fn summarize(report: &Report, probe_expected: bool) -> Summary {
             .as_ref()
             .is_none_or(|f| f.kind == FileKind::ExtensionModule);
         if is_module {
-            count_module(file, dist);
+            count_module(file, dist, standard_build);
         }
         if let Some(dynamic) = &file.dynamic {
             if dynamic.requires_gil == Some(true) {
@@ -124,9 +142,11 @@ pub fn summarize(report: &Report, probe_expected: bool) -> Summary {
     summary
 }
 
-fn count_module(file: &NativeFile, dist: &mut DistributionSummary) {
+fn count_module(file: &NativeFile, dist: &mut DistributionSummary, standard_build: bool) {
     dist.extension_modules += 1;
+    // A standard build has the GIL: its modules get no GIL verdict either way.
     match super::gil_status(file) {
+        _ if standard_build => {}
         GilStatus::Free => dist.gil_free += 1,
         GilStatus::NeedsGil => dist.needs_gil += 1,
         GilStatus::Unknown => dist.gil_unknown += 1,

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 
 use ftaudit_model::{
-    Architecture, BinaryFormat, FileKind, ImportOutcome, Matrix, MatrixCell, MatrixRow,
-    MatrixSource, NativeFile, Report, Severity, SCHEMA_VERSION,
+    Architecture, BinaryFormat, FileKind, ImportOutcome, Matrix, MatrixCell, MatrixPackage,
+    MatrixPackageCell, MatrixRow, MatrixSource, NativeFile, Readiness, Report, Severity,
+    SCHEMA_VERSION,
 };
 
 use crate::assess::{gil_status, module_for_import, GilStatus};
@@ -15,15 +16,25 @@ use crate::assess::{gil_status, module_for_import, GilStatus};
 fn interpreter(report: &Report) -> String {
     if let Some(run) = &report.stages.dynamic {
         return format!(
-            "{}{} imported",
-            run.interpreter.version, run.interpreter.abiflags
+            "{}{}{} imported",
+            run.interpreter.version,
+            run.interpreter.abiflags,
+            if run.interpreter.py_gil_disabled {
+                ""
+            } else {
+                " (standard build)"
+            }
         );
     }
     if let Some(i) = &report.target.interpreter {
         return format!(
             "{}{} static",
             i.version,
-            if i.free_threaded { "t" } else { "" }
+            if i.free_threaded {
+                "t"
+            } else {
+                " (standard build)"
+            }
         );
     }
     "static".into()
@@ -67,8 +78,10 @@ fn abi_label(file: &NativeFile) -> Option<String> {
     }
 }
 
-fn gil(file: &NativeFile) -> &'static str {
+/// `standard_build`: the report's environment has the GIL, so no module gets a GIL verdict.
+fn gil(file: &NativeFile, standard_build: bool) -> &'static str {
     match gil_status(file) {
+        _ if standard_build => "not_applicable",
         GilStatus::Free => "gil_free",
         GilStatus::NeedsGil => "needs_gil",
         GilStatus::Unknown => "unknown",
@@ -134,6 +147,7 @@ pub fn merge(reports: &[(String, Report)]) -> Matrix {
         BTreeMap::new();
     for (index, (path, report)) in reports.iter().enumerate() {
         let interp = interpreter(report);
+        let standard_build = report.summary.readiness == Readiness::Subinterpreters;
         sources.push(MatrixSource {
             path: path.clone(),
             schema_version: report.schema_version.clone(),
@@ -177,7 +191,7 @@ pub fn merge(reports: &[(String, Report)]) -> Matrix {
             let column = format!("{interp_label}, {}", platform(file));
             let cell = MatrixCell {
                 column: column.clone(),
-                gil: gil(file).to_string(),
+                gil: gil(file, standard_build).to_string(),
                 import: file.dynamic.as_ref().map(|d| import(&d.import)),
                 isolated_subinterpreter: file
                     .dynamic
@@ -206,6 +220,7 @@ pub fn merge(reports: &[(String, Report)]) -> Matrix {
     let mut columns: Vec<String> = cells.values().flat_map(|r| r.keys().cloned()).collect();
     columns.sort();
     columns.dedup();
+    let packages = roll_up(&cells, &columns);
     let rows = cells
         .into_iter()
         .map(|((distribution, version, module), by_column)| MatrixRow {
@@ -225,7 +240,58 @@ pub fn merge(reports: &[(String, Report)]) -> Matrix {
         sources,
         columns,
         rows,
+        packages,
     }
+}
+
+type Cells = BTreeMap<(String, String, String), BTreeMap<String, MatrixCell>>;
+
+/// Per distribution (whatever its version in each column) and column: the modules' counts.
+fn roll_up(cells: &Cells, columns: &[String]) -> Vec<MatrixPackage> {
+    let mut by_dist: BTreeMap<String, (String, BTreeMap<String, MatrixPackageCell>)> =
+        BTreeMap::new();
+    for ((distribution, version, _), row) in cells {
+        let (_, per_column) = by_dist
+            .entry(distribution.to_lowercase())
+            .or_insert_with(|| (distribution.clone(), BTreeMap::new()));
+        for (column, cell) in row {
+            let sum = per_column
+                .entry(column.clone())
+                .or_insert_with(|| MatrixPackageCell {
+                    column: column.clone(),
+                    version: version.clone(),
+                    ..MatrixPackageCell::default()
+                });
+            sum.modules += 1;
+            match cell.gil.as_str() {
+                "gil_free" => sum.gil_free += 1,
+                "needs_gil" => sum.needs_gil += 1,
+                "not_applicable" => sum.gil_not_applicable += 1,
+                _ => sum.gil_unknown += 1,
+            }
+            if cell.import.as_deref().is_some_and(|i| i != "ok") {
+                sum.import_failures += 1;
+            }
+            match cell.isolated_subinterpreter {
+                Some(true) => sum.isolated_ok += 1,
+                Some(false) => sum.isolated_refused += 1,
+                None => {}
+            }
+            if cell.errors > 0 {
+                sum.modules_with_errors += 1;
+            }
+        }
+    }
+    by_dist
+        .into_values()
+        .map(|(distribution, mut per_column)| MatrixPackage {
+            distribution,
+            cells: columns
+                .iter()
+                .filter_map(|c| per_column.remove(c))
+                .collect(),
+        })
+        .collect()
 }
 
 /// A second answer for a cell: the same answer adds its source; a different one is a conflict.

@@ -120,6 +120,30 @@ pub fn demo_venv() -> &'static Path {
     })
 }
 
+/// The venv of the standard (GIL) 3.14 build with the linux-cp314 set: $FTAUDIT_STANDARD_VENV
+/// (set by scripts/test.sh), else provisioned and made by the scripts.
+pub fn standard_venv() -> &'static Path {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| match std::env::var_os("FTAUDIT_STANDARD_VENV") {
+        Some(path) => PathBuf::from(path),
+        None => {
+            let python = script_output_with_args("provision-python.sh", &["--standard", "3.14"]);
+            let output = Command::new(repo_root().join("scripts/make-venv.sh"))
+                .arg("linux-cp314")
+                .env("FTAUDIT_PYTHON", &python)
+                .output()
+                .expect("scripts/make-venv.sh runs");
+            assert!(
+                output.status.success(),
+                "scripts/make-venv.sh linux-cp314 failed:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            PathBuf::from(stdout.lines().last().unwrap_or_default().trim())
+        }
+    })
+}
+
 /// Every entry under `root`: type, size, mode, modification time, link target and, for files,
 /// a CRC-32 of the contents.
 pub fn fingerprint(root: &Path) -> BTreeMap<String, String> {

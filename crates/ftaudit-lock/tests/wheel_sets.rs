@@ -70,8 +70,14 @@ fn every_fixture_list_parses_as_a_hashed_lock() {
             list.display()
         );
         let text = std::fs::read_to_string(&list).unwrap();
-        if text.contains("# @abi ") {
-            assert!(list_target(&text).python.free_threaded);
+        // The ABI line says which build a set is for: cp3XYt free-threaded, cp3XY standard.
+        if let Some(abi) = text.lines().find_map(|l| l.strip_prefix("# @abi ")) {
+            assert_eq!(
+                list_target(&text).python.free_threaded,
+                abi.trim().ends_with('t'),
+                "{}: {abi}",
+                list.display()
+            );
         }
     }
 }

@@ -143,6 +143,10 @@ pub enum FindingCode {
     StressWrongResult,
     /// One object used from several threads raised a clean "already borrowed"-style error.
     StressNotShareable,
+    // -- standard (GIL) build --
+    /// On a standard build, the module cannot be used from `InterpreterPoolExecutor` /
+    /// `concurrent.interpreters`: isolated (own-GIL) subinterpreters refuse it.
+    InterpreterPoolUnsupported,
     // -- sandbox --
     /// The module's code ran (imported or stressed) without every layer of the box.
     Unboxed,
@@ -181,6 +185,7 @@ impl FindingCode {
             FindingCode::StressCorruption => "stress-corruption",
             FindingCode::StressWrongResult => "stress-wrong-result",
             FindingCode::StressNotShareable => "stress-not-shareable",
+            FindingCode::InterpreterPoolUnsupported => "interpreter-pool-unsupported",
             FindingCode::Unboxed => "unboxed",
             FindingCode::AllowlistExpired => "allowlist-expired",
         }

@@ -17,6 +17,37 @@ pub struct Matrix {
     pub columns: Vec<String>,
     /// Sorted by distribution, version and module.
     pub rows: Vec<MatrixRow>,
+    /// One roll-up per distribution (schema 1.5): per column, what its modules add up to, so
+    /// the builds and platforms can be compared package by package.
+    #[serde(default)]
+    pub packages: Vec<MatrixPackage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct MatrixPackage {
+    pub distribution: String,
+    /// One per column that has any of its modules, in column order.
+    pub cells: Vec<MatrixPackageCell>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct MatrixPackageCell {
+    pub column: String,
+    /// The distribution's version in this column's report(s).
+    pub version: String,
+    pub modules: usize,
+    /// Modules by GIL verdict (all `not_applicable` in a standard build's column).
+    pub gil_free: usize,
+    pub needs_gil: usize,
+    pub gil_unknown: usize,
+    pub gil_not_applicable: usize,
+    /// Imports that did not succeed, where imported.
+    pub import_failures: usize,
+    /// Modules an isolated (own-GIL) subinterpreter imported, and refused, where tried.
+    pub isolated_ok: usize,
+    pub isolated_refused: usize,
+    /// Modules with error-level findings that count.
+    pub modules_with_errors: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -43,7 +74,8 @@ pub struct MatrixRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MatrixCell {
     pub column: String,
-    /// `gil_free`, `needs_gil`, `unknown` (after the import where it ran, else declared).
+    /// `gil_free`, `needs_gil`, `unknown` (after the import where it ran, else declared);
+    /// `not_applicable` in a standard (GIL) build's column.
     pub gil: String,
     /// The import outcome (`ok`, an exception name, `crashed`, ...), when imported.
     pub import: Option<String>,

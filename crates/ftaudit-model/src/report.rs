@@ -236,6 +236,10 @@ pub struct Stages {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Summary {
+    /// The question the verdict answers (schema 1.5): free-threading on a free-threaded build
+    /// (or wheels and locks, which target one), isolated subinterpreters on a standard build.
+    #[serde(default)]
+    pub readiness: Readiness,
     pub native_files: usize,
     pub extension_modules: usize,
     pub bundled_libraries: usize,
@@ -247,6 +251,14 @@ pub struct Summary {
     pub static_gil_not_used: usize,
     pub static_gil_used: usize,
     pub static_gil_undeterminable: usize,
+    /// `Py_mod_multiple_interpreters` as declared in the binaries (schema 1.5): own-GIL
+    /// (isolated) subinterpreters supported; shared-GIL ones only; none.
+    #[serde(default)]
+    pub static_own_gil: usize,
+    #[serde(default)]
+    pub static_shared_gil_only: usize,
+    #[serde(default)]
+    pub static_no_subinterpreters: usize,
     /// Modules whose import re-enabled the GIL (dynamic).
     pub dynamic_gil_required: usize,
     pub dynamic_import_failed: usize,
@@ -282,6 +294,30 @@ pub struct Summary {
     pub suppressed: usize,
     /// One line per distribution (unowned files under the name `(no RECORD)`), sorted by name.
     pub by_distribution: Vec<DistributionSummary>,
+}
+
+/// What a report's verdict answers.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Readiness {
+    /// Free-threaded builds: does anything bring the GIL back or break without it?
+    #[default]
+    FreeThreading,
+    /// Standard (GIL) builds: can the modules be used from isolated subinterpreters
+    /// (`InterpreterPoolExecutor`)? GIL findings do not apply there.
+    Subinterpreters,
+}
+
+impl Readiness {
+    /// "free-threading", "isolated subinterpreters (InterpreterPoolExecutor)".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Readiness::FreeThreading => "free-threading",
+            Readiness::Subinterpreters => "isolated subinterpreters (InterpreterPoolExecutor)",
+        }
+    }
 }
 
 /// Per-distribution counts over its extension modules. A module's GIL verdict is what its

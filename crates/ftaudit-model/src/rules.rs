@@ -208,6 +208,12 @@ pub const RULES: &[Rule] = &[
         "Give each thread its own object, or guard a shared one with a lock; the package may document this.",
     ),
     rule(
+        FindingCode::InterpreterPoolUnsupported,
+        Severity::Error,
+        "On the standard (GIL) build, isolated subinterpreters (InterpreterPoolExecutor, concurrent.interpreters) refuse the module: the probe's isolated import failed, or, without a probe, the module does not declare Py_MOD_PER_INTERPRETER_GIL_SUPPORTED.",
+        "Use threads or processes for this package, or ask it to port to multi-phase init with per-module state and declare Py_MOD_PER_INTERPRETER_GIL_SUPPORTED.",
+    ),
+    rule(
         FindingCode::Unboxed,
         Severity::Note,
         "The module's code ran (imported or stressed) without every layer of the sandbox: it could reach what the missing layers guard.",

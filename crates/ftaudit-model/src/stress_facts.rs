@@ -33,6 +33,11 @@ pub struct StressRun {
     #[serde(default)]
     pub sandbox: crate::SandboxReport,
     pub environment_removed: Vec<String>,
+    /// The executor whose speed-up decides each module's speed verdict (schema 1.5): threads
+    /// on a free-threaded build; isolated subinterpreters on a standard (GIL) build, where the
+    /// GIL makes threads take turns by design.
+    #[serde(default = "threads")]
+    pub speed_executor: ExecutorKind,
     /// Driver processes started (restarts after crashes and hangs included).
     pub child_processes: usize,
     /// Every recipe considered, shipped or the user's, and whether it could be read.
@@ -117,13 +122,17 @@ pub struct WorkloadResult {
 )]
 #[serde(rename_all = "snake_case")]
 pub enum ExecutorKind {
-    /// Threads of one free-threaded interpreter.
+    /// Threads of one interpreter (free-threaded, or a standard build's, where they share the GIL).
     Threads,
     /// Isolated subinterpreters, each with its own GIL (`InterpreterPoolExecutor` on 3.14,
     /// `_interpreters` on 3.13).
     Subinterpreters,
     /// Processes (`ProcessPoolExecutor`, forkserver).
     Processes,
+}
+
+fn threads() -> ExecutorKind {
+    ExecutorKind::Threads
 }
 
 impl ExecutorKind {

@@ -29,10 +29,12 @@ const INTERRUPTED: &str = "not probed: the scan was interrupted first";
 pub struct Evidence {
     gil_required: HashSet<String>,
     loaded: HashSet<String>,
+    /// The GIL verdict exists only on a free-threaded build; a standard build always has it.
+    free_threaded: bool,
 }
 
 impl Evidence {
-    pub fn new<'a>(records: impl Iterator<Item = &'a ImportRecord>) -> Self {
+    pub fn new<'a>(records: impl Iterator<Item = &'a ImportRecord>, free_threaded: bool) -> Self {
         let mut gil_required = HashSet::new();
         let mut loaded = HashSet::new();
         for r in records {
@@ -47,13 +49,16 @@ impl Evidence {
         Self {
             gil_required,
             loaded,
+            free_threaded,
         }
     }
 
     /// CPython's own verdict (`_PyImport_CheckGILForModule`), wherever the module was loaded:
     /// a submodule loaded by its package gets the verdict from the package's import.
     fn requires_gil(&self, module: &str) -> Option<bool> {
-        if self.gil_required.contains(module) {
+        if !self.free_threaded {
+            None
+        } else if self.gil_required.contains(module) {
             Some(true)
         } else if self.loaded.contains(module) {
             Some(false)
@@ -213,15 +218,22 @@ mod tests {
             record("pkg._slow", &[], &[], true),
             record("pkg._fast", &[], &[], true),
         ];
-        let evidence = Evidence::new(records.iter());
+        let evidence = Evidence::new(records.iter(), true);
         assert_eq!(evidence.requires_gil("pkg"), Some(false));
         assert_eq!(evidence.requires_gil("pkg._slow"), Some(true));
         assert_eq!(evidence.requires_gil("pkg._fast"), Some(false));
         assert_eq!(evidence.requires_gil("never_loaded"), None);
         let preloaded = [record("grp", &[], &[], true)];
-        assert_eq!(Evidence::new(preloaded.iter()).requires_gil("grp"), None);
+        assert_eq!(
+            Evidence::new(preloaded.iter(), true).requires_gil("grp"),
+            None
+        );
         assert_eq!(loaded_by(&records, 1).as_deref(), Some("pkg"));
         assert_eq!(loaded_by(&records, 0), None);
+        // A standard build has the GIL whatever a module declares: no verdict, not "GIL-free".
+        let standard = Evidence::new(records.iter(), false);
+        assert_eq!(standard.requires_gil("pkg"), None);
+        assert_eq!(standard.requires_gil("pkg._slow"), None);
     }
 
     #[test]
@@ -237,7 +249,7 @@ mod tests {
             )),
             ..Default::default()
         };
-        let evidence = Evidence::new(state.record.iter());
+        let evidence = Evidence::new(state.record.iter(), true);
         let facts = build("m", state, &evidence, true, None);
         assert_eq!(facts.import, ImportOutcome::Ok);
         assert!(matches!(
@@ -264,7 +276,7 @@ mod tests {
             record: Some(r),
             ..Default::default()
         };
-        let evidence = Evidence::new(state.record.iter());
+        let evidence = Evidence::new(state.record.iter(), true);
         let facts = build("big", state, &evidence, false, Some(512));
         assert_eq!(facts.import, ImportOutcome::MemoryLimit { limit_mb: 512 });
         assert_eq!(facts.isolated_subinterpreter, None);

@@ -110,7 +110,10 @@ pub fn run(
         }
     };
 
-    let evidence = Evidence::new(states.iter().filter_map(|(_, s)| s.record.as_ref()));
+    let evidence = Evidence::new(
+        states.iter().filter_map(|(_, s)| s.record.as_ref()),
+        interpreter.py_gil_disabled,
+    );
     let mut by_name: HashMap<String, ModuleState> = states.into_iter().collect();
     let facts = modules
         .iter()

@@ -38,18 +38,30 @@ impl WantedInterpreter {
         }
     }
 
-    /// The embedded interpreter can import this environment's modules: same minor version,
-    /// and a free-threaded build that starts with the GIL off.
+    /// The embedded interpreter can import this environment's modules: same minor version and
+    /// the same build (a free-threaded one must start with the GIL off; the ABIs differ, so a
+    /// standard build's modules never load in a free-threaded one, nor the other way round).
     pub fn matches(&self, embedded: &EmbeddedInterpreter) -> bool {
-        self.free_threaded
-            && embedded.py_gil_disabled
-            && !embedded.gil_enabled_at_startup
-            && minor_of(&embedded.version) == self.minor
+        let same_build = if self.free_threaded {
+            embedded.py_gil_disabled && !embedded.gil_enabled_at_startup
+        } else {
+            !embedded.py_gil_disabled
+        };
+        same_build && minor_of(&embedded.version) == self.minor
+    }
+
+    /// "3.14t" or "3.14": how scripts and messages name this interpreter.
+    pub fn label(&self) -> String {
+        format!(
+            "{}{}",
+            self.minor,
+            if self.free_threaded { "t" } else { "" }
+        )
     }
 
     /// The file name a worker for this interpreter gets from scripts/build.sh.
     fn worker_file_name(&self) -> String {
-        format!("{WORKER_STEM}-{}t", self.minor)
+        format!("{WORKER_STEM}-{}", self.label())
     }
 }
 
@@ -104,11 +116,10 @@ fn workers_in(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// "3.14t": what scripts/build.sh appends to a worker's name.
+/// "3.14t" (free-threaded) or "3.14" (standard build): what scripts/build.sh appends to a
+/// worker's name.
 fn is_version_tag(tag: &str) -> bool {
-    let Some(version) = tag.strip_suffix('t') else {
-        return false;
-    };
+    let version = tag.strip_suffix('t').unwrap_or(tag);
     let mut parts = version.split('.');
     let numeric =
         |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));

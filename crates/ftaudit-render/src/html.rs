@@ -22,6 +22,8 @@ td.cell { min-width: 7em; cursor: pointer; }
 td.gil_free { background: #d8f3d8; }
 td.needs_gil { background: #f8d0d0; }
 td.unknown { background: #eee; }
+td.interp_ok { background: #d8e8f8; }
+td.interp_refused { background: #f8e0c0; }
 td.error { outline: 2px solid #c00; outline-offset: -2px; }
 td.conflict { background-image: repeating-linear-gradient(45deg, transparent 0 6px, rgba(0,0,0,.08) 6px 12px); }
 .evidence { display: none; font-size: 12px; white-space: pre-wrap; color: #333; margin-top: .3em; }
@@ -75,21 +77,60 @@ const SCRIPT: &str = r#"
 })();
 "#;
 
+/// One row per distribution, one roll-up cell per column (what `merge` counted).
+fn package_table(out: &mut String, matrix: &Matrix) {
+    out.push_str("<h2>Packages</h2>\n<table class=\"packages\"><thead><tr><th>distribution</th>");
+    for c in &matrix.columns {
+        let _ = write!(out, "<th>{}</th>", escape(c));
+    }
+    out.push_str("</tr></thead><tbody>\n");
+    for package in &matrix.packages {
+        let _ = write!(out, "<tr><td>{}</td>", escape(&package.distribution));
+        for column in &matrix.columns {
+            match package.cells.iter().find(|c| &c.column == column) {
+                Some(c) => {
+                    let _ = write!(
+                        out,
+                        "<td>{} {}</td>",
+                        escape(&c.version),
+                        escape(&crate::packages::describe(c))
+                    );
+                }
+                None => out.push_str("<td></td>"),
+            }
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody></table>\n");
+}
+
 fn cell_html(out: &mut String, cell: Option<&MatrixCell>) {
     let Some(c) = cell else {
         out.push_str("<td></td>");
         return;
     };
+    // A standard build's column answers the subinterpreter question instead of the GIL one.
+    let standard = c.gil == "not_applicable";
     let mut class = format!("cell {}", c.gil);
+    if standard {
+        class.push_str(match c.isolated_subinterpreter {
+            Some(true) => " interp_ok",
+            Some(false) => " interp_refused",
+            None => "",
+        });
+    }
     if c.errors > 0 {
         class.push_str(" error");
     }
     if !c.conflicts.is_empty() {
         class.push_str(" conflict");
     }
-    let label = match c.gil.as_str() {
-        "gil_free" => "GIL-free",
-        "needs_gil" => "needs GIL",
+    let label = match (c.gil.as_str(), c.isolated_subinterpreter) {
+        ("gil_free", _) => "GIL-free",
+        ("needs_gil", _) => "needs GIL",
+        ("not_applicable", Some(true)) => "subinterpreters ok",
+        ("not_applicable", Some(false)) => "subinterpreters refuse it",
+        ("not_applicable", None) => "GIL build, not probed",
         _ => "unknown",
     };
     let mut evidence: Vec<String> = c.evidence.clone();
@@ -139,7 +180,10 @@ pub fn html(matrix: &Matrix, title: &str, extra: &str) -> String {
          <span id=\"count\"></span></div>\n",
     );
     out.push_str("<div class=\"legend\"><span class=\"gil_free\" style=\"background:#d8f3d8\">GIL-free</span><span style=\"background:#f8d0d0\">needs GIL</span><span style=\"background:#eee\">unknown</span> red outline: error findings; hatched: reports disagree</div>\n");
-    out.push_str("<table><thead><tr><th>distribution</th><th>version</th><th>module</th>");
+    package_table(&mut out, matrix);
+    out.push_str(
+        "<h2>Modules</h2>\n<table><thead><tr><th>distribution</th><th>version</th><th>module</th>",
+    );
     for c in &matrix.columns {
         let _ = write!(out, "<th>{}</th>", escape(c));
     }

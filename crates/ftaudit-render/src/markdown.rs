@@ -16,12 +16,13 @@ fn cell(text: &str) -> String {
 pub fn markdown(report: &Report) -> String {
     let s = &report.summary;
     let mut out = String::new();
+    let question = s.readiness.describe();
     let verdict = if s.incomplete && !s.incomplete_allowed {
-        "**Incomplete**: something could not be checked"
+        "**Incomplete**: something could not be checked".to_string()
     } else if s.errors > 0 {
-        "**Not ready** for free-threading"
+        format!("**Not ready** for {question}")
     } else {
-        "**Ready**: nothing at error level"
+        format!("**Ready** for {question}: nothing at error level")
     };
     let _ = writeln!(
         out,

@@ -6,7 +6,9 @@ use std::fmt::Write;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
-use ftaudit_model::{FileKind, InputProblemKind, NativeFile, Report, Severity, StaticModule};
+use ftaudit_model::{
+    FileKind, InputProblemKind, NativeFile, Readiness, Report, Severity, StaticModule,
+};
 
 use crate::cells;
 
@@ -140,13 +142,21 @@ fn distribution_table(report: &Report, options: &TableOptions) -> Table {
     }
     header.extend(["errors", "warnings"]);
     table.set_header(header);
+    let gil_applies = report.summary.readiness == Readiness::FreeThreading;
     for d in &report.summary.by_distribution {
+        let gil = |count: usize| {
+            if gil_applies {
+                count.to_string()
+            } else {
+                "n/a".to_string()
+            }
+        };
         let mut row = vec![
             d.name.clone(),
             d.extension_modules.to_string(),
-            d.gil_free.to_string(),
-            d.needs_gil.to_string(),
-            d.gil_unknown.to_string(),
+            gil(d.gil_free),
+            gil(d.needs_gil),
+            gil(d.gil_unknown),
         ];
         if dynamic {
             row.extend([
@@ -162,6 +172,7 @@ fn distribution_table(report: &Report, options: &TableOptions) -> Table {
 
 fn module_table(report: &Report, options: &TableOptions) -> Table {
     let dynamic = report.stages.dynamic.is_some();
+    let gil_applies = report.summary.readiness == Readiness::FreeThreading;
     let mut table = new_table(options);
     let mut header = vec![
         "package",
@@ -180,7 +191,7 @@ fn module_table(report: &Report, options: &TableOptions) -> Table {
     for ((_, dist), files) in group_by_distribution(report) {
         let mut first = true;
         for file in files {
-            for row in rows_for_file(file, dynamic) {
+            for row in rows_for_file(file, dynamic, gil_applies) {
                 let mut cells = vec![if first { dist.clone() } else { String::new() }];
                 cells.extend(row);
                 table.add_row(cells);
@@ -221,7 +232,15 @@ fn group_by_distribution(report: &Report) -> BTreeMap<(String, String), Vec<&Nat
     groups
 }
 
-fn rows_for_file(file: &NativeFile, dynamic: bool) -> Vec<Vec<String>> {
+/// `gil_applies`: false on a standard build, where the GIL cells say "n/a".
+fn rows_for_file(file: &NativeFile, dynamic: bool, gil_applies: bool) -> Vec<Vec<String>> {
+    let not_applicable = |cell: &str| {
+        if gil_applies {
+            cell.to_string()
+        } else {
+            "n/a".to_string()
+        }
+    };
     let import_name = file
         .module_name
         .clone()
@@ -230,7 +249,7 @@ fn rows_for_file(file: &NativeFile, dynamic: bool) -> Vec<Vec<String>> {
         match &file.dynamic {
             Some(d) => vec![
                 cells::outcome(&d.import),
-                cells::gil_runtime(d).into(),
+                not_applicable(cells::gil_runtime(d)),
                 cells::subinterpreters(d),
             ],
             None => vec!["-".into(), "-".into(), "-".into()],
@@ -285,7 +304,7 @@ fn rows_for_file(file: &NativeFile, dynamic: bool) -> Vec<Vec<String>> {
                 generator.clone(),
                 cells::abi(&facts.abi.conclusion),
                 cells::init(module).into(),
-                cells::gil_declared(module).into(),
+                not_applicable(cells::gil_declared(module)),
                 cells::interp_declared(module).into(),
             ];
             if dynamic {
@@ -417,11 +436,19 @@ fn write_summary(report: &Report, out: &mut String) {
     if s.input_problems > 0 {
         let _ = writeln!(out, "  {} input(s) could not be read", s.input_problems);
     }
-    let _ = writeln!(
-        out,
-        "  declared in the binary: {} GIL-free, {} need the GIL, {} undecidable",
-        s.static_gil_not_used, s.static_gil_used, s.static_gil_undeterminable
-    );
+    if s.readiness == Readiness::FreeThreading {
+        let _ = writeln!(
+            out,
+            "  declared in the binary: {} GIL-free, {} need the GIL, {} undecidable",
+            s.static_gil_not_used, s.static_gil_used, s.static_gil_undeterminable
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "  declared in the binary: {} isolated (own-GIL) subinterpreters, {} shared-GIL ones only, {} none (GIL declarations do not apply to a standard build)",
+            s.static_own_gil, s.static_shared_gil_only, s.static_no_subinterpreters
+        );
+    }
     if report.stages.dynamic.is_some() {
         let _ = writeln!(
             out,
@@ -443,14 +470,15 @@ fn write_summary(report: &Report, out: &mut String) {
             s.suppressed
         );
     }
+    let question = s.readiness.describe();
     let verdict = if s.incomplete && s.incomplete_allowed {
-        "incomplete, which the policy allows: some things could not be checked (see above)"
+        "incomplete, which the policy allows: some things could not be checked (see above)".into()
     } else if s.incomplete {
-        "INCOMPLETE: some things could not be checked (see above)"
+        "INCOMPLETE: some things could not be checked (see above)".into()
     } else if s.errors > 0 {
-        "NOT READY for free-threading"
+        format!("NOT READY for {question}")
     } else {
-        "ready: nothing found at error level"
+        format!("ready for {question}: nothing found at error level")
     };
     let _ = writeln!(
         out,

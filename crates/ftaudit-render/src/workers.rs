@@ -9,13 +9,24 @@ pub fn workers_table(workers: &[AvailableWorker]) -> String {
     }
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED);
-    table.set_header(["worker", "embeds", "GIL off at start", "extension suffix"]);
+    table.set_header([
+        "worker",
+        "embeds",
+        "build",
+        "GIL off at start",
+        "extension suffix",
+    ]);
     for worker in workers {
         let path = worker.path.display().to_string();
         match &worker.embeds {
             Some(i) => table.add_row([
                 path,
                 format!("CPython {}{}", i.version, i.abiflags),
+                if i.py_gil_disabled {
+                    "free-threaded".into()
+                } else {
+                    "standard (GIL): subinterpreter checks".to_string()
+                },
                 yes_no(i.py_gil_disabled && !i.gil_enabled_at_startup).into(),
                 i.ext_suffix.clone(),
             ]),
@@ -25,6 +36,7 @@ pub fn workers_table(workers: &[AvailableWorker]) -> String {
                     "does not start: {}",
                     worker.problem.as_deref().unwrap_or("no reason given")
                 ),
+                String::new(),
                 String::new(),
                 String::new(),
             ]),

@@ -27,6 +27,13 @@ _seq = 0
 _gil_warnings = []
 
 
+def gil_is_on():
+    """Whether the GIL came back: only a free-threaded build can say yes; a standard build
+    always has it, so there it is never news."""
+    import sysconfig
+    return sysconfig.get_config_var("Py_GIL_DISABLED") == 1 and sys._is_gil_enabled()
+
+
 def emit(event, **fields):
     fields["event"] = event
     data = (json.dumps(fields) + "\n").encode()
@@ -444,7 +451,7 @@ def run_recipe(request, workload, recipe, paths_dir):
         return
     faulthandler.cancel_dump_traceback_later()
     emit("calibrated", workload=workload, units=units, seconds=seconds)
-    if sys._is_gil_enabled():
+    if gil_is_on():
         module, text = gil_culprit(modules_before)
         emit("gil", workload=workload, executor="threads", workers=1, module=module, warning=text)
 
@@ -472,7 +479,7 @@ def run_recipe(request, workload, recipe, paths_dir):
                 _current_pool_pids[:] = [p for pool in pools.values() for p in getattr(pool, "_processes", {})]
             for n in counts:  # one untimed run each: caches, allocator arenas, lazy imports
                 timed_run(pools[n], recipe, seed, units, n, lead, timeout, workload, executor)
-            gil_reported = sys._is_gil_enabled()
+            gil_reported = gil_is_on()
             for r in range(request["repeats"]):
                 order = list(counts)
                 random.Random(seed * 7919 + r).shuffle(order)
@@ -480,7 +487,7 @@ def run_recipe(request, workload, recipe, paths_dir):
                     t0, results = timed_run(pools[n], recipe, seed, units, n, lead, timeout, workload, executor)
                     wall = max(x[1] for x in results) - t0
                     got = b"".join(x[4] for x in results)
-                    gil = sys._is_gil_enabled() or any(x[6] for x in results)
+                    gil = gil_is_on() or any(x[6] for x in results)
                     emit("round", workload=workload, executor=executor, workers=n, round=r,
                          wall=wall, cpu=sum(x[2] for x in results), wait=sum(x[3] for x in results),
                          late=sum(1 for x in results if x[0] - t0 > 0.001), gil=gil)
@@ -544,9 +551,9 @@ def main():
             before = set(sys.modules)
             problems = first_import(name, workload["threads"], timeout)
             faulthandler.cancel_dump_traceback_later()
-            module, text = gil_culprit(before) if sys._is_gil_enabled() else (None, None)
+            module, text = gil_culprit(before) if gil_is_on() else (None, None)
             emit("generic", workload="first-import", threads=workload["threads"], checked=1,
-                 calls=False, problems=problems, gil=sys._is_gil_enabled(), module=module, warning=text)
+                 calls=False, problems=problems, gil=gil_is_on(), module=module, warning=text)
         elif kind == "introspect":
             begin("introspect", "threads")
             faulthandler.dump_traceback_later(timeout, exit=False)
@@ -557,9 +564,9 @@ def main():
             except Exception as exc:
                 checked, calls, problems = 0, False, [f"{type(exc).__name__}: {exc}"]
             faulthandler.cancel_dump_traceback_later()
-            module, text = gil_culprit(before) if sys._is_gil_enabled() else (None, None)
+            module, text = gil_culprit(before) if gil_is_on() else (None, None)
             emit("generic", workload="introspect", threads=workload["threads"], checked=checked,
-                 calls=calls, problems=problems, gil=sys._is_gil_enabled(), module=module, warning=text)
+                 calls=calls, problems=problems, gil=gil_is_on(), module=module, warning=text)
         elif kind == "synthesized":
             import ftaudit_synthesize
             # A pattern that never returns is a hang: the watchdog dumps every thread for the

@@ -3,8 +3,8 @@
 //! docs/stress.md.
 
 use ftaudit_model::{
-    ExecutorResult, ScalingPoint, StressFacts, StressVerdict, SynthFacts, SynthFailureKind,
-    WorkloadResult,
+    ExecutorKind, ExecutorResult, ScalingPoint, StressFacts, StressVerdict, SynthFacts,
+    SynthFailureKind, WorkloadResult,
 };
 
 /// Parallel efficiency at or above which a workload scales.
@@ -100,8 +100,13 @@ pub fn worst<'a>(verdicts: impl IntoIterator<Item = &'a StressVerdict>) -> Optio
     verdicts.into_iter().min_by_key(|v| v.rank()).cloned()
 }
 
-/// A recipe workload's verdict: failures first, then the GIL, then the threads' speed.
-pub fn workload(result: &WorkloadResult, not_run: Option<&str>) -> StressVerdict {
+/// A recipe workload's verdict: failures first, then the GIL, then the speed of
+/// `speed_executor` (threads on a free-threaded build, subinterpreters on a standard one).
+pub fn workload(
+    result: &WorkloadResult,
+    not_run: Option<&str>,
+    speed_executor: ExecutorKind,
+) -> StressVerdict {
     if !result.failures.is_empty() {
         let mut reasons: Vec<String> = Vec::new();
         for failure in &result.failures {
@@ -127,15 +132,17 @@ pub fn workload(result: &WorkloadResult, not_run: Option<&str>) -> StressVerdict
             reason: reason.to_string(),
         };
     }
-    threads_verdict(&result.executors).unwrap_or_else(|| StressVerdict::NotStressable {
-        reason: "the threads executor did not run".into(),
+    executor_verdict(&result.executors, speed_executor).unwrap_or_else(|| {
+        StressVerdict::NotStressable {
+            reason: format!("the {} executor did not run", speed_executor.as_str()),
+        }
     })
 }
 
-fn threads_verdict(executors: &[ExecutorResult]) -> Option<StressVerdict> {
+fn executor_verdict(executors: &[ExecutorResult], kind: ExecutorKind) -> Option<StressVerdict> {
     executors
         .iter()
-        .find(|e| e.kind == ftaudit_model::ExecutorKind::Threads)
+        .find(|e| e.kind == kind)
         .and_then(|e| e.verdict.clone())
 }
 

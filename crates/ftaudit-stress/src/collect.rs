@@ -116,7 +116,7 @@ pub fn stress_module(
     let workloads: Vec<WorkloadResult> = planned
         .iter()
         .zip(accs)
-        .map(|(p, acc)| finish(p, acc, cores))
+        .map(|(p, acc)| finish(p, acc, cores, setup.speed_executor))
         .collect();
     let verdict = classify::worst(workloads.iter().map(|w| &w.verdict)).unwrap_or(
         StressVerdict::NotStressable {
@@ -427,7 +427,12 @@ fn output_tail(run: &DriverRun, stage: usize) -> String {
     }
 }
 
-fn finish(planned: &Planned, acc: Acc, cores: usize) -> WorkloadResult {
+fn finish(
+    planned: &Planned,
+    acc: Acc,
+    cores: usize,
+    speed_executor: ExecutorKind,
+) -> WorkloadResult {
     let mut executors = Vec::new();
     let mut kinds: Vec<ExecutorKind> = acc
         .rounds
@@ -473,7 +478,7 @@ fn finish(planned: &Planned, acc: Acc, cores: usize) -> WorkloadResult {
     result.verdict = match planned.tier {
         WorkloadTier::Generic => {
             if !result.failures.is_empty() || result.gil.is_some() {
-                classify::workload(&result, None)
+                classify::workload(&result, None, speed_executor)
             } else if let Some(reason) = acc.not_run.or(not_started) {
                 StressVerdict::NotStressable { reason }
             } else {
@@ -482,7 +487,11 @@ fn finish(planned: &Planned, acc: Acc, cores: usize) -> WorkloadResult {
                 }
             }
         }
-        _ => classify::workload(&result, acc.not_run.as_deref().or(not_started.as_deref())),
+        _ => classify::workload(
+            &result,
+            acc.not_run.as_deref().or(not_started.as_deref()),
+            speed_executor,
+        ),
     };
     result
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
+use ftaudit_model::ExecutorKind;
 use ftaudit_probe::contain::{
     marker_token, ChildSpec, ContainedChild, Limits, Message, SandboxOutcome, SandboxSpec,
     RESULT_FD,
@@ -17,6 +18,13 @@ use crate::StressError;
 
 const DRIVER: &str = include_str!("../python/driver.py");
 const CHUNKS: &str = include_str!("../python/ftaudit_stress_worker.py");
+
+/// `PYTHONHASHSEED=0` for every process that runs package code for stress: results are compared
+/// across processes (discovery, first use, reproducers), and the repr of a set, a frozenset or a
+/// hash map orders str keys by their hash, which is randomised per process otherwise.
+pub fn fixed_hash_seed() -> (OsString, OsString) {
+    ("PYTHONHASHSEED".into(), "0".into())
+}
 /// The synthesized tier: discovery, the pattern scripts, and the workload that runs them.
 const SYNTH: [(&str, &str); 3] = [
     (
@@ -51,6 +59,9 @@ pub struct DriverSetup<'a> {
     /// The driver gives up on a stage after this; the parent's own deadline comes later.
     pub stage_timeout: Duration,
     pub cancel: &'a Cancel,
+    /// The executor whose speed-up decides a workload's speed verdict (threads on a
+    /// free-threaded build, subinterpreters on a standard one).
+    pub speed_executor: ExecutorKind,
 }
 
 #[derive(Debug)]
@@ -127,8 +138,13 @@ pub fn run_driver(
             recipe.source.clone().into_bytes(),
         ));
     }
+    // Isolated as `-I` would be (no user site, no script folder on sys.path; the containment
+    // removes every PYTHON* variable) but reading the environment, so that the one variable
+    // set here holds: a fixed hash seed, the same in the driver that records the expected
+    // results and in every fresh process that checks them (set and dict orders in reprs).
     let args: Vec<OsString> = [
-        "-I",
+        "-s",
+        "-P",
         "-S",
         "-B",
         "-X",
@@ -150,7 +166,7 @@ pub fn run_driver(
         program: setup.python,
         args,
         files,
-        env: Vec::new(),
+        env: vec![fixed_hash_seed()],
         token,
         limits: setup.limits,
         sandbox: setup.sandbox.clone(),

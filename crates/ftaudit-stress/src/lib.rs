@@ -57,6 +57,8 @@ pub struct StressConfig {
     pub introspect_rounds: usize,
     /// Also stress the standard-library modules the shipped recipes cover.
     pub stdlib: bool,
+    /// `--only`: when not empty, the standard-library modules stressed are those named here.
+    pub only: Vec<String>,
     /// How to replay: the command up to the module (`ftaudit stress .venv --seed 7`).
     pub replay_prefix: String,
     /// Box the drivers (`--sandbox off` turns it off; the report says so).
@@ -105,7 +107,7 @@ pub fn run(
     let limits = Limits {
         memory_limit_mb: config.memory_limit_mb,
     };
-    let setup = DriverSetup {
+    let mut setup = DriverSetup {
         python: &config.python,
         site_dirs: &config.site_dirs,
         recipes: &files,
@@ -113,6 +115,7 @@ pub fn run(
         sandbox: sandbox_for(config),
         stage_timeout: config.stage_timeout,
         cancel: &config.cancel,
+        speed_executor: ExecutorKind::Threads,
     };
 
     // A first driver reads the recipes' metadata (nothing in them runs) and the machine's facts.
@@ -148,6 +151,12 @@ pub fn run(
             listing.garbage.join("\n")
         )));
     };
+    // A standard build's threads share the GIL: there the question is whether isolated
+    // subinterpreters (each with its own GIL) run the module in parallel.
+    let standard_build = !interpreter.py_gil_disabled;
+    if standard_build {
+        setup.speed_executor = ExecutorKind::Subinterpreters;
+    }
     let mut sources = Vec::new();
     let mut usable = Vec::new();
     for (candidate, meta) in candidates
@@ -235,9 +244,10 @@ pub fn run(
         }
         jobs.push((target.clone(), planned, false));
     }
+    let wanted = |module: &str| config.only.is_empty() || config.only.iter().any(|m| m == module);
     if config.stdlib {
         for (c, mods, unit, stdlib) in &usable {
-            if *stdlib {
+            if *stdlib && wanted(&mods[0]) {
                 let target = StressTarget {
                     module: mods[0].clone(),
                     distribution: None,
@@ -250,11 +260,13 @@ pub fn run(
     let mut stdlib_facts = Vec::new();
     let mut synth_jobs = synth_jobs(targets);
     if config.stdlib {
-        synth_jobs.extend(STDLIB_SYNTH.iter().map(|name| synth::SynthJob {
-            distribution: format!("stdlib:{name}"),
-            packages: vec![name.to_string()],
-            modules: Vec::new(),
-            anchor: name.to_string(),
+        synth_jobs.extend(STDLIB_SYNTH.iter().filter(|name| wanted(name)).map(|name| {
+            synth::SynthJob {
+                distribution: format!("stdlib:{name}"),
+                packages: vec![name.to_string()],
+                modules: Vec::new(),
+                anchor: name.to_string(),
+            }
         }));
     }
     for (target, planned, is_stdlib) in jobs {
@@ -278,6 +290,11 @@ pub fn run(
     }
     if let Some(synth_config) = &config.synthesized {
         let boxed = sandbox.report();
+        let not_applicable = standard_build.then(|| {
+            "a standard (GIL) build: this tier looks for races that only free-threaded code can \
+             have; here the GIL makes the package's threads take turns"
+                .to_string()
+        });
         let refused = (boxed.status != ftaudit_model::SandboxStatus::Enforced
             && !synth_config.allow_unboxed)
             .then(|| {
@@ -301,15 +318,21 @@ pub fn run(
             if config.cancel.requested().is_some() {
                 break;
             }
-            let facts = match &refused {
-                Some(reason) => ftaudit_model::SynthFacts {
+            let facts = match (&not_applicable, &refused) {
+                (Some(reason), _) => ftaudit_model::SynthFacts {
+                    distribution: job.distribution.clone(),
+                    packages: job.packages.clone(),
+                    not_run: Some(reason.clone()),
+                    ..Default::default()
+                },
+                (None, Some(reason)) => ftaudit_model::SynthFacts {
                     distribution: job.distribution.clone(),
                     packages: job.packages.clone(),
                     not_run: Some(reason.clone()),
                     refused_unboxed: true,
                     ..Default::default()
                 },
-                None => {
+                (None, None) => {
                     progress(&format!("{} (synthesized)", job.distribution));
                     let outcome = synth::run(&setup, &base, &job, settings);
                     drivers += 1;
@@ -352,6 +375,7 @@ pub fn run(
         memory_limit_mb: config.memory_limit_mb,
         network: sandbox.network(),
         sandbox: sandbox.report(),
+        speed_executor: setup.speed_executor,
         environment_removed: python_variables()
             .iter()
             .map(|v| v.to_string_lossy().into_owned())

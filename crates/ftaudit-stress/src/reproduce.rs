@@ -59,7 +59,7 @@ pub fn run_once(
         program: setup.python,
         args,
         files: vec![(PathBuf::from("reproducer.py"), source.as_bytes().to_vec())],
-        env: Vec::new(),
+        env: vec![crate::driver::fixed_hash_seed()],
         token,
         limits: setup.limits,
         sandbox: setup.sandbox.clone(),

@@ -143,13 +143,6 @@ fn run(
     let interpreter = helper
         .facts(gil_at_startup)
         .map_err(|e| format!("cannot read interpreter facts: {e}"))?;
-    if !interpreter.py_gil_disabled {
-        return Err(format!(
-            "the embedded interpreter at {} is not a free-threaded build (Py_GIL_DISABLED != 1); \
-             rebuild ftaudit-worker with PYO3_PYTHON pointing at a python3.Xt",
-            interpreter.base_prefix
-        ));
-    }
     let pth_output = helper
         .add_site_dirs(&request.site_dirs)
         .map_err(|e| format!("site.addsitedir failed for {:?}: {e}", request.site_dirs))?;

@@ -82,17 +82,18 @@ fn interpreter_config(stage: ProbeStage) -> ffi::PyInterpreterConfig {
             check_multi_interp_extensions: 1,
             gil: ffi::PyInterpreterConfig_OWN_GIL,
         },
-        // Py_NewInterpreter's settings, except check_multi_interp_extensions: free-threaded
-        // builds refuse to create a subinterpreter without it (Python/pylifecycle.c,
-        // init_interp_settings: "The free-threaded build does not support single-phase init
-        // extension modules in subinterpreters").
+        // Py_NewInterpreter's settings (_PyInterpreterConfig_LEGACY_INIT), except
+        // check_multi_interp_extensions on free-threaded builds: they refuse to create a
+        // subinterpreter without it (Python/pylifecycle.c, init_interp_settings: "The
+        // free-threaded build does not support single-phase init extension modules in
+        // subinterpreters"). The standard build keeps the legacy 0, so single-phase modules load.
         _ => ffi::PyInterpreterConfig {
             use_main_obmalloc: 1,
             allow_fork: 1,
             allow_exec: 1,
             allow_threads: 1,
             allow_daemon_threads: 1,
-            check_multi_interp_extensions: 1,
+            check_multi_interp_extensions: if cfg!(Py_GIL_DISABLED) { 1 } else { 0 },
             gil: ffi::PyInterpreterConfig_SHARED_GIL,
         },
     }

@@ -1,0 +1,83 @@
+//! The merged matrix's roll-up, one line per distribution and one cell per column: the view
+//! that compares builds and platforms package by package (free-threaded against the standard
+//! build, Linux against macOS). Only displays what `merge` counted.
+
+use std::fmt::Write;
+
+use ftaudit_model::{Matrix, MatrixPackageCell};
+
+/// A cell's words: the GIL counts on a free-threaded column, the subinterpreter counts on a
+/// standard build's (where every module's GIL verdict is "not applicable").
+pub fn describe(cell: &MatrixPackageCell) -> String {
+    let mut parts = Vec::new();
+    let standard = cell.gil_not_applicable == cell.modules;
+    if !standard {
+        parts.push(format!("{}/{} GIL-free", cell.gil_free, cell.modules));
+        if cell.needs_gil > 0 {
+            parts.push(format!("{} need the GIL", cell.needs_gil));
+        }
+        if cell.gil_unknown > 0 {
+            parts.push(format!("{} unknown", cell.gil_unknown));
+        }
+    }
+    let tried = cell.isolated_ok + cell.isolated_refused;
+    if tried > 0 || standard {
+        parts.push(format!(
+            "{}/{} in subinterpreters",
+            cell.isolated_ok, cell.modules
+        ));
+    }
+    if cell.import_failures > 0 {
+        parts.push(format!("{} import failures", cell.import_failures));
+    }
+    if cell.modules_with_errors > 0 {
+        parts.push(format!("{} with errors", cell.modules_with_errors));
+    }
+    parts.join(", ")
+}
+
+/// The roll-up as a Markdown table (`ftaudit merge --format markdown`).
+pub fn matrix_markdown(matrix: &Matrix, title: &str) -> String {
+    let mut out = format!("## {title}\n\n");
+    let _ = writeln!(
+        out,
+        "{} distributions, {} modules, from {} report(s). Each cell: GIL-free modules of all (a \
+         standard build's column: modules isolated subinterpreters load), then what failed.\n",
+        matrix.packages.len(),
+        matrix.rows.len(),
+        matrix.sources.len()
+    );
+    let cell = |text: &str| text.replace('|', "\\|");
+    let _ = writeln!(
+        out,
+        "| distribution | {} |",
+        matrix
+            .columns
+            .iter()
+            .map(|c| cell(c))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    let _ = writeln!(out, "|---|{}", "---|".repeat(matrix.columns.len()));
+    for package in &matrix.packages {
+        let cells: Vec<String> = matrix
+            .columns
+            .iter()
+            .map(|column| {
+                package
+                    .cells
+                    .iter()
+                    .find(|c| &c.column == column)
+                    .map(|c| cell(&format!("{} {}", c.version, describe(c))))
+                    .unwrap_or_default()
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} |",
+            cell(&package.distribution),
+            cells.join(" | ")
+        );
+    }
+    out
+}
