@@ -57,7 +57,8 @@ def main():
     print()
     print(f"stress stage wall time {stress['elapsed_seconds']:.1f} s on {stress['cores']['usable']} usable cores "
           f"(load {stress['cores']['loadavg_start'][0]:.2f} -> {stress['cores']['loadavg_end'][0]:.2f}); "
-          f"synthesized tier {total_time:.1f} s for {int(total_calls)} distinct calls")
+          f"synthesized tier {total_time:.1f} s for {int(total_calls)} distinct calls "
+          f"({total_calls / max(total_time, 1e-9):.1f} distinct calls discovered and exercised per second)")
     for dist, f in findings:
         print(f"\n--- {dist}: {f['kind']} in {f['pattern']} on {f.get('program')}: {f.get('call')} "
               f"expected {f.get('expected')!r} got {f.get('got')!r} {f.get('exception') or ''} "

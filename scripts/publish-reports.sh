@@ -2,7 +2,8 @@
 # Regenerates reports/: real compatibility matrices for pinned popular packages, as JSON (the
 # report model) and as the terminal table. Inputs come from the project's own pinned sets. Each
 # probed matrix is made on each free-threaded interpreter (3.14t first) and names it in its file
-# name and in its header.
+# name and in its header; the standard (GIL) build of the first one probes its own linux set
+# (cp314 wheels of the same packages) for the subinterpreter comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +12,8 @@ pythons=()
 for minor in "${minors[@]}"; do
   pythons+=("$(env -u FTAUDIT_PYTHON scripts/provision-python.sh "$minor" | tail -n 1)")
 done
-bin="$(FTAUDIT_PYTHONS="${pythons[*]}" scripts/build.sh --release | tail -n 1)"
+standard="$(env -u FTAUDIT_PYTHON scripts/provision-python.sh --standard "${minors[0]}" | tail -n 1)"
+bin="$(FTAUDIT_PYTHONS="${pythons[*]} $standard" scripts/build.sh --release | tail -n 1)"
 sets="$(dirname "$(FTAUDIT_PYTHON="${pythons[0]}" scripts/fetch-wheels.sh --all | tail -n 1)")"
 mkdir -p reports
 
@@ -34,6 +36,10 @@ for py in "${pythons[@]}"; do
     publish "wheels-linux-$tag-probed" "$(FTAUDIT_PYTHON="$py" scripts/make-venv.sh "linux-$tag" | tail -n 1)"
   fi
 done
+standard_tag="$(env -u PYTHON_GIL "$standard" -I -c 'import sys; print(f"cp{sys.version_info.major}{sys.version_info.minor}")')"
+if [ -f "fixtures/wheels/linux-$standard_tag.txt" ]; then
+  publish "wheels-linux-$standard_tag-probed" "$(FTAUDIT_PYTHON="$standard" scripts/make-venv.sh "linux-$standard_tag" | tail -n 1)"
+fi
 for set in macos-arm64 macos-x86_64 windows-amd64; do
   publish "wheels-$set-static" "$sets/$set"
 done
@@ -41,4 +47,6 @@ done
 reports=(reports/*-probed.json reports/*-static.json)
 "$bin/ftaudit" merge "${reports[@]}" --output reports/matrix.json
 "$bin/ftaudit" merge "${reports[@]}" --format html --title "ftaudit: free-threading compatibility matrix" --output reports/matrix.html
-echo "[reports] reports/matrix.{json,html}" >&2
+# The per-package roll-up: free-threaded and standard builds, platforms, side by side.
+"$bin/ftaudit" merge "${reports[@]}" --format markdown --title "ftaudit: packages by interpreter and platform" --output reports/packages.md
+echo "[reports] reports/matrix.{json,html}, reports/packages.md" >&2

@@ -260,8 +260,10 @@ if __name__ == "__main__":
     if sys.flags.hash_randomization and not sys.flags.ignore_environment:
         os.environ["PYTHONHASHSEED"] = "0"
         os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
-    # A run that hangs leaves every thread's stack on stderr before it is stopped.
+    # A crash prints the faulting frame (as under `python -X faulthandler`), and a run that hangs
+    # leaves every thread's stack on stderr before it is stopped.
     import faulthandler
+    faulthandler.enable()
     faulthandler.dump_traceback_later(45, exit=False)
     result = run()
     print("FTAUDIT-RESULT " + json.dumps(result), flush=True)

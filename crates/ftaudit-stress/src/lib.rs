@@ -9,6 +9,7 @@ pub mod classify;
 mod collect;
 mod driver;
 pub mod figures;
+mod minimise;
 mod protocol;
 pub mod recipes;
 mod reproduce;

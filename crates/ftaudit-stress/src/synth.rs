@@ -281,6 +281,9 @@ pub fn run(
             finding.reproduced = rate;
         }
         finding.flaky = finding.reproduced.runs > 0 && finding.reproduced.failures == 0;
+        if finding.kind == SynthFailureKind::Crash && !finding.flaky && !finding.minimised {
+            shrink(setup, &mut finding, settings, timeout, &passes_alone);
+        }
         kept.push(finding);
     }
     facts.findings = kept;
@@ -292,6 +295,32 @@ pub fn run(
     });
     facts.elapsed_seconds = started.elapsed().as_secs_f64();
     SynthOutcome { facts, sandbox }
+}
+
+/// A crash's chunk cut down to the programs that still crash on their own (minimise.rs): kept
+/// only when the smaller script passes the single-thread control and crashes again when rated.
+fn shrink(
+    setup: &DriverSetup<'_>,
+    finding: &mut SynthFinding,
+    settings: SynthSettings,
+    timeout: Duration,
+    passes_alone: &dyn Fn(&str) -> bool,
+) {
+    let Some((script, label)) = crate::minimise::shrink_crash(setup, &finding.reproducer, timeout)
+    else {
+        return;
+    };
+    if !passes_alone(&script) {
+        return;
+    }
+    // The smaller script must fail the same way (a crash), not merely fail.
+    let (rate, first) = reproduce::rate(setup, &script, settings.runs, timeout, None);
+    if matches!(first, Some(ScriptOutcome::Crashed { .. })) {
+        finding.reproducer = script;
+        finding.reproduced = rate;
+        finding.program = label.or(finding.program.take());
+        finding.minimised = true;
+    }
 }
 
 /// A pattern runs as several scripts (chunks of programs): one entry per pattern, its counts
@@ -441,6 +470,27 @@ fn died(
         return;
     };
     let output = run.stage_output(stage_no + 1);
+    // A Python exception that ended the driver (a set-up that raised, such as "Too many open
+    // files" once earlier rounds used up the descriptors) is no crash of the package: the
+    // pattern could not run, and says why.
+    if let Ending::Exited(status) = &run.ending {
+        use std::os::unix::process::ExitStatusExt;
+        let in_pattern = plans.iter().any(|(p, _)| p == stage);
+        if in_pattern && status.signal().is_none() && !output.contains("Fatal Python error") {
+            let last = output.lines().rev().find(|l| !l.trim().is_empty());
+            facts.patterns.push(PatternRun {
+                pattern: stage.clone(),
+                programs: 0,
+                calls: 0,
+                outcome: "skipped".into(),
+                detail: Some(format!(
+                    "the driver stopped on an exception, not a crash: {}",
+                    last.unwrap_or("no output").trim()
+                )),
+            });
+            return;
+        }
+    }
     let (kind, detail) = match &run.ending {
         Ending::Exited(status) => (
             SynthFailureKind::Crash,
