@@ -69,6 +69,7 @@ impl Default for StressOptions {
 }
 
 /// Standalone runs of each synthesized-tier reproducer (and of the first-use script).
+#[cfg(target_os = "linux")]
 const SYNTH_REPRODUCER_RUNS: usize = 5;
 
 /// Distributions the synthesized tier visits: one per distribution of the eligible modules (a

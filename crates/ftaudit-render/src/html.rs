@@ -39,7 +39,8 @@ td.open .evidence { display: block; }
 
 const SCRIPT: &str = r#"
 (function () {
-  var rows = Array.prototype.slice.call(document.querySelectorAll('tbody tr'));
+  // The module rows (the packages table above them is not filtered).
+  var rows = Array.prototype.slice.call(document.querySelectorAll('tbody tr[data-search]'));
   var q = document.getElementById('q'), status = document.getElementById('status');
   var count = document.getElementById('count');
   function readHash() {

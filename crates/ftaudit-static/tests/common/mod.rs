@@ -9,7 +9,6 @@ use std::process::Command;
 
 pub const SETS: &[&str] = &[
     "linux-cp313t",
-    "linux-cp314",
     "linux-cp314t",
     "macos-arm64",
     "macos-x86_64",
