@@ -12,9 +12,12 @@ use ftaudit_probe::Cancel;
 use ftaudit_render::TableOptions;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+/// `ftaudit 0.1.0 (0123456789ab 2026-12-06)`: the version and the commit it was built from.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("FTAUDIT_COMMIT"), ")");
+
 /// Audits native Python extension modules for free-threaded CPython and subinterpreters.
 #[derive(Parser)]
-#[command(name = "ftaudit", version, about)]
+#[command(name = "ftaudit", version = VERSION, about)]
 #[command(
     after_help = "Exit status: 0 clean, 1 error-level findings, 2 something could not be checked, 3 the scan could not run, 130 / 143 stopped by SIGINT / SIGTERM (the partial report is still written)."
 )]
@@ -39,6 +42,11 @@ enum Command {
     /// What became ready, regressed, appeared or went away between two reports (exit 1 on a
     /// regression or a new finding).
     Diff(DiffArgs),
+    /// Print a shell completion script: `ftaudit completions bash > ~/.local/share/bash-completion/completions/ftaudit`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(clap::Args)]
@@ -331,6 +339,16 @@ fn main() -> ExitCode {
         Command::Report(args) => run_report(args),
         Command::Merge(args) => run_merge(args),
         Command::Diff(args) => run_diff(args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "ftaudit",
+                &mut std::io::stdout(),
+            );
+            ExitCode::from(exit::CLEAN)
+        }
     }
 }
 

@@ -10,11 +10,20 @@ use support::*;
 
 #[test]
 fn version_and_usage_errors() {
+    // The version names the commit it was built from (this checkout's HEAD), as ruff's does.
     let out = run(ftaudit().arg("--version"));
     assert!(out.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        format!("ftaudit {}", env!("CARGO_PKG_VERSION"))
+    let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(repo_root())
+        .output()
+        .expect("git runs");
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    assert!(
+        version.starts_with(&format!("ftaudit {} ({head} ", env!("CARGO_PKG_VERSION")))
+            && head.len() == 12,
+        "{version} (HEAD {head})"
     );
 
     let out = run(&mut ftaudit());
@@ -318,4 +327,38 @@ fn a_file_that_cannot_be_opened_is_reported_and_the_scan_goes_on() {
     assert!(readable.static_facts.is_some(), "{:?}", readable.problem);
     assert_eq!(report.summary.unchecked_files, 1);
     assert_eq!(out.status.code(), Some(2), "incomplete scan");
+}
+
+/// `ftaudit completions SHELL` prints a script the shell accepts, covering the subcommands.
+#[test]
+fn shell_completions_come_from_the_parser() {
+    let out = run(ftaudit().args(["completions", "bash"]));
+    assert_eq!(out.status.code(), Some(0));
+    let script = String::from_utf8_lossy(&out.stdout).to_string();
+    for word in ["scan", "stress", "merge", "--static-only", "--format"] {
+        assert!(script.contains(word), "bash completion lacks {word}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ftaudit.bash");
+    std::fs::write(&file, &script).unwrap();
+    let check = Command::new("bash").arg("-n").arg(&file).output().unwrap();
+    assert!(
+        check.status.success(),
+        "bash -n: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = run(ftaudit().args(["completions", shell]));
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("stress"),
+            "{shell}"
+        );
+    }
+    let out = run(ftaudit().args(["completions", "tcsh"]));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "an unknown shell is a usage error"
+    );
 }
