@@ -211,8 +211,7 @@ pub(crate) fn map_file(path: &Path) -> Result<FileBytes, FileProblem> {
     if len == 0 {
         return Ok(FileBytes::Owned(Vec::new()));
     }
-    // SAFETY: the mapping is read-only; a file truncated under us can fault, which is the
-    // same risk every mmap-based reader (ripgrep, rustc) accepts for installed files.
+    // SAFETY: the mapping is read-only; a file truncated under us can fault, which is the same risk every mmap-based reader (ripgrep, rustc) accepts for installed files.
     let map = unsafe { Mmap::map(&file) }.map_err(unreadable)?;
     Ok(FileBytes::Mapped(map))
 }
@@ -249,8 +248,7 @@ pub(crate) fn declared_entry_count(bytes: &[u8]) -> Option<u64> {
 
 pub(crate) fn open_wheel(path: &Path) -> Result<OpenWheel, String> {
     let file = File::open(path).map_err(|e| e.to_string())?;
-    // SAFETY: as in map_file: read-only, and a wheel truncated while mapped is the one
-    // accepted risk of reading by mmap.
+    // SAFETY: as in map_file: read-only, and a wheel truncated while mapped is the one accepted risk of reading by mmap.
     let mapped = unsafe { Mmap::map(&file) }.map_err(|e| e.to_string())?;
     let map = SharedMap(Arc::new(mapped));
     let archive = ZipArchive::new(Cursor::new(map.clone()))

@@ -29,8 +29,7 @@ fn run_worker(
     let mut fds = [0i32; 2];
     // SAFETY: `fds` is a live array of the two ints pipe2 writes.
     assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
-    // SAFETY: pipe2 succeeded, so both descriptors are open, new, and owned by nothing else:
-    // each OwnedFd becomes the only owner of one.
+    // SAFETY: pipe2 succeeded, so both descriptors are open, new, and owned by nothing else: each OwnedFd becomes the only owner of one.
     let read_end = unsafe { OwnedFd::from_raw_fd(fds[0]) };
     // SAFETY: as above, for the other descriptor.
     let write_end = unsafe { OwnedFd::from_raw_fd(fds[1]) };
@@ -51,8 +50,7 @@ fn run_worker(
         command.env(k, v);
     }
     // `write_fd` stays open in the parent (`write_end`) until after spawn returns.
-    // SAFETY: the hook runs in the forked child before exec and only makes async-signal-safe
-    // calls (dup2, fcntl) on inherited descriptors; it allocates nothing and takes no lock.
+    // SAFETY: the hook runs in the forked child before exec and only makes async-signal-safe calls (dup2, fcntl) on inherited descriptors; it allocates nothing and takes no lock.
     unsafe {
         command.pre_exec(move || {
             if write_fd == 3 {

@@ -32,8 +32,7 @@ impl ResultChannel {
         // SAFETY: `fd` is open (checked above); F_SETFD only changes its close-on-exec flag.
         unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) };
         Ok(Self {
-            // SAFETY: `fd` is open (checked above) and, per this function's contract, owned by
-            // nothing else, so the File becomes its only owner.
+            // SAFETY: `fd` is open (checked above) and, per this function's contract, owned by nothing else, so the File becomes its only owner.
             file: unsafe { File::from_raw_fd(fd) },
         })
     }
@@ -45,8 +44,7 @@ impl ResultChannel {
         line.push('\n');
         if self.file.write_all(line.as_bytes()).is_err() {
             // The parent is gone; nobody is left to report to.
-            // SAFETY: _exit takes no pointers and never returns; skipping Rust and Python
-            // teardown is the intent (nothing is left to flush to a parent that is gone).
+            // SAFETY: _exit takes no pointers and never returns; skipping Rust and Python teardown is the intent (nothing is left to flush to a parent that is gone).
             unsafe { libc::_exit(5) }
         }
     }
@@ -77,8 +75,7 @@ impl StageMarkers {
 
 pub fn write_all_fd(fd: i32, mut bytes: &[u8]) {
     while !bytes.is_empty() {
-        // SAFETY: the pointer and length describe the live `bytes` slice, which write only
-        // reads; a bad fd is reported as -1, not undefined behaviour.
+        // SAFETY: the pointer and length describe the live `bytes` slice, which write only reads; a bad fd is reported as -1, not undefined behaviour.
         let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
         if n < 0 {
             if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {

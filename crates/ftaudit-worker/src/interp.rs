@@ -22,30 +22,25 @@ pub unsafe fn initialize() -> Result<(), String> {
         .map_err(|_| "interpreter home contains a NUL byte".to_string())?;
 
     let mut pre = MaybeUninit::<ffi::PyPreConfig>::zeroed();
-    // SAFETY: `pre.as_mut_ptr()` points to writable storage for a PyPreConfig; the function
-    // only fills it in and needs no runtime state.
+    // SAFETY: `pre.as_mut_ptr()` points to writable storage for a PyPreConfig; the function only fills it in and needs no runtime state.
     unsafe { ffi::PyPreConfig_InitIsolatedConfig(pre.as_mut_ptr()) };
-    // SAFETY: PyPreConfig_InitIsolatedConfig set every field, and PyPreConfig holds only
-    // integers, so even the zeroed bytes were a valid value.
+    // SAFETY: PyPreConfig_InitIsolatedConfig set every field, and PyPreConfig holds only integers, so even the zeroed bytes were a valid value.
     let mut pre = unsafe { pre.assume_init() };
     // The isolated pre-config leaves the C locale alone; UTF-8 mode keeps non-ASCII
     // site-packages paths and module names decodable whatever LANG the parent had.
     pre.utf8_mode = 1;
-    // SAFETY: `pre` is an initialised PyPreConfig that outlives the call (CPython copies it);
-    // per this function's contract nothing else has touched the runtime yet.
+    // SAFETY: `pre` is an initialised PyPreConfig that outlives the call (CPython copies it); per this function's contract nothing else has touched the runtime yet.
     let status = unsafe { ffi::Py_PreInitialize(&pre) };
     // SAFETY: `status` was just returned by CPython.
     unsafe { check("Py_PreInitialize", status) }?;
 
     let mut config = MaybeUninit::<ffi::PyConfig>::zeroed();
     // Isolated: ignores PYTHON* variables (PYTHON_GIL above all), no user site, safe_path.
-    // SAFETY: `config.as_mut_ptr()` points to writable storage for a PyConfig; the function
-    // only fills it in (defaults, no allocation) and needs no runtime state.
+    // SAFETY: `config.as_mut_ptr()` points to writable storage for a PyConfig; the function only fills it in (defaults, no allocation) and needs no runtime state.
     unsafe { ffi::PyConfig_InitIsolatedConfig(config.as_mut_ptr()) };
     // From here `config` owns heap strings CPython allocates into it, freed by PyConfig_Clear
     // on every path below.
-    // SAFETY: PyConfig_InitIsolatedConfig set every field (integers, NULL pointers and empty
-    // wide-string lists), so `config` is a valid PyConfig.
+    // SAFETY: PyConfig_InitIsolatedConfig set every field (integers, NULL pointers and empty wide-string lists), so `config` is a valid PyConfig.
     let mut config = unsafe { config.assume_init() };
     // site.addsitedir runs later, for the requested folders only, so the base
     // interpreter's own site-packages never leaks in.
@@ -62,8 +57,7 @@ pub unsafe fn initialize() -> Result<(), String> {
     let config_ptr: *mut ffi::PyConfig = &mut config;
     // The field pointer is derived from `config_ptr` itself, so no second `&mut` to the struct
     // is live while C writes through both; CPython copies `home` into `config.home`.
-    // SAFETY: `config_ptr` points to the initialised `config`; `home` is NUL-terminated and
-    // outlives the call.
+    // SAFETY: `config_ptr` points to the initialised `config`; `home` is NUL-terminated and outlives the call.
     let status = unsafe {
         ffi::PyConfig_SetBytesString(
             config_ptr,
@@ -78,11 +72,9 @@ pub unsafe fn initialize() -> Result<(), String> {
         return Err(e);
     }
     // On success this thread is left attached to the main interpreter.
-    // SAFETY: `config` is a valid PyConfig that outlives the call (CPython copies it); the
-    // runtime is pre-initialised and not yet initialised (this function's contract).
+    // SAFETY: `config` is a valid PyConfig that outlives the call (CPython copies it); the runtime is pre-initialised and not yet initialised (this function's contract).
     let status = unsafe { ffi::Py_InitializeFromConfig(&config) };
-    // SAFETY: `config` is still the initialised PyConfig, cleared once; Py_InitializeFromConfig
-    // kept its own copy, so freeing ours is what the PyConfig API asks for.
+    // SAFETY: `config` is still the initialised PyConfig, cleared once; Py_InitializeFromConfig kept its own copy, so freeing ours is what the PyConfig API asks for.
     unsafe { ffi::PyConfig_Clear(&mut config) };
     // SAFETY: `status` was just returned by CPython.
     unsafe { check("Py_InitializeFromConfig", status) }
@@ -96,8 +88,7 @@ pub unsafe fn initialize() -> Result<(), String> {
 /// NUL-terminated static strings (PyStatus's fields are public, so a forged one could hold
 /// any pointer).
 pub unsafe fn check(what: &str, status: ffi::PyStatus) -> Result<(), String> {
-    // SAFETY: PyStatus_Exception only reads the struct passed by value; it needs no runtime
-    // state and no attached thread.
+    // SAFETY: PyStatus_Exception only reads the struct passed by value; it needs no runtime state and no attached thread.
     if unsafe { ffi::PyStatus_Exception(status) } == 0 {
         return Ok(());
     }
@@ -124,8 +115,7 @@ unsafe fn c_text(ptr: *const std::ffi::c_char) -> Option<String> {
     if ptr.is_null() {
         None
     } else {
-        // SAFETY: non-NULL (checked) and NUL-terminated, valid for the call (contract); the
-        // borrowed CStr does not outlive the call, its text is copied into an owned String.
+        // SAFETY: non-NULL (checked) and NUL-terminated, valid for the call (contract); the borrowed CStr does not outlive the call, its text is copied into an owned String.
         let text = unsafe { CStr::from_ptr(ptr) };
         Some(text.to_string_lossy().into_owned())
     }

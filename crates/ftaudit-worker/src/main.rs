@@ -90,8 +90,7 @@ fn main() -> ExitCode {
         }
     };
     // read_request's file was closed again before this point.
-    // SAFETY: the parent passed this descriptor down (above 2, parse_args checks) and nothing
-    // in this process has opened or wrapped it, so the channel becomes its only owner.
+    // SAFETY: the parent passed this descriptor down (above 2, parse_args checks) and nothing in this process has opened or wrapped it, so the channel becomes its only owner.
     let mut results = match unsafe { ResultChannel::from_fd(args.result_fd) } {
         Ok(c) => c,
         Err(e) => {
@@ -99,8 +98,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // SAFETY: called once, from the main thread, before any other Python API call and before
-    // this process starts any thread.
+    // SAFETY: called once, from the main thread, before any other Python API call and before this process starts any thread.
     if let Err(e) = unsafe { interp::initialize() } {
         eprintln!(
             "ftaudit-worker: cannot start the embedded interpreter (home {}): {e}",
@@ -121,8 +119,7 @@ fn main() -> ExitCode {
     // Skip finalisation: it is slow, and a module's teardown crash would otherwise be blamed
     // on whichever module happened to be imported last.
     // The result pipe is unbuffered (each event is one write); stdio was flushed in `run`.
-    // SAFETY: _exit takes no pointers and never returns; skipping every destructor, atexit
-    // handler and Py_Finalize is the intent.
+    // SAFETY: _exit takes no pointers and never returns; skipping every destructor, atexit handler and Py_Finalize is the intent.
     unsafe { libc::_exit(0) }
 }
 

@@ -119,8 +119,7 @@ impl Subinterpreter {
     /// interpreter's thread state is attached; it is attached again when this returns.
     pub fn create(_py: Python<'_>, stage: ProbeStage) -> Result<Self, String> {
         let config = interpreter_config(stage);
-        // SAFETY: `_py` proves this thread has the main interpreter's thread state attached, so
-        // PyThreadState_Get returns it (it never returns NULL: it aborts instead).
+        // SAFETY: `_py` proves this thread has the main interpreter's thread state attached, so PyThreadState_Get returns it (it never returns NULL: it aborts instead).
         let main = unsafe { ffi::PyThreadState_Get() };
         let main = NonNull::new(main).ok_or("no main thread state")?;
         let mut sub: *mut ffi::PyThreadState = ptr::null_mut();
@@ -129,8 +128,7 @@ impl Subinterpreter {
         let status = with_fd2_silenced(|| {
             // On success the call detaches `main` and attaches the new interpreter's thread
             // state, stored in `sub`; on failure it sets `sub` to NULL and re-attaches `main`.
-            // SAFETY: a thread state is attached (`_py`); `sub` and `config` are live locals
-            // the call only writes / reads.
+            // SAFETY: a thread state is attached (`_py`); `sub` and `config` are live locals the call only writes / reads.
             unsafe { ffi::Py_NewInterpreterFromConfig(&mut sub, &config) }
         });
         // SAFETY: `status` was just returned by CPython.
@@ -146,8 +144,7 @@ impl Subinterpreter {
             unsafe { ffi::PyThreadState_Swap(main.as_ptr()) };
             return Err("Py_NewInterpreterFromConfig returned no thread state".into());
         };
-        // SAFETY: `main` is the main interpreter's live thread state, owned by this thread;
-        // swapping detaches the new interpreter's (which stays alive) and attaches `main`.
+        // SAFETY: `main` is the main interpreter's live thread state, owned by this thread; swapping detaches the new interpreter's (which stays alive) and attaches `main`.
         unsafe { ffi::PyThreadState_Swap(main.as_ptr()) };
         Ok(Self { stage, state, main })
     }
@@ -164,8 +161,7 @@ impl Subinterpreter {
         module: &str,
         site_dirs: &[PathBuf],
     ) -> (SubinterpreterImport, bool) {
-        // SAFETY: `_py` proves `main` is attached; the swap detaches it and attaches this
-        // interpreter's live thread state, owned by this thread.
+        // SAFETY: `_py` proves `main` is attached; the swap detaches it and attaches this interpreter's live thread state, owned by this thread.
         unsafe { ffi::PyThreadState_Swap(self.state.as_ptr()) };
         // SAFETY: this interpreter's thread state is attached on this thread.
         let outcome = unsafe { run_import(module, site_dirs) };
@@ -187,17 +183,14 @@ impl Subinterpreter {
     pub fn end(self, _py: Python<'_>) {
         // No Python frame is running and no exception is pending (run_import and global_text
         // clear theirs).
-        // SAFETY: `_py` proves `main` is attached; the swap attaches this interpreter's live
-        // thread state.
+        // SAFETY: `_py` proves `main` is attached; the swap attaches this interpreter's live thread state.
         unsafe { ffi::PyThreadState_Swap(self.state.as_ptr()) };
         with_fd2_silenced(|| {
             // On return no thread state is attached; `state` is freed and never used again.
-            // SAFETY: `state` is the attached thread state of the interpreter being ended,
-            // every reference taken in it is released, and `self` is consumed.
+            // SAFETY: `state` is the attached thread state of the interpreter being ended, every reference taken in it is released, and `self` is consumed.
             unsafe { ffi::Py_EndInterpreter(self.state.as_ptr()) }
         });
-        // SAFETY: no thread state is attached (Py_EndInterpreter left none); `main` is the main
-        // interpreter's live thread state, owned by this thread, and becomes attached again.
+        // SAFETY: no thread state is attached (Py_EndInterpreter left none); `main` is the main interpreter's live thread state, owned by this thread, and becomes attached again.
         unsafe { ffi::PyThreadState_Swap(self.main.as_ptr()) };
     }
 }
@@ -228,8 +221,7 @@ impl Owned {
 
 impl Drop for Owned {
     fn drop(&mut self) {
-        // SAFETY: this is the one strong reference Owned::new was given (never duplicated),
-        // released once, with the owning interpreter attached (Owned::new's contract).
+        // SAFETY: this is the one strong reference Owned::new was given (never duplicated), released once, with the owning interpreter attached (Owned::new's contract).
         unsafe { ffi::Py_DECREF(self.as_ptr()) }
     }
 }
@@ -242,8 +234,7 @@ impl Drop for Owned {
 ///
 /// A thread state must be attached; the result is dropped while it still is.
 unsafe fn main_module_ref() -> Option<Owned> {
-    // SAFETY: a thread state is attached (contract); the name is a NUL-terminated literal, and
-    // PyImport_AddModuleRef returns a new reference or NULL, which Owned takes over.
+    // SAFETY: a thread state is attached (contract); the name is a NUL-terminated literal, and PyImport_AddModuleRef returns a new reference or NULL, which Owned takes over.
     unsafe { Owned::new(ffi::PyImport_AddModuleRef(c"__main__".as_ptr())) }
 }
 
@@ -258,8 +249,7 @@ unsafe fn dict_get(globals: *mut ffi::PyObject, name: &CStr) -> Result<Option<Ow
     let mut value: *mut ffi::PyObject = ptr::null_mut();
     // It stores a new reference (not a borrowed one, which a thread the module started could
     // invalidate by changing the dict) or NULL.
-    // SAFETY: attached, `globals` is a live dict (contract), `name` is NUL-terminated and
-    // `value` a live out-pointer.
+    // SAFETY: attached, `globals` is a live dict (contract), `name` is NUL-terminated and `value` a live out-pointer.
     let found = unsafe { ffi::PyDict_GetItemStringRef(globals, name.as_ptr(), &mut value) };
     if found < 0 {
         return Err(());
@@ -276,21 +266,18 @@ unsafe fn dict_get(globals: *mut ffi::PyObject, name: &CStr) -> Result<Option<Ow
 unsafe fn global_text(name: &CStr) -> Option<String> {
     // SAFETY: attached (contract); the module is dropped before returning.
     let Some(main_module) = (unsafe { main_module_ref() }) else {
-        // SAFETY: attached; the failed call left an exception, which must not reach
-        // Py_EndInterpreter.
+        // SAFETY: attached; the failed call left an exception, which must not reach Py_EndInterpreter.
         unsafe { ffi::PyErr_Clear() };
         return None;
     };
-    // SAFETY: `main_module` is a live module (PyImport_AddModuleRef only returns modules);
-    // the dict is borrowed from it, and it is held until this function returns.
+    // SAFETY: `main_module` is a live module (PyImport_AddModuleRef only returns modules); the dict is borrowed from it, and it is held until this function returns.
     let globals = unsafe { ffi::PyModule_GetDict(main_module.as_ptr()) };
     if globals.is_null() {
         // SAFETY: attached; clears the SystemError PyModule_GetDict set, if any.
         unsafe { ffi::PyErr_Clear() };
         return None;
     }
-    // SAFETY: attached, `globals` is a live dict kept alive by `main_module`; `value` is
-    // dropped before returning.
+    // SAFETY: attached, `globals` is a live dict kept alive by `main_module`; `value` is dropped before returning.
     let value = match unsafe { dict_get(globals, name) } {
         Ok(value) => value?,
         Err(()) => {
@@ -315,8 +302,7 @@ unsafe fn global_text(name: &CStr) -> Option<String> {
 /// for the call.
 unsafe fn str_text(obj: *mut ffi::PyObject) -> Option<String> {
     let mut len: ffi::Py_ssize_t = 0;
-    // SAFETY: attached, `obj` live (contract), `len` a live out-pointer. Returns NULL (with
-    // TypeError / UnicodeEncodeError set) if it is not a str or has lone surrogates.
+    // SAFETY: attached, `obj` live (contract), `len` a live out-pointer. Returns NULL (with TypeError / UnicodeEncodeError set) if it is not a str or has lone surrogates.
     let data = unsafe { ffi::PyUnicode_AsUTF8AndSize(obj, &mut len) };
     if data.is_null() {
         // SAFETY: attached; clears the exception just set.
@@ -324,8 +310,7 @@ unsafe fn str_text(obj: *mut ffi::PyObject) -> Option<String> {
         return None;
     }
     // The bytes are copied into an owned String before returning.
-    // SAFETY: on success `data` points to `len` (>= 0) bytes of UTF-8 cached in the str, valid
-    // as long as `obj` lives, which the caller guarantees for this call.
+    // SAFETY: on success `data` points to `len` (>= 0) bytes of UTF-8 cached in the str, valid as long as `obj` lives, which the caller guarantees for this call.
     let bytes = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len as usize) };
     Some(String::from_utf8_lossy(bytes).into_owned())
 }
@@ -344,16 +329,14 @@ unsafe fn run_import(module: &str, site_dirs: &[PathBuf]) -> ImportOutcome {
         // SAFETY: attached (contract), all internal_error needs to read and clear the error.
         return unsafe { internal_error("no __main__ module") };
     };
-    // SAFETY: `main_module` is a live module; the dict is borrowed from it, and it is held
-    // until this function returns (the script run below cannot free it).
+    // SAFETY: `main_module` is a live module; the dict is borrowed from it, and it is held until this function returns (the script run below cannot free it).
     let globals = unsafe { ffi::PyModule_GetDict(main_module.as_ptr()) };
     if globals.is_null() {
         // SAFETY: attached (contract), all internal_error needs to read and clear the error.
         return unsafe { internal_error("__main__ has no dict") };
     }
 
-    // SAFETY: attached; the pointer and length describe the live UTF-8 `module` (a `str`
-    // fits in Py_ssize_t); a new reference or NULL, which Owned takes over.
+    // SAFETY: attached; the pointer and length describe the live UTF-8 `module` (a `str` fits in Py_ssize_t); a new reference or NULL, which Owned takes over.
     let name = unsafe {
         Owned::new(ffi::PyUnicode_FromStringAndSize(
             module.as_ptr().cast(),
@@ -365,8 +348,7 @@ unsafe fn run_import(module: &str, site_dirs: &[PathBuf]) -> ImportOutcome {
         return unsafe { internal_error("could not pass the module name") };
     };
     let key = c"_ftaudit_module".as_ptr();
-    // SAFETY: attached, `globals` a live dict, `key` NUL-terminated, `name` a live str; SetItem
-    // takes its own reference, ours is released when `name` drops.
+    // SAFETY: attached, `globals` a live dict, `key` NUL-terminated, `name` a live str; SetItem takes its own reference, ours is released when `name` drops.
     let set = unsafe { ffi::PyDict_SetItemString(globals, key, name.as_ptr()) };
     if set < 0 {
         // SAFETY: attached (contract), all internal_error needs to read and clear the error.
@@ -381,8 +363,7 @@ unsafe fn run_import(module: &str, site_dirs: &[PathBuf]) -> ImportOutcome {
     };
     for dir in site_dirs {
         let bytes = dir.as_os_str().as_bytes();
-        // SAFETY: attached; the pointer and length describe the live `bytes`; a new reference
-        // or NULL, which Owned takes over.
+        // SAFETY: attached; the pointer and length describe the live `bytes`; a new reference or NULL, which Owned takes over.
         let item = unsafe {
             Owned::new(ffi::PyUnicode_DecodeFSDefaultAndSize(
                 bytes.as_ptr().cast(),
@@ -393,15 +374,13 @@ unsafe fn run_import(module: &str, site_dirs: &[PathBuf]) -> ImportOutcome {
             // SAFETY: attached (contract), all internal_error needs to read and clear the error.
             return unsafe { internal_error("could not pass the site folders") };
         };
-        // SAFETY: attached, `dirs` a live list, `item` a live str; Append takes its own
-        // reference, ours is released when `item` drops.
+        // SAFETY: attached, `dirs` a live list, `item` a live str; Append takes its own reference, ours is released when `item` drops.
         if unsafe { ffi::PyList_Append(dirs.as_ptr(), item.as_ptr()) } < 0 {
             // SAFETY: attached (contract), all internal_error needs to read and clear the error.
             return unsafe { internal_error("could not pass the site folders") };
         }
     }
-    // SAFETY: attached, `globals` a live dict, `dirs` a live list; SetItem takes its own
-    // reference, ours is released when `dirs` drops.
+    // SAFETY: attached, `globals` a live dict, `dirs` a live list; SetItem takes its own reference, ours is released when `dirs` drops.
     let set = unsafe {
         ffi::PyDict_SetItemString(globals, c"_ftaudit_site_dirs".as_ptr(), dirs.as_ptr())
     };
@@ -428,8 +407,7 @@ unsafe fn run_import(module: &str, site_dirs: &[PathBuf]) -> ImportOutcome {
     }
     drop(result);
 
-    // SAFETY: attached, `globals` a live dict kept alive by `main_module`; `error` is dropped
-    // before returning.
+    // SAFETY: attached, `globals` a live dict kept alive by `main_module`; `error` is dropped before returning.
     let error = match unsafe { dict_get(globals, c"_ftaudit_error") } {
         Ok(Some(error)) => error,
         Ok(None) => return ImportOutcome::Ok,
@@ -455,8 +433,7 @@ unsafe fn run_import(module: &str, site_dirs: &[PathBuf]) -> ImportOutcome {
 /// keeps alive for the call.
 unsafe fn tuple_text(tuple: *mut ffi::PyObject, index: ffi::Py_ssize_t) -> Option<String> {
     // NULL (SystemError / IndexError set) if it is not a tuple or too short.
-    // SAFETY: attached, `tuple` live (contract); the item is borrowed from the immutable tuple,
-    // which the caller keeps alive for the rest of this call.
+    // SAFETY: attached, `tuple` live (contract); the item is borrowed from the immutable tuple, which the caller keeps alive for the rest of this call.
     let item = unsafe { ffi::PyTuple_GetItem(tuple, index) };
     if item.is_null() {
         // SAFETY: attached; clears the exception just set.
@@ -490,8 +467,7 @@ unsafe fn internal_error(what: &str) -> ImportOutcome {
 fn with_fd2_silenced<T>(f: impl FnOnce() -> T) -> T {
     // SAFETY: fflush(NULL) flushes every open stdio stream; libc locks each one itself.
     unsafe { libc::fflush(ptr::null_mut()) };
-    // SAFETY: F_DUPFD_CLOEXEC only duplicates fd 2 (to a new fd >= 3 we own); -1 if fd 2 is
-    // not open.
+    // SAFETY: F_DUPFD_CLOEXEC only duplicates fd 2 (to a new fd >= 3 we own); -1 if fd 2 is not open.
     let saved = unsafe { libc::fcntl(2, libc::F_DUPFD_CLOEXEC, 3) };
     // SAFETY: the path is a NUL-terminated literal; a new fd we own, or -1.
     let null = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
