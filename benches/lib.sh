@@ -8,7 +8,7 @@
 #   BENCH_TAG            free-threaded ABI tag of the wheels, e.g. cp314t (default: the provisioned
 #                        interpreter's own); another tag than the interpreter's is installed into a
 #                        bare site-packages folder (static.sh only: probe.sh needs that interpreter)
-#   FTAUDIT_BIN_DIR      use the ftaudit and ftaudit-worker-X.Yt in this folder instead of building
+#   FTAUDIT_BIN_DIR      use the ftaudit, ftaudit-embed and ftaudit-worker-*.so in this folder instead of building
 #   BENCH_TOOLS_PYTHON   a default-build CPython for abi3t-doctor/abi3audit (default python3.11)
 #   FTAUDIT_BENCH_CACHE  cache folder
 
@@ -49,7 +49,7 @@ print(f"{v.major}.{v.minor}", f"cp{v.major}{v.minor}{sys.abiflags}", platform.ma
     [ -f "$wheel_list" ] || bench_die "no pinned wheel list for $abi_tag: write $wheel_list (see benches/README.md)"
 }
 
-# Sets: bin_dir (folder with ftaudit and its workers, ftaudit-worker-X.Yt).
+# Sets: bin_dir (folder with ftaudit, ftaudit-embed and the worker libraries, ftaudit-worker-<abi>.so).
 bench_build() {
     if [ -n "${FTAUDIT_BIN_DIR:-}" ]; then
         bin_dir="$FTAUDIT_BIN_DIR"
@@ -59,13 +59,13 @@ bench_build() {
     fi
     [ -x "$bin_dir/ftaudit" ] || bench_die "no ftaudit binary in $bin_dir"
     # A snapshot, so a rebuild in the shared target folder cannot swap binaries between runs.
-    # ftaudit finds its worker next to itself; the worker's rpath to libpython is absolute.
+    # ftaudit finds its workers and ftaudit-embed next to itself.
     local snapshot="$bench_cache/bin"
     rm -rf "$snapshot" && mkdir -p "$snapshot"
-    cp "$bin_dir/ftaudit" "$snapshot/"
+    cp "$bin_dir/ftaudit" "$bin_dir/ftaudit-embed" "$snapshot/"
     local worker
-    for worker in "$bin_dir"/ftaudit-worker-*t; do
-        if [ -x "$worker" ]; then cp "$worker" "$snapshot/"; fi
+    for worker in "$bin_dir"/ftaudit-worker-*.so; do
+        if [ -f "$worker" ]; then cp "$worker" "$snapshot/"; fi
     done
     bin_from="$bin_dir"
     bin_dir="$snapshot"

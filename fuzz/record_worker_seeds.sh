@@ -5,13 +5,19 @@
 #
 #   fuzz/record_worker_seeds.sh OUT_DIR
 #
-# Needs scripts/build.sh's worker (target/release/ftaudit-worker-3.14t, or FTAUDIT_WORKER) and
+# Needs scripts/build.sh's ftaudit-embed and 3.14t worker library (target/release/, or
+# FTAUDIT_BUILD_DIR), the provisioned 3.14t (its shared libpython, FTAUDIT_PYTHON) and
 # scripts/build-fixtures.sh's fixture venv (or FTAUDIT_FIXTURES_SITE).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:?usage: $0 OUT_DIR}"
 mkdir -p "$out"
-worker="${FTAUDIT_WORKER:-$root/target/release/ftaudit-worker-3.14t}"
+build="${FTAUDIT_BUILD_DIR:-$root/target/release}"
+python="${FTAUDIT_PYTHON:-$(head -n 1 "${FTAUDIT_CACHE:-$HOME/.cache/ftaudit}/interpreters/3.14t")}"
+home="$(env -u PYTHON_GIL "$python" -I -S -c 'import sys; print(sys.base_prefix)')"
+libpython="$(env -u PYTHON_GIL "$python" -I -S -c 'import os, sysconfig; print(os.path.join(sysconfig.get_config_var("LIBDIR"), sysconfig.get_config_var("INSTSONAME")))')"
+# The embedded worker, started as ftaudit starts it.
+worker=("$build/ftaudit-embed" --libpython "$libpython" --worker "$build/ftaudit-worker-3.14t.so" -- --home "$home")
 site="${FTAUDIT_FIXTURES_SITE:-$(ls -d "${FTAUDIT_CACHE:-$HOME/.cache/ftaudit}"/fixtures/cpython-314t/venv/lib/python*/site-packages | head -n 1)}"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
@@ -25,7 +31,7 @@ record() {
   printf '{"site_dirs":["%s"],"modules":[%s],"subinterpreters":%s}' "$site" "$modules" "$sub" \
     >"$scratch/request.json"
   # A module that crashes the worker is part of what is recorded: its stream ends mid-batch.
-  (cd "$scratch" && env -i HOME="$scratch" PATH=/usr/bin:/bin timeout 60 "$worker" \
+  (cd "$scratch" && env -i HOME="$scratch" PATH=/usr/bin:/bin timeout 60 "${worker[@]}" \
     --request "$scratch/request.json" --result-fd 3 --markers 5eed \
     3>"$out/$name-events" >"$out/$name-stdout" 2>"$out/$name-stderr" </dev/null) || true
   for f in "$out/$name"-*; do [[ -s "$f" ]] || rm -f "$f"; done

@@ -1,48 +1,40 @@
 #!/usr/bin/env bash
-# Builds ftaudit, and one worker per provisioned interpreter, free-threaded or standard (a worker
-# links one libpython).
+# Builds ftaudit, ftaudit-embed, and one worker library per CPython ABI it serves.
 #
-#   scripts/build.sh [--release]     prints the folder holding ftaudit and its workers (last line)
+#   scripts/build.sh [--release]     prints the folder holding them (last line)
 #
-# Interpreters: $FTAUDIT_PYTHONS (paths, separated by spaces), else every interpreter that
-# scripts/provision-python.sh has recorded in $FTAUDIT_CACHE/interpreters/, else the one it
-# provisions now. Each worker is built in a target folder of its own (pyo3 is configured per
-# interpreter, so one folder would rebuild it at every switch) and copied next to ftaudit as
-# ftaudit-worker-X.Yt (ftaudit-worker-X.Y for a standard build), where `ftaudit scan` picks the
-# one matching the venv.
+# A worker links no libpython: pyo3 is given a configuration file per ABI (version, free-threaded
+# or not, link lines suppressed), so no interpreter is needed to build it, and one build serves
+# every interpreter of that ABI wherever it came from. At run time ftaudit asks the environment's
+# interpreter about itself and runs the matching worker inside it (embedded through
+# ftaudit-embed where libpython is shared, hosted by the interpreter where it is static).
+#
+# ABIs: $FTAUDIT_WORKER_ABIS (e.g. "3.14t"), else crates/ftaudit-worker/abis.
+# Each worker is built in a target folder of its own (pyo3 is configured per ABI, so one folder
+# would rebuild it at every switch) and copied next to ftaudit as ftaudit-worker-<abi>.so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CACHE="${FTAUDIT_CACHE:-$HOME/.cache/ftaudit}"
 
 profile=debug
 cargo_flags=()
 if [ "${1:-}" = "--release" ]; then profile=release; cargo_flags+=(--release); fi
 target="${CARGO_TARGET_DIR:-$PWD/target}"
+# Cross builds (the wheel's aarch64): CARGO_BUILD_TARGET puts the output under target/<triple>/.
+out_dir="$target/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}$profile"
 
-pythons=()
-if [ -n "${FTAUDIT_PYTHONS:-}" ]; then
-  read -r -a pythons <<<"$FTAUDIT_PYTHONS"
-else
-  # Free-threaded (X.Yt) and standard (X.Y) builds alike: each gets its own worker.
-  for record in "$CACHE"/interpreters/*; do
-    [ -f "$record" ] || continue
-    py="$(head -n1 "$record")"
-    if [ -x "$py" ]; then pythons+=("$py"); else echo "[build] $record names $py, which is gone; skipped" >&2; fi
-  done
-  [ "${#pythons[@]}" -gt 0 ] || pythons=("$(scripts/provision-python.sh | tail -n 1)")
-fi
+read -r -a abis <<<"${FTAUDIT_WORKER_ABIS:-$(grep -v '^#' crates/ftaudit-worker/abis | tr '\n' ' ')}"
 
-echo "[build] cargo build ($profile): ftaudit" >&2
+echo "[build] cargo build ($profile): ftaudit, ftaudit-embed" >&2
 cargo build "${cargo_flags[@]}" --bins --package ftaudit >&2
-# Workers from an earlier build whose interpreter is no longer asked for must not be picked.
-rm -f "$target/$profile"/ftaudit-worker-*
+# Workers from an earlier build (and the linked worker binaries of before) must not be picked.
+rm -f "$out_dir"/ftaudit-worker-*
 
-for py in "${pythons[@]}"; do
-  tag="$(env -u PYTHON_GIL "$py" -I -c 'import sys; print("%d.%d%s" % (sys.version_info[0], sys.version_info[1], sys.abiflags))')"
-  echo "[build] cargo build ($profile): ftaudit-worker-$tag with PYO3_PYTHON=$py" >&2
-  # The worker embeds this interpreter; pyo3 reads PYO3_PYTHON at build time.
-  PYO3_PYTHON="$py" CARGO_TARGET_DIR="$target/worker-$tag" \
+for abi in "${abis[@]}"; do
+  scripts/lib/worker-pyo3-config.sh "$abi" "$target/worker-$abi/pyo3-config.txt"
+  echo "[build] cargo build ($profile): ftaudit-worker-$abi.so" >&2
+  PYO3_CONFIG_FILE="$target/worker-$abi/pyo3-config.txt" CARGO_TARGET_DIR="$target/worker-$abi" \
     cargo build "${cargo_flags[@]}" --package ftaudit-worker >&2
-  cp -f "$target/worker-$tag/$profile/ftaudit-worker" "$target/$profile/ftaudit-worker-$tag"
+  cp -f "$target/worker-$abi/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}$profile/libftaudit_worker.so" \
+    "$out_dir/ftaudit-worker-$abi.so"
 done
-echo "$target/$profile"
+echo "$out_dir"

@@ -24,13 +24,16 @@ die() { printf '[make-venv] error: %s\n' "$*" >&2; exit 1; }
 [ "$#" -eq 1 ] || die "usage: $0 demo|SET"
 PY="$(find_python)"
 TAG="$(env -u PYTHON_GIL "$PY" -I -c 'import sys; print(f"cp{sys.version_info.major}{sys.version_info.minor}{sys.abiflags}")')"
+# An interpreter with libpython linked in (scripts/provision-python.sh --static) gets venvs of its
+# own, "-static" after the name: same wheels, another interpreter to probe them in.
+VARIANT="$(env -u PYTHON_GIL "$PY" -I -c 'import sysconfig; print("" if sysconfig.get_config_var("Py_ENABLE_SHARED") else "-static")')"
 if [ "$1" = demo ]; then
   REQS="$ROOT/fixtures/wheels/demo-requirements-$TAG.txt"
-  NAME="demo-$TAG"
+  NAME="demo-$TAG$VARIANT"
   [ -f "$REQS" ] || die "no demo set for $TAG: $REQS does not exist (sets: $(cd "$ROOT/fixtures/wheels" && ls demo-requirements-*.txt | tr '\n' ' '))"
 else
   REQS="$ROOT/fixtures/wheels/$1.txt"
-  NAME="$1"
+  NAME="$1$VARIANT"
   [ -f "$REQS" ] || die "no wheel set '$1': $REQS does not exist"
   abi="$(sed -n 's/^# @abi[[:space:]]\+//p' "$REQS" | head -n1)"
   [ -z "$abi" ] || [ "$abi" = "$TAG" ] || die "$1 holds $abi wheels, but $PY is $TAG"

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Finds or builds a free-threaded CPython with a shared libpython, which ftaudit's workers embed.
+# Finds or builds a free-threaded CPython, with a shared libpython (the worker is embedded next to
+# it) unless --static asks for one without (the interpreter hosts the worker).
 #
 #   scripts/provision-python.sh                 # the newest free-threaded CPython that can be had (3.14t first)
 #   scripts/provision-python.sh 3.13            # a free-threaded 3.13 specifically
 #   scripts/provision-python.sh --standard 3.14 # the standard (GIL) build of 3.14, for its
 #                                               # subinterpreters; everything below then reads
 #                                               # X.Y for X.Yt (python3.14, cpython/3.14.7, ...)
+#   scripts/provision-python.sh --static 3.14   # libpython linked into python (as manylinux,
+#                                               # Debian and conda build it): the interpreter then
+#                                               # hosts ftaudit's worker; cpython/3.14.7t-static
 #
 # Tried in order, each saying why it did or did not serve:
 #   1. $FTAUDIT_PYTHON, the interpreter the user names;
@@ -37,19 +41,26 @@ die() { printf '[provision] error: %s\n' "$*" >&2; exit 1; }
 # The build flavour: free-threaded ("t" after the version everywhere) unless --standard.
 SUFFIX=t
 FLAVOUR=free-threaded
-CONFIGURE_FLAGS=(--disable-gil --enable-shared --with-ensurepip=install)
-if [ "${1:-}" = --standard ]; then
-  shift
-  SUFFIX=""
-  FLAVOUR=standard
-  CONFIGURE_FLAGS=(--enable-shared --with-ensurepip=install)
-fi
+GIL_FLAGS=(--disable-gil)
+# The library flavour: shared libpython unless --static ("-static" after the version folder
+# and the record's name).
+LIBRARY=shared
+VARIANT=""
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --standard) SUFFIX=""; FLAVOUR=standard; GIL_FLAGS=(); shift ;;
+    --static) LIBRARY=static; VARIANT="-static"; shift ;;
+    *) break ;;
+  esac
+done
+CONFIGURE_FLAGS=("${GIL_FLAGS[@]}" --with-ensurepip=install)
+[ "$LIBRARY" = shared ] && CONFIGURE_FLAGS+=(--enable-shared)
 
 WANT="${1:-}"
 case "$WANT" in
   "" ) MINORS=("${KNOWN_MINORS[@]}") ;;
   3.[0-9]|3.[0-9][0-9]) MINORS=("$WANT") ;;
-  *) die "usage: $0 [--standard] [X.Y]   (e.g. 3.14; got '$WANT')" ;;
+  *) die "usage: $0 [--standard] [--static] [X.Y]   (e.g. 3.14; got '$WANT')" ;;
 esac
 wanted() { # wanted X.Y -> whether this run may return a 3.X interpreter of that minor
   local m; for m in "${MINORS[@]}"; do [ "$m" = "$1" ] && return 0; done; return 1
@@ -70,9 +81,11 @@ free_threaded = sysconfig.get_config_var("Py_GIL_DISABLED") == 1
 if sys.argv[1] == "t" and not free_threaded: problems.append("not a free-threaded build")
 elif sys.argv[1] == "t" and sys._is_gil_enabled(): problems.append("the GIL is on at start-up")
 elif sys.argv[1] == "" and free_threaded: problems.append("a free-threaded build, not the standard one")
-if sysconfig.get_config_var("Py_ENABLE_SHARED") != 1: problems.append("no shared libpython")
+shared = sysconfig.get_config_var("Py_ENABLE_SHARED") == 1
+if sys.argv[2] == "shared" and not shared: problems.append("no shared libpython")
+elif sys.argv[2] == "static" and shared: problems.append("a shared libpython, not a static one")
 print("%d.%d" % sys.version_info[:2], "; ".join(problems))
-' "$SUFFIX" 2>&1)"; then
+' "$SUFFIX" "$LIBRARY" 2>&1)"; then
     WHY="$py does not run: $(printf '%s' "$out" | tail -n1)"; return 1
   fi
   local minor="${out%% *}" problems="${out#* }"
@@ -88,8 +101,8 @@ found() {
   version="$(env -u PYTHON_GIL "$py" -I -c 'import sys; print(sys.version.split()[0] + sys.abiflags)')"
   minor="$(env -u PYTHON_GIL "$py" -I -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
   say "using $py ($version): $how"
-  printf '%s\n' "$py" > "$CACHE/interpreters/${minor}${SUFFIX}"
-  [ -n "$WANT" ] || [ -z "$SUFFIX" ] || printf '%s\n' "$py" > "$CACHE/interpreter"
+  printf '%s\n' "$py" > "$CACHE/interpreters/${minor}${SUFFIX}${VARIANT}"
+  [ -n "$WANT" ] || [ -z "$SUFFIX" ] || [ -n "$VARIANT" ] || printf '%s\n' "$py" > "$CACHE/interpreter"
   printf '%s\n' "$py"
   exit 0
 }
@@ -116,7 +129,7 @@ done
 # --- 3. cached builds ------------------------------------------------------------------------
 # A build counts once its install finished: the marker is written last.
 for minor in "${MINORS[@]}"; do
-  for prefix in $(ls -d "$BUILDS/$minor".* 2>/dev/null | grep -E "/$minor\.[0-9]+${SUFFIX}\$" | sort -rV); do
+  for prefix in $(ls -d "$BUILDS/$minor".* 2>/dev/null | grep -E "/$minor\.[0-9]+${SUFFIX}${VARIANT}\$" | sort -rV); do
     py="$prefix/bin/python${minor}${SUFFIX}"
     WHY=""
     if [ -f "$prefix/.ftaudit-build" ] && verify "$py"; then found "$py" "cached build ($(head -n1 "$prefix/.ftaudit-build"))"; fi
@@ -159,11 +172,13 @@ install_build_deps() {
 # (VERSION for a standard build).
 build_tree() {
   local src="$1" version="$2" origin="$3" minor="${2%.*}"
-  local prefix="$BUILDS/${version}${SUFFIX}"
+  local prefix="$BUILDS/${version}${SUFFIX}${VARIANT}"
   rm -rf "$prefix"
   say "configuring ${CONFIGURE_FLAGS[*]} into $prefix"
+  local ldflags=""
+  [ "$LIBRARY" = shared ] && ldflags="-Wl,-rpath,$prefix/lib"
   (cd "$src" && ./configure -q --prefix="$prefix" "${CONFIGURE_FLAGS[@]}" \
-     LDFLAGS="-Wl,-rpath,$prefix/lib" >&2)
+     LDFLAGS="$ldflags" >&2)
   say "building $version with $(nproc) jobs (about 7 minutes on 2 cores)"
   local start=$SECONDS
   (cd "$src" && make -s -j"$(nproc)") >"$src/../build.log" 2>&1 \

@@ -13,7 +13,7 @@ for minor in "${minors[@]}"; do
   pythons+=("$(env -u FTAUDIT_PYTHON scripts/provision-python.sh "$minor" | tail -n 1)")
 done
 standard="$(env -u FTAUDIT_PYTHON scripts/provision-python.sh --standard "${minors[0]}" | tail -n 1)"
-bin="$(FTAUDIT_PYTHONS="${pythons[*]} $standard" scripts/build.sh --release | tail -n 1)"
+bin="$(scripts/build.sh --release | tail -n 1)"
 sets="$(dirname "$(FTAUDIT_PYTHON="${pythons[0]}" scripts/fetch-wheels.sh --all | tail -n 1)")"
 mkdir -p reports
 

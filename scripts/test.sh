@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh machine: provisions free-threaded CPython 3.14t and 3.13t and
-# the standard (GIL) 3.14, builds one worker per interpreter, the fixture modules for each,
+# The whole test suite, from a fresh machine: provisions free-threaded CPython 3.14t and 3.13t (with
+# a shared libpython and without) and the standard (GIL) 3.14, builds ftaudit and its workers (one
+# per CPython ABI), the wheel (`pip wheel .`), the fixture modules for each interpreter,
 # fetches the pinned real wheels and installs the venvs (all cached under ~/.cache/ftaudit), then
 # runs every test on 3.14t, the probe tests again on 3.13t, and the real-wheel probe test on the
 # standard 3.14 (tests/standard_build.rs runs in the first run). Fails if no test ran.
@@ -20,6 +21,13 @@ primary="${pythons[0]}"
 # The standard build of the first minor: its subinterpreters (tests/standard_build.rs).
 standard="$(env -u FTAUDIT_PYTHON scripts/provision-python.sh --standard "${minors[0]}" | tail -n 1)"
 export FTAUDIT_PYTHONS="${pythons[*]} $standard"
+# The same free-threaded versions with libpython linked into python (as manylinux images, Debian
+# and conda build them): the interpreter hosts the worker there (tests/wheel.rs, tests/workers.rs).
+static_pythons=()
+for minor in "${minors[@]}"; do
+  static_pythons+=("$(env -u FTAUDIT_PYTHON scripts/provision-python.sh --static "$minor" | tail -n 1)")
+done
+export FTAUDIT_STATIC_PYTHONS="${static_pythons[*]}"
 # The machine-code tests (crates/ftaudit-static/tests/machine_code.rs) also compile their
 # fixtures for aarch64 with Debian's cross compiler; where apt-get can install it, its absence
 # is a failure, not a skip.
@@ -44,6 +52,22 @@ fi
 scripts/build.sh >/dev/null
 # Every pinned set (read statically by the tests; the linux ones are also installed below).
 export FTAUDIT_WHEELS_DIR="$(dirname "$(FTAUDIT_PYTHON="$primary" scripts/fetch-wheels.sh --all | tail -n 1)")"
+
+# The wheel, built the standard way (PEP 517: pip runs build-backend/ around maturin), for
+# tests/wheel.rs to install as a user would and compare with the source build on the demo venvs
+# of every free-threaded interpreter, shared and static.
+wheel_dir="$CACHE/wheel-build"
+rm -rf "$wheel_dir"
+wheel_start=$SECONDS
+"$standard" -m pip wheel --quiet --no-deps --wheel-dir "$wheel_dir" . >&2
+export FTAUDIT_WHEEL="$(ls "$wheel_dir"/ftaudit-*.whl)"
+echo "[test] built $(basename "$FTAUDIT_WHEEL") ($(du -h "$FTAUDIT_WHEEL" | cut -f1)) in $((SECONDS - wheel_start)) s" >&2
+export FTAUDIT_TOOL_PYTHON="$standard"
+wheel_venvs=()
+for py in "${pythons[@]}" "${static_pythons[@]}"; do
+  wheel_venvs+=("$(FTAUDIT_PYTHON="$py" scripts/make-venv.sh demo | tail -n 1)")
+done
+export FTAUDIT_WHEEL_VENVS="${wheel_venvs[*]}"
 
 export FTAUDIT_STANDARD_VENV="$(FTAUDIT_PYTHON="$standard" scripts/make-venv.sh "linux-$(env -u PYTHON_GIL "$standard" -I -c 'import sys; print(f"cp{sys.version_info.major}{sys.version_info.minor}")')" | tail -n 1)"
 
@@ -84,6 +108,17 @@ for i in "${!pythons[@]}"; do
   done
 done
 
+# The probe's own tests again with the worker hosted by the interpreter instead of embedded.
+echo "=== ftaudit-probe tests with the worker hosted (${pythons[0]}) ==="
+set +e
+FTAUDIT_PYTHON="${pythons[0]}" FTAUDIT_WORKER_MODE=hosted \
+  FTAUDIT_FIXTURES_VENV="$(FTAUDIT_PYTHON="${pythons[0]}" scripts/build-fixtures.sh | tail -n 1)" \
+  cargo test --no-fail-fast -p ftaudit-probe "$@" 2>&1 | tee -a "$log"
+run_status=${PIPESTATUS[0]}
+set -e
+echo "=== ftaudit-probe, hosted worker: exit status $run_status ==="
+[ "$run_status" -eq 0 ] || status=$run_status
+
 # The standard build: ftaudit's probe against CPython's own evidence on the same packages.
 echo "=== ftaudit tests on the standard build ($standard): the real-wheel probe ==="
 set +e
@@ -95,7 +130,7 @@ echo "=== standard build: cargo test --test real_wheels: exit status $run_status
 [ "$run_status" -eq 0 ] || status=$run_status
 
 # Every unsafe block documented (clippy::undocumented_unsafe_blocks is denied workspace-wide),
-# in the worker of each interpreter too.
+# in the worker of each ABI too.
 run_check() {
   local what="$1"; shift
   set +e
@@ -106,9 +141,10 @@ run_check() {
   [ "$run_status" -eq 0 ] || status=$run_status
 }
 run_check "clippy (workspace)" cargo clippy --workspace --exclude ftaudit-worker --all-targets -- -D warnings
-for py in "${pythons[@]}" "$standard"; do
-  tag="$(env -u PYTHON_GIL "$py" -I -c 'import sys; print(f"{sys.version_info.major}.{sys.version_info.minor}{sys.abiflags}")')"
-  run_check "clippy (ftaudit-worker-$tag)" env PYO3_PYTHON="$py" CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/worker-$tag" \
+for abi in $(grep -v '^#' crates/ftaudit-worker/abis); do
+  worker_target="${CARGO_TARGET_DIR:-$PWD/target}/worker-$abi"
+  scripts/lib/worker-pyo3-config.sh "$abi" "$worker_target/pyo3-config.txt"
+  run_check "clippy (ftaudit-worker-$abi)" env PYO3_CONFIG_FILE="$worker_target/pyo3-config.txt" CARGO_TARGET_DIR="$worker_target" \
     cargo clippy --package ftaudit-worker -- -D warnings
 done
 # The static scan is portable: ftaudit (without the Linux-only probe) type-checks for macOS and

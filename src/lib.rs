@@ -8,3 +8,4 @@ pub mod policy;
 pub mod publish;
 pub mod scan;
 pub mod stress;
+pub mod workers;

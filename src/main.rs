@@ -4,318 +4,15 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::Parser;
 use ftaudit::exit;
 use ftaudit::scan::{scan, NoProgress, ProbeOptions, Progress, ScanOptions};
-use ftaudit_model::AvailableWorker;
 use ftaudit_probe::Cancel;
 use ftaudit_render::TableOptions;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// `ftaudit 0.1.0 (0123456789ab 2026-12-06)`: the version and the commit it was built from.
-const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("FTAUDIT_COMMIT"), ")");
-
-/// Audits native Python extension modules for free-threaded CPython and subinterpreters.
-#[derive(Parser)]
-#[command(name = "ftaudit", version = VERSION, about)]
-#[command(
-    after_help = "Exit status: 0 clean, 1 error-level findings, 2 something could not be checked, 3 the scan could not run, 130 / 143 stopped by SIGINT / SIGTERM (the partial report is still written)."
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Scan a venv, a site-packages folder, a wheel, or a folder of wheels.
-    Scan(ScanArgs),
-    /// Scan a venv with the probe, then stress every module that imported GIL-free: threads,
-    /// subinterpreters and processes, correctness and scaling (`scan --stress`).
-    Stress(ScanArgs),
-    /// List the probe workers next to ftaudit and the interpreter each embeds.
-    Workers(WorkersArgs),
-    /// Render a saved JSON report in another format (exit status as the scan's).
-    Report(ReportArgs),
-    /// Merge reports (interpreters, platforms, shards) into one compatibility matrix (JSON).
-    Merge(MergeArgs),
-    /// What became ready, regressed, appeared or went away between two reports (exit 1 on a
-    /// regression or a new finding).
-    Diff(DiffArgs),
-    /// Print a shell completion script: `ftaudit completions bash > ~/.local/share/bash-completion/completions/ftaudit`.
-    Completions {
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
-}
-
-#[derive(clap::Args)]
-struct ReportArgs {
-    /// A report written by `ftaudit scan --format json` (any 1.x schema).
-    report: PathBuf,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-    #[arg(long, short)]
-    output: Option<PathBuf>,
-    /// List note-level findings in the table too.
-    #[arg(long)]
-    notes: bool,
-}
-
-#[derive(clap::Args)]
-struct MergeArgs {
-    /// JSON reports (any 1.x schema).
-    #[arg(required = true)]
-    reports: Vec<PathBuf>,
-    #[arg(long, short)]
-    output: Option<PathBuf>,
-    /// json (the matrix model) or html (one self-contained page).
-    #[arg(long, value_enum, default_value_t = MatrixFormat::Json)]
-    format: MatrixFormat,
-    /// The HTML page's title.
-    #[arg(long, default_value = "ftaudit compatibility matrix")]
-    title: String,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum MatrixFormat {
-    Json,
-    Html,
-    /// The per-package roll-up, one column per interpreter and platform.
-    Markdown,
-}
-
-#[derive(clap::Args)]
-struct DiffArgs {
-    old: PathBuf,
-    new: PathBuf,
-    #[arg(long, value_enum, default_value_t = TextOrJson::Table)]
-    format: TextOrJson,
-}
-
-#[derive(clap::Args)]
-struct WorkersArgs {
-    #[arg(long, value_enum, default_value_t = TextOrJson::Table)]
-    format: TextOrJson,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum TextOrJson {
-    Table,
-    Json,
-}
-
-#[derive(clap::Args)]
-struct ScanArgs {
-    /// venv, site-packages folder, .whl file, folder of .whl files, or native files.
-    path: PathBuf,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-    /// Write the report here instead of stdout.
-    #[arg(long, short)]
-    output: Option<PathBuf>,
-    /// Read the binaries only; do not import anything.
-    #[arg(long)]
-    static_only: bool,
-    /// Worker processes for the import probe.
-    #[arg(long, short, default_value_t = default_jobs())]
-    jobs: usize,
-    /// Seconds one module's import may take before it is reported as hung.
-    #[arg(long, default_value_t = 60.0)]
-    timeout: f64,
-    /// Memory limit per worker process, in MiB (0 = none).
-    #[arg(long, default_value_t = 8192)]
-    memory_limit: u64,
-    /// Skip the subinterpreter imports.
-    #[arg(long)]
-    no_subinterpreters: bool,
-    /// The worker binary (default: ftaudit-worker next to ftaudit, or $FTAUDIT_WORKER).
-    #[arg(long)]
-    worker: Option<PathBuf>,
-    /// The box around imported and stressed code (Landlock, seccomp, namespaces, limits).
-    /// `off` runs package code with the user's rights: the report says so, and a policy with
-    /// `sandbox = "require"` fails the run.
-    #[arg(long, value_enum, default_value_t = SandboxArg::On)]
-    sandbox: SandboxArg,
-    /// List note-level findings in the table too.
-    #[arg(long)]
-    notes: bool,
-    /// The policy: levels, allowlist, incompleteness (default: ./ftaudit.toml, else
-    /// [tool.ftaudit] in ./pyproject.toml, else every finding at its default level).
-    #[arg(long)]
-    policy: Option<PathBuf>,
-    /// An earlier JSON report: findings already in it do not count (matched by fingerprint).
-    #[arg(long)]
-    baseline: Option<PathBuf>,
-    /// Scan only shard K of N (by distribution); `ftaudit merge` joins the shards.
-    #[arg(long, value_parser = ftaudit::publish::parse_shard)]
-    shard: Option<ftaudit::publish::Shard>,
-    #[command(flatten)]
-    stress: StressArgs,
-    #[command(flatten)]
-    lock: LockArgs,
-}
-
-#[derive(clap::Args)]
-#[command(next_help_heading = "Lock files (requirements.txt, pylock.toml, uv.lock)")]
-struct LockArgs {
-    /// The interpreter to audit the lock for: 3.14t, 3.13t, 3.15t, 3.14...
-    #[arg(long)]
-    python: Option<String>,
-    /// Wheel platform tag to audit for (repeatable): manylinux_2_28_x86_64, manylinux_2_28_aarch64,
-    /// musllinux_1_2_x86_64, macosx_11_0_arm64, macosx_10_13_x86_64, win_amd64. Default: manylinux
-    /// x86_64 and aarch64, macOS arm64 and x86_64, Windows amd64.
-    #[arg(long = "platform")]
-    platforms: Vec<String>,
-    /// The index (PEP 691/503 simple API). Default: the lock's, else $PIP_INDEX_URL or
-    /// $UV_INDEX_URL, else PyPI.
-    #[arg(long)]
-    index_url: Option<String>,
-    /// More indexes (repeatable).
-    #[arg(long = "extra-index-url")]
-    extra_index_urls: Vec<String>,
-    /// Use only the cache (~/.cache/ftaudit/lock): anything not there is reported, not fetched.
-    #[arg(long)]
-    offline: bool,
-}
-
-#[derive(clap::Args)]
-#[command(next_help_heading = "Stress")]
-struct StressArgs {
-    /// After the probe, stress the modules that imported GIL-free (as `ftaudit stress`).
-    #[arg(long)]
-    stress: bool,
-    /// Fixes every random choice of the stress stage; the report records it.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Worker counts to measure, comma-separated (default: 1,2,4 and the usable cores).
-    #[arg(long, value_delimiter = ',')]
-    workers: Option<Vec<usize>>,
-    /// Timed rounds per worker count and executor.
-    #[arg(long, default_value_t = 5)]
-    repeats: usize,
-    /// The 1-worker run of each recipe is calibrated to at least this many seconds.
-    #[arg(long, default_value_t = 0.5)]
-    target_seconds: f64,
-    /// Seconds a stress stage may take before it counts as a deadlock or a hang.
-    #[arg(long, default_value_t = 20.0)]
-    stress_timeout: f64,
-    /// Executors to compare, comma-separated: threads, subinterpreters, processes.
-    #[arg(long, value_delimiter = ',', default_values_t = [ExecutorArg::Threads, ExecutorArg::Subinterpreters, ExecutorArg::Processes])]
-    executors: Vec<ExecutorArg>,
-    /// A folder of your own recipes (*.py; see docs/stress.md). Repeatable.
-    #[arg(long = "recipes")]
-    recipe_dirs: Vec<PathBuf>,
-    /// Do not use the recipes shipped with ftaudit.
-    #[arg(long)]
-    no_shipped_recipes: bool,
-    /// Skip the generic workloads (concurrent first import, introspection, rejected calls).
-    #[arg(long)]
-    no_generic: bool,
-    /// Also stress the standard-library modules the shipped recipes cover (zlib, hashlib...).
-    #[arg(long)]
-    stdlib: bool,
-    /// Stress only this module (dotted name; with --stdlib also a standard-library one, e.g.
-    /// _json). Repeatable.
-    #[arg(long)]
-    only: Vec<String>,
-    /// Write one SVG chart per stressed module (speed-up against workers) into this folder.
-    #[arg(long)]
-    charts: Option<PathBuf>,
-    /// Seconds per distribution for the synthesized tier (its API discovered and called from
-    /// many threads; reproducers' runs come on top).
-    #[arg(long, default_value_t = 20.0)]
-    synth_budget: f64,
-    /// Skip the synthesized tier (calls into each package's own public API).
-    #[arg(long)]
-    no_synthesized: bool,
-    /// Run the synthesized tier even where the sandbox could not be set up (it calls arbitrary
-    /// package code with your rights).
-    #[arg(long)]
-    allow_unboxed_synthesis: bool,
-}
-
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
-enum SandboxArg {
-    On,
-    Off,
-}
-
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
-enum ExecutorArg {
-    Threads,
-    Subinterpreters,
-    Processes,
-}
-
-impl std::fmt::Display for ExecutorArg {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(
-            self.to_possible_value()
-                .expect("no skipped values")
-                .get_name(),
-        )
-    }
-}
-
-impl StressArgs {
-    fn options(
-        &self,
-        memory_limit_mb: Option<u64>,
-        sandbox: bool,
-    ) -> ftaudit::stress::StressOptions {
-        use ftaudit_model::ExecutorKind;
-        ftaudit::stress::StressOptions {
-            seed: self.seed,
-            worker_counts: self.workers.clone(),
-            repeats: self.repeats.max(1),
-            target_seconds: self.target_seconds.max(0.01),
-            timeout: Duration::from_secs_f64(self.stress_timeout.max(1.0)),
-            memory_limit_mb,
-            executors: self
-                .executors
-                .iter()
-                .map(|e| match e {
-                    ExecutorArg::Threads => ExecutorKind::Threads,
-                    ExecutorArg::Subinterpreters => ExecutorKind::Subinterpreters,
-                    ExecutorArg::Processes => ExecutorKind::Processes,
-                })
-                .collect(),
-            shipped_recipes: !self.no_shipped_recipes,
-            recipe_dirs: self.recipe_dirs.clone(),
-            generic: !self.no_generic,
-            stdlib: self.stdlib,
-            only: self.only.clone(),
-            python: None,
-            sandbox,
-            synth_budget: (!self.no_synthesized)
-                .then(|| Duration::from_secs_f64(self.synth_budget.max(1.0))),
-            allow_unboxed_synthesis: self.allow_unboxed_synthesis,
-        }
-    }
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Format {
-    Table,
-    Json,
-    /// A CI job summary (`$GITHUB_STEP_SUMMARY`).
-    Markdown,
-    /// SARIF 2.1.0, for code scanning.
-    Sarif,
-    /// JUnit XML, for CI test reports.
-    Junit,
-    /// GitHub Actions annotations (workflow commands).
-    Github,
-    /// One self-contained HTML page: the colour-coded matrix, search, filters, evidence.
-    Html,
-}
-
-fn default_jobs() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-}
+mod cli;
+use cli::*;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -469,6 +166,8 @@ fn run_scan(args: ScanArgs) -> ExitCode {
         static_only: args.static_only,
         probe: ProbeOptions {
             worker: args.worker.clone(),
+            worker_mode: args.worker_mode.into(),
+            interpreter: args.interpreter.clone(),
             jobs: args.jobs,
             timeout: Duration::from_secs_f64(args.timeout.max(0.1)),
             memory_limit_mb: (args.memory_limit > 0).then_some(args.memory_limit),
@@ -611,21 +310,20 @@ fn write_output(
 }
 
 fn run_workers(args: WorkersArgs) -> ExitCode {
-    let workers: Vec<AvailableWorker> = ftaudit_probe::list_workers(Duration::from_secs(60))
-        .into_iter()
-        .map(|w| AvailableWorker {
-            path: w.path,
-            problem: w.interpreter.as_ref().err().map(|e| e.to_string()),
-            embeds: w.interpreter.ok(),
-        })
-        .collect();
+    let list = ftaudit::workers::list(
+        &args.pythons,
+        args.worker_mode.into(),
+        Duration::from_secs(60),
+    );
     let text = match args.format {
-        TextOrJson::Json => ftaudit_render::workers_json(&workers),
-        TextOrJson::Table => ftaudit_render::workers_table(&workers),
+        TextOrJson::Json => ftaudit_render::workers_json(&list),
+        TextOrJson::Table => ftaudit_render::workers_table(&list),
     };
     print!("{text}");
-    // No worker, or one that does not start, means no probe can run: "could not check".
-    if workers.is_empty() || workers.iter().any(|w| w.embeds.is_none()) {
+    // No usable worker, or an interpreter none runs in, means no probe can run: "could not check".
+    let unusable = list.workers.iter().all(|w| w.serves.is_none())
+        || list.interpreters.iter().any(|c| c.embeds.is_none());
+    if unusable {
         ExitCode::from(exit::INCOMPLETE)
     } else {
         ExitCode::from(exit::CLEAN)

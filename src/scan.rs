@@ -12,7 +12,10 @@ use ftaudit_model::{
     NativeFile, Provenance, Report, Stages, Target, TargetInterpreter, TargetKind, ToolInfo,
     SCHEMA_VERSION,
 };
-use ftaudit_probe::{Cancel, ProbeConfig, ProbePlan, ProbeProgress, WantedInterpreter};
+use ftaudit_probe::{
+    Cancel, HostInterpreter, ProbeConfig, ProbePlan, ProbeProgress, WantedInterpreter, Worker,
+    WorkerModeChoice,
+};
 use rayon::prelude::*;
 
 use crate::assess;
@@ -39,8 +42,12 @@ pub struct ScanOptions {
 
 #[derive(Debug, Clone)]
 pub struct ProbeOptions {
-    /// The worker binary; None = look next to this executable.
+    /// The worker library; None = the one for the interpreter's ABI next to this executable.
     pub worker: Option<PathBuf>,
+    /// Embedded, hosted, or whichever the interpreter's libpython allows.
+    pub worker_mode: WorkerModeChoice,
+    /// The interpreter to probe in; None = the one the environment's pyvenv.cfg names.
+    pub interpreter: Option<PathBuf>,
     pub jobs: usize,
     pub timeout: Duration,
     pub memory_limit_mb: Option<u64>,
@@ -353,13 +360,14 @@ fn attach_dynamic(files: &mut [NativeFile], facts: Vec<DynamicFacts>) {
     }
 }
 
-/// The worker that embeds the environment's interpreter: the one asked for (`--worker`), else
-/// the matching one of those next to ftaudit. When none matches, the reason names the
-/// interpreter the environment needs, the workers there are, and how to provision the missing one.
+/// The worker for the environment's interpreter: asks that interpreter about itself, picks the
+/// worker library for its ABI (or the one `--worker` names) and the mode its libpython allows,
+/// and starts it once to check it runs in that interpreter. When nothing can run there, the
+/// reason names what was found and what would serve.
 fn choose_worker(
     wanted: &TargetInterpreter,
     options: &ProbeOptions,
-) -> Result<(PathBuf, EmbeddedInterpreter), String> {
+) -> Result<(Worker, EmbeddedInterpreter), String> {
     let need = WantedInterpreter::new(&wanted.version, wanted.free_threaded);
     let runs = format!(
         "the environment runs Python {}{}",
@@ -370,56 +378,47 @@ fn choose_worker(
             " (default build, with the GIL)"
         }
     );
-    let build = if wanted.free_threaded {
-        "free-threaded"
-    } else {
-        "standard (GIL)"
-    };
-    if let Some(worker) = &options.worker {
-        let embedded = ftaudit_probe::describe(worker, options.timeout)
-            .map_err(|e| format!("the probe worker failed to start: {e}"))?;
-        if !need.matches(&embedded) {
+    let python = match (&options.interpreter, &wanted.executable) {
+        (Some(python), _) => python.clone(),
+        (None, Some(python)) => python.clone(),
+        (None, None) => {
             return Err(format!(
-                "{runs}, but the worker {} embeds {}{}: only a {build} {} worker can probe it",
-                worker.display(),
-                embedded.version,
-                embedded.abiflags,
-                need.minor
-            ));
-        }
-        return Ok((worker.clone(), embedded));
-    }
-    match ftaudit_probe::select_worker(&need, options.timeout) {
-        Ok(chosen) => Ok(chosen),
-        Err(asked) => {
-            let available: Vec<String> = asked
-                .iter()
-                .map(|w| match &w.interpreter {
-                    Ok(i) => format!("{}{} ({})", i.version, i.abiflags, w.path.display()),
-                    Err(e) => format!("{} (does not start: {e})", w.path.display()),
-                })
-                .collect();
-            let available = if available.is_empty() {
-                "no worker was found next to ftaudit or in $FTAUDIT_WORKER".to_string()
-            } else {
-                format!("the workers here embed {}", available.join(", "))
-            };
-            let base = wanted
-                .executable
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| format!("/path/to/python{}", need.label()));
-            let flag = if wanted.free_threaded {
-                ""
-            } else {
-                "--standard "
-            };
-            Err(format!(
-                "{runs}, and no ftaudit worker embeds a {build} {minor}: {available}. \
-                 Provision one and build its worker with: \
-                 FTAUDIT_PYTHON={base} scripts/provision-python.sh {flag}{minor} && scripts/build.sh --release",
-                minor = need.minor
+                "{runs}, but names no interpreter (no pyvenv.cfg home or executable): pass --interpreter /path/to/python{}",
+                need.label()
             ))
         }
+    };
+    let host = HostInterpreter::inspect(&python, options.timeout.max(Duration::from_secs(30)))
+        .map_err(|e| format!("{runs}, and its interpreter could not be asked: {e}"))?;
+    if host.minor() != need.minor || host.gil_disabled != need.free_threaded {
+        return Err(format!(
+            "{runs}, but its interpreter {} is CPython {}{}",
+            python.display(),
+            host.version,
+            host.abiflags
+        ));
     }
+    let worker = ftaudit_probe::plan(&host, options.worker_mode, options.worker.as_deref())
+        .map_err(|e| format!("{runs}: {e}"))?;
+    let embedded = ftaudit_probe::describe(&worker, options.timeout).map_err(|e| {
+        format!(
+            "the probe worker ({} mode: {}) failed to start: {e}",
+            worker.info.mode.as_str(),
+            worker.info.reason
+        )
+    })?;
+    if !need.matches(&embedded) {
+        return Err(format!(
+            "{runs}, but the worker {} ran in CPython {}{} (GIL {} at start-up)",
+            worker.info.library.display(),
+            embedded.version,
+            embedded.abiflags,
+            if embedded.gil_enabled_at_startup {
+                "on"
+            } else {
+                "off"
+            }
+        ));
+    }
+    Ok((worker, embedded))
 }

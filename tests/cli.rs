@@ -57,8 +57,8 @@ fn the_main_binary_does_not_link_libpython() {
     );
 }
 
-/// Hides the provisioned interpreter's lib folder behind an empty tmpfs in a private mount
-/// namespace: the worker can no longer start, the main binary still scans.
+/// Hides the provisioned interpreter's lib folder (libpython, the standard library) behind an
+/// empty tmpfs in a private mount namespace: the static scan still works.
 #[test]
 fn static_scan_works_with_libpython_hidden_from_the_loader() {
     let python = std::env::var("FTAUDIT_PYTHON").unwrap_or_else(|_| {
@@ -79,22 +79,10 @@ fn static_scan_works_with_libpython_hidden_from_the_loader() {
     )
     .unwrap();
     let libdir = libdir.trim();
-    let minor = String::from_utf8(
-        Command::new(&python)
-            .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
-            .output()
-            .expect("interpreter runs")
-            .stdout,
-    )
-    .unwrap();
-    let worker = std::path::Path::new(env!("CARGO_BIN_EXE_ftaudit"))
-        .with_file_name(format!("ftaudit-worker-{}t", minor.trim()));
-    assert!(worker.is_file(), "{} was not built", worker.display());
     let script = format!(
         "mount -t tmpfs none '{libdir}' || exit 97; \
-         '{worker}' --version >/dev/null 2>&1 && exit 98; \
+         [ -n \"$(ls -A '{libdir}')\" ] && exit 98; \
          exec '{bin}' scan --static-only --format json '{venv}'",
-        worker = worker.display(),
         bin = env!("CARGO_BIN_EXE_ftaudit"),
         venv = fixtures_venv().display(),
     );
@@ -109,11 +97,7 @@ fn static_scan_works_with_libpython_hidden_from_the_loader() {
         "could not hide {libdir}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_ne!(
-        code,
-        Some(98),
-        "the worker still started: libpython was not hidden"
-    );
+    assert_ne!(code, Some(98), "the lib folder was not hidden");
     let report: ftaudit_model::Report = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     assert!(report.summary.extension_modules > 10);

@@ -1,39 +1,32 @@
-//! Bakes the embedded interpreter's location into the worker so it runs with no environment:
-//! an rpath to libpython (no LD_LIBRARY_PATH) and `sys.base_prefix` for `PyConfig.home` (so the
-//! standard library is found wherever the worker binary is copied).
-
-use std::process::Command;
+//! The worker links no libpython (scripts/build.sh gives pyo3 a configuration file with
+//! `suppress_build_script_link_lines`): the user's interpreter supplies the C API at run time,
+//! either as a shared library `ftaudit-embed` loads first, or as the running `python` itself.
+//! What this build needs is only which ABI it is for, which it records in the library.
 
 fn main() {
+    println!("cargo:rerun-if-env-changed=PYO3_CONFIG_FILE");
     println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
     println!("cargo:rerun-if-changed=build.rs");
 
     // Free-threaded and standard (GIL) builds alike: `cfg(Py_GIL_DISABLED)` tells the code
-    // which one it embeds (the legacy subinterpreter's settings differ).
+    // which one it serves (the legacy subinterpreter's settings differ).
     pyo3_build_config::use_pyo3_cfgs();
     let config = pyo3_build_config::get();
-    if config.shared {
-        match &config.lib_dir {
-            Some(lib_dir) => println!("cargo:rustc-link-arg-bins=-Wl,-rpath,{lib_dir}"),
-            None => println!("cargo:warning=pyo3 reported no lib_dir; the worker will need libpython on the loader path"),
-        }
-    }
-
-    let python = config
-        .executable
-        .clone()
-        .or_else(|| std::env::var("PYO3_PYTHON").ok())
-        .expect("pyo3-build-config found no Python executable; set PYO3_PYTHON to a python3.X(t)");
-    let output = Command::new(&python)
-        .args(["-I", "-c", "import sys; sys.stdout.write(sys.base_prefix)"])
-        .output()
-        .unwrap_or_else(|e| panic!("could not run {python} to read sys.base_prefix: {e}"));
-    if !output.status.success() {
-        panic!(
-            "{python} failed to report sys.base_prefix: {}",
-            String::from_utf8_lossy(&output.stderr)
+    if !config.suppress_build_script_link_lines {
+        println!(
+            "cargo:warning=pyo3 links this worker to libpython {}; the worker then serves only that library. scripts/build.sh builds it unlinked",
+            config.lib_name.as_deref().unwrap_or("(unnamed)")
         );
     }
-    let base_prefix = String::from_utf8(output.stdout).expect("sys.base_prefix is not UTF-8");
-    println!("cargo:rustc-env=FTAUDIT_PYTHON_HOME={base_prefix}");
+    let free_threaded = config
+        .build_flags
+        .0
+        .contains(&pyo3_build_config::BuildFlag::Py_GIL_DISABLED);
+    // "3.14t": what ftaudit matches against an interpreter's `X.Y` + `sys.abiflags`.
+    println!(
+        "cargo:rustc-env=FTAUDIT_WORKER_ABI={}.{}{}",
+        config.version.major,
+        config.version.minor,
+        if free_threaded { "t" } else { "" }
+    );
 }

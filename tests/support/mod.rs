@@ -187,3 +187,41 @@ pub fn sysconfig(python: &Path, expr: &str) -> String {
         .unwrap();
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// Per module: the import, CPython's GIL verdict, both subinterpreter outcomes and the findings.
+pub fn verdicts(report: &Report) -> BTreeMap<String, String> {
+    let outcome = |o: Option<&ftaudit_model::ImportOutcome>| match o {
+        None => "-".to_string(),
+        Some(ftaudit_model::ImportOutcome::Ok) => "ok".into(),
+        Some(ftaudit_model::ImportOutcome::Error { exception, .. }) => format!("error {exception}"),
+        Some(other) => format!("{other:?}")
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string(),
+    };
+    report
+        .files
+        .iter()
+        .map(|f| {
+            let d = f.dynamic.as_ref();
+            let mut codes: Vec<String> = f
+                .findings
+                .iter()
+                .map(|x| format!("{}:{:?}", x.code.as_str(), x.severity))
+                .collect();
+            codes.sort();
+            (
+                f.path.clone(),
+                format!(
+                    "import {} | gil {:?} | isolated {} | legacy {} | {}",
+                    outcome(d.map(|d| &d.import)),
+                    d.and_then(|d| d.requires_gil),
+                    outcome(d.and_then(|d| d.isolated_subinterpreter.as_ref())),
+                    outcome(d.and_then(|d| d.legacy_subinterpreter.as_ref())),
+                    codes.join(" ")
+                ),
+            )
+        })
+        .collect()
+}

@@ -23,6 +23,46 @@ pub struct DynamicRun {
     /// The box the workers ran in: what their imports could not do.
     #[serde(default)]
     pub sandbox: crate::SandboxReport,
+    /// How the worker reached the environment's interpreter, and why that way (1.6; absent
+    /// in older reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<ProbeWorker>,
+}
+
+/// How the probe's worker ran inside the user's interpreter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerMode {
+    /// `ftaudit-embed` loaded the interpreter's shared libpython by path, then the worker.
+    Embedded,
+    /// The interpreter itself (libpython linked in statically) ran the worker as an extension
+    /// module, started isolated.
+    Hosted,
+}
+
+impl WorkerMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkerMode::Embedded => "embedded",
+            WorkerMode::Hosted => "hosted",
+        }
+    }
+}
+
+/// The worker a probe used: which library, in which mode, in which interpreter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ProbeWorker {
+    pub mode: WorkerMode,
+    /// Why this mode: what was found about the interpreter's library.
+    pub reason: String,
+    /// The worker library (`ftaudit-worker-3.14t.so`), one per CPython ABI.
+    pub library: PathBuf,
+    /// The ABI the library serves, e.g. "3.14t".
+    pub abi: String,
+    /// The interpreter whose runtime the worker ran in (the environment's base `python`).
+    pub python: PathBuf,
+    /// The shared libpython loaded (embedded mode only).
+    pub libpython: Option<PathBuf>,
 }
 
 /// A module's import may run arbitrary code; the workers get no network where the kernel allows.
@@ -54,13 +94,31 @@ pub struct EmbeddedInterpreter {
     pub base_prefix: String,
 }
 
-/// One probe worker next to ftaudit, as `ftaudit workers --format json` lists it.
+/// What `ftaudit workers --format json` prints: the worker libraries this ftaudit has, and for
+/// each interpreter asked about, the worker and mode a scan would use and what it reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct WorkerList {
+    pub workers: Vec<AvailableWorker>,
+    pub interpreters: Vec<InterpreterCheck>,
+}
+
+/// One worker library next to ftaudit (or in `lib/ftaudit` beside its `bin`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AvailableWorker {
     pub path: PathBuf,
-    /// What the worker said it embeds; None when it did not start.
+    /// The ABI it serves, read from the library ("3.14t"); None when the file says none.
+    pub serves: Option<String>,
+    pub problem: Option<String>,
+}
+
+/// `ftaudit workers --python PY`: what a scan of an environment made from PY would run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct InterpreterCheck {
+    pub python: PathBuf,
+    pub worker: Option<ProbeWorker>,
+    /// What the started worker reported from inside the interpreter.
     pub embeds: Option<EmbeddedInterpreter>,
-    /// Why it did not start.
+    /// Why no worker could run there ("could not check").
     pub problem: Option<String>,
 }
 

@@ -180,6 +180,14 @@ fn sample_report() -> Report {
                 environment_removed: vec!["PYTHON_GIL".into()],
                 worker_processes: 3,
                 elapsed_seconds: 1.5,
+                worker: Some(ProbeWorker {
+                    mode: WorkerMode::Hosted,
+                    reason: "libpython is linked into the interpreter".into(),
+                    library: "/opt/ftaudit/lib/ftaudit/ftaudit-worker-3.14t.so".into(),
+                    abi: "3.14t".into(),
+                    python: "/usr/bin/python3.14t".into(),
+                    libpython: None,
+                }),
                 network: NetworkIsolation {
                     isolated: true,
                     detail: "own namespace".into(),

@@ -6,18 +6,25 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ftaudit_probe::{worker_files, ProbeConfig, ProbePlan, SandboxSpec};
+use ftaudit_probe::{worker_for, ProbeConfig, ProbePlan, SandboxSpec, WorkerModeChoice};
 
 fn main() {
     let mut args = std::env::args().skip(1).peekable();
-    // $FTAUDIT_WORKER, else the first worker next to this example.
-    let worker = worker_files()
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| PathBuf::from("target/debug/ftaudit-worker"));
+    // The interpreter named by $FTAUDIT_PYTHON (default: python3.14t on PATH), with the
+    // worker for its ABI next to this example.
+    let python = std::env::var_os("FTAUDIT_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("python3.14t"));
+    let worker = worker_for(
+        &python,
+        WorkerModeChoice::Auto,
+        None,
+        Duration::from_secs(60),
+    )
+    .unwrap_or_else(|e| panic!("no worker for {}: {e}", python.display()));
     let sandbox = match ftaudit_probe::describe(&worker, Duration::from_secs(60)) {
         Ok(embedded) => SandboxSpec::for_interpreter(std::path::Path::new(&embedded.base_prefix)),
-        Err(e) => panic!("{} does not start: {e}", worker.display()),
+        Err(e) => panic!("{} does not start: {e}", worker.info.library.display()),
     };
     let mut config = ProbeConfig {
         worker,

@@ -2,7 +2,7 @@
 //! or which module and stage it died (or hung) in.
 
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
@@ -14,6 +14,7 @@ use crate::contain::Limits;
 use crate::contain::{SandboxOutcome, SandboxSpec};
 use crate::output::StageSplitter;
 use crate::process::{spawn_worker, Message, WorkerProcess};
+use crate::workers::Worker;
 use crate::{signal, ProbeError};
 
 /// Start-up (interpreter initialisation, site folders) is not a module's fault, and on a
@@ -21,7 +22,7 @@ use crate::{signal, ProbeError};
 const MIN_STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct BatchSpec<'a> {
-    pub worker: &'a Path,
+    pub worker: &'a Worker,
     pub site_dirs: &'a [PathBuf],
     pub subinterpreters: bool,
     pub timeout: Duration,
@@ -199,7 +200,7 @@ pub fn run_batch(
             output.push('\n');
         }
         return Err(ProbeError::Startup {
-            worker: spec.worker.to_path_buf(),
+            worker: spec.worker.info.library.clone(),
             reason,
             output: tail(&output, 4000),
         });
@@ -214,7 +215,7 @@ pub fn run_batch(
                 None => "it stopped responding after Ready".to_string(),
             };
             return Err(ProbeError::Startup {
-                worker: spec.worker.to_path_buf(),
+                worker: spec.worker.info.library.clone(),
                 reason,
                 output: tail(&stage_text(&streams, 0).unwrap_or_default(), 4000),
             });

@@ -15,6 +15,7 @@ pub mod contain;
 mod error;
 #[cfg(target_os = "linux")]
 mod facts;
+mod host;
 mod output;
 #[cfg(target_os = "linux")]
 mod process;
@@ -38,9 +39,11 @@ use std::time::Duration;
 pub use batch::{describe_exit, tail, OUT_OF_MEMORY_SIGNS};
 pub use cancel::{Cancel, StopSignal};
 pub use error::ProbeError;
+pub use host::HostInterpreter;
 pub use output::StageSplitter;
 pub use workers::{
-    describe, list_workers, minor_of, select_worker, worker_files, WantedInterpreter, WorkerInfo,
+    describe, find_worker, loader, minor_of, plan, worker_abi, worker_files, worker_for,
+    WantedInterpreter, Worker, WorkerModeChoice,
 };
 
 #[cfg(target_os = "linux")]
@@ -50,7 +53,7 @@ pub use unsupported::{embedded_interpreter, run};
 
 #[derive(Debug, Clone)]
 pub struct ProbeConfig {
-    pub worker: PathBuf,
+    pub worker: Worker,
     /// Worker processes run in parallel.
     pub jobs: usize,
     /// Per stage of each module; on expiry the worker's process group is killed.

@@ -2,11 +2,12 @@
 //! [`WorkerEvent`]s.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ftaudit_model::protocol::{ProbeRequest, WorkerEvent};
 
 use crate::contain::{marker_token, ChildSpec, ContainedChild, Limits, SandboxSpec, RESULT_FD};
+use crate::workers::Worker;
 use crate::ProbeError;
 
 pub use crate::contain::Message;
@@ -15,23 +16,24 @@ pub type WorkerProcess = ContainedChild<WorkerEvent>;
 
 /// Starts `worker` on `request` (written to `request.json` in its scratch folder).
 pub fn spawn_worker(
-    worker: &Path,
+    worker: &Worker,
     request: &ProbeRequest,
     limits: &Limits,
     sandbox: &SandboxSpec,
 ) -> Result<WorkerProcess, ProbeError> {
     let token = marker_token();
     let json = serde_json::to_vec(request).expect("a ProbeRequest always serialises");
-    let args: Vec<OsString> = vec![
+    let mut args: Vec<OsString> = worker.leading_args.clone();
+    args.extend::<[OsString; 6]>([
         "--request".into(),
         "request.json".into(),
         "--result-fd".into(),
         RESULT_FD.to_string().into(),
         "--markers".into(),
         token.clone().into(),
-    ];
+    ]);
     ContainedChild::spawn(&ChildSpec {
-        program: worker,
+        program: &worker.program,
         args,
         files: vec![(PathBuf::from("request.json"), json)],
         env: Vec::new(),

@@ -34,7 +34,11 @@ fn spec<'a>(
 /// The config's box, with the environment's folders readable.
 fn boxed_for(config: &ProbeConfig, site_dirs: &[PathBuf]) -> SandboxSpec {
     let mut sandbox = config.sandbox.clone();
-    for root in crate::environment_read_roots(site_dirs) {
+    let worker_files = config.worker.read_roots();
+    for root in worker_files
+        .into_iter()
+        .chain(crate::environment_read_roots(site_dirs))
+    {
         if !sandbox.read_roots.contains(&root) {
             sandbox.read_roots.push(root);
         }
@@ -146,6 +150,7 @@ pub fn run(
         sandbox: tally.report(),
         worker_processes,
         elapsed_seconds: started.elapsed().as_secs_f64(),
+        worker: Some(config.worker.info.clone()),
     };
     Ok((run, facts))
 }

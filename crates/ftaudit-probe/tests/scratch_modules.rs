@@ -93,7 +93,7 @@ fn workers_run_scrubbed_in_a_scratch_folder() {
 #[test]
 fn a_missing_worker_is_a_clear_error() {
     let mut config = common::config(1, 5, false);
-    config.worker = "/nonexistent/ftaudit-worker".into();
+    config.worker.program = "/nonexistent/ftaudit-worker".into();
     let err = ftaudit_probe::run(&config, &common::plan(&["ftfix_mp_gil_not_used"]), &|_| {})
         .unwrap_err();
     let text = err.to_string();

@@ -1,4 +1,4 @@
-//! The worker binary on its own: the embedded interpreter, the event sequence on the result
+//! The worker on its own, started as the probe starts it (embedded or hosted): the interpreter, the event sequence on the result
 //! pipe, and the isolation from PYTHON* variables even when nobody scrubs them.
 
 mod common;
@@ -34,8 +34,10 @@ fn run_worker(
     // SAFETY: as above, for the other descriptor.
     let write_end = unsafe { OwnedFd::from_raw_fd(fds[1]) };
     let write_fd = fds[1];
-    let mut command = Command::new(common::worker());
+    let worker = common::worker();
+    let mut command = Command::new(&worker.program);
     command
+        .args(&worker.leading_args)
         .args([
             "--request".as_ref(),
             path.as_os_str(),

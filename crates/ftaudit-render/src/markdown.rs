@@ -35,9 +35,14 @@ pub fn markdown(report: &Report) -> String {
         s.errors, s.warnings, s.extension_modules, s.native_files
     );
     if let Some(run) = &report.stages.dynamic {
+        let how = run
+            .worker
+            .as_ref()
+            .map(|w| format!(", worker {} ({})", w.mode.as_str(), cell(&w.reason)))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "Imported on CPython {}{} (`{}`).\n",
+            "Imported on CPython {}{} (`{}`){how}.\n",
             run.interpreter.version, run.interpreter.abiflags, run.interpreter.ext_suffix
         );
     } else if let Some(why) = &report.stages.dynamic_skipped {

@@ -44,13 +44,28 @@ pub fn table(report: &Report, options: &TableOptions) -> String {
     if let Some(run) = &report.stages.dynamic {
         let _ = writeln!(
             out,
-            "import probe: embedded CPython {}{} (Py_GIL_DISABLED={}), {} worker(s), timeout {} s, {:.1} s",
+            "import probe: CPython {}{} (Py_GIL_DISABLED={}), {} worker(s), timeout {} s, {:.1} s",
             run.interpreter.version,
             run.interpreter.abiflags,
             u8::from(run.interpreter.py_gil_disabled),
             run.workers,
             run.timeout_seconds,
             run.elapsed_seconds
+        );
+    }
+    if let Some(worker) = report
+        .stages
+        .dynamic
+        .as_ref()
+        .and_then(|r| r.worker.as_ref())
+    {
+        let _ = writeln!(
+            out,
+            "worker: {} {} in {} ({})",
+            worker.mode.as_str(),
+            worker.abi,
+            worker.python.display(),
+            worker.reason
         );
     }
     if let Some(reason) = &report.stages.dynamic_skipped {

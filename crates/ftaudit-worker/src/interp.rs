@@ -7,19 +7,17 @@ use std::ptr;
 
 use pyo3::ffi;
 
-/// `sys.base_prefix` of the interpreter the worker was built against (see build.rs).
-pub const PYTHON_HOME: &str = env!("FTAUDIT_PYTHON_HOME");
-
-/// Initialises CPython in isolated mode. On return the calling thread holds an attached
+/// Initialises CPython in isolated mode, with `home` (the loaded library's `sys.base_prefix`,
+/// which ftaudit read from the interpreter itself) as where its standard library lives. On return the calling thread holds an attached
 /// thread state of the main interpreter, for the rest of the process.
 ///
 /// # Safety
 ///
 /// Call once per process, before any other Python C API call, while no other thread uses
 /// Python: pre-initialisation and initialisation configure process-wide runtime state.
-pub unsafe fn initialize() -> Result<(), String> {
-    let home = CString::new(PYTHON_HOME)
-        .map_err(|_| "interpreter home contains a NUL byte".to_string())?;
+pub unsafe fn initialize(home: &str) -> Result<(), String> {
+    let home =
+        CString::new(home).map_err(|_| "interpreter home contains a NUL byte".to_string())?;
 
     let mut pre = MaybeUninit::<ffi::PyPreConfig>::zeroed();
     // SAFETY: `pre.as_mut_ptr()` points to writable storage for a PyPreConfig; the function only fills it in and needs no runtime state.

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use ftaudit_model::DynamicFacts;
-use ftaudit_probe::{ProbeConfig, ProbePlan};
+use ftaudit_probe::{ProbeConfig, ProbePlan, Worker, WorkerModeChoice};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -72,23 +72,24 @@ pub fn venv_python_version() -> String {
         .unwrap_or_else(|| panic!("no version line in {}", cfg.display()))
 }
 
-/// The worker: $FTAUDIT_WORKER, else the one scripts/build.sh built for the fixture venv's
-/// interpreter, target/debug/ftaudit-worker-X.Yt.
-pub fn worker() -> PathBuf {
-    if let Some(path) = std::env::var_os("FTAUDIT_WORKER").filter(|p| !p.is_empty()) {
-        return PathBuf::from(path);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target"));
-    let minor = ftaudit_probe::minor_of(&venv_python_version());
-    let worker = target.join(format!("debug/ftaudit-worker-{minor}t"));
-    assert!(
-        worker.is_file(),
-        "{} is missing: build it first with scripts/build.sh (one worker per interpreter), or set FTAUDIT_WORKER",
-        worker.display()
-    );
-    worker
+/// The worker for the fixture venv's interpreter, as a scan picks it: the library for its ABI
+/// next to the test binaries' folder (scripts/build.sh), in the mode `$FTAUDIT_WORKER_MODE`
+/// names (embedded, hosted; default: whichever the interpreter's libpython allows).
+pub fn worker() -> Worker {
+    let mode = match std::env::var("FTAUDIT_WORKER_MODE").as_deref() {
+        Ok("embedded") => WorkerModeChoice::Embedded,
+        Ok("hosted") => WorkerModeChoice::Hosted,
+        _ => WorkerModeChoice::Auto,
+    };
+    ftaudit_probe::worker_for(
+        &fixtures_venv().join("bin/python"),
+        mode,
+        None,
+        Duration::from_secs(60),
+    )
+    .unwrap_or_else(|e| {
+        panic!("no worker for the fixture venv (build them with scripts/build.sh): {e}")
+    })
 }
 
 pub fn config(jobs: usize, timeout_secs: u64, subinterpreters: bool) -> ProbeConfig {

@@ -1,45 +1,38 @@
-//! ftaudit-worker: embeds a free-threaded CPython, imports the modules a ProbeRequest names,
-//! and reports each stage on the result pipe. Run by ftaudit-probe, one process per batch:
-//!
-//!     ftaudit-worker --request <file.json> --result-fd 3 [--markers <token>]
-//!
-//! stdout and stderr belong to the modules being imported; the worker never writes its
-//! results there.
+//! The two entries' shared body: read the arguments and the request, open the result pipe,
+//! then (interpreter running) import every module and run the subinterpreter checks.
 
-// Every `unsafe` block says why it is sound; inside an `unsafe fn`, each unsafe operation
-// still needs a block of its own (and so a comment of its own).
-#![deny(clippy::undocumented_unsafe_blocks)]
-#![deny(unsafe_op_in_unsafe_fn)]
-
-mod channel;
-mod checks;
-mod interp;
-mod main_import;
-mod subinterp;
-
+use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use ftaudit_model::protocol::{ProbeRequest, ProbeStage, WorkerEvent};
 use pyo3::Python;
 
-use channel::{write_all_fd, ResultChannel, StageMarkers};
-use main_import::Helper;
+use crate::channel::{write_all_fd, ResultChannel, StageMarkers};
+use crate::main_import::{self, Helper};
+use crate::{checks, interp};
 
 struct Args {
     request: PathBuf,
     result_fd: i32,
     markers: Option<String>,
+    /// `sys.base_prefix` of the interpreter whose libpython was loaded (embedded only).
+    home: Option<String>,
 }
 
 const USAGE: &str =
-    "usage: ftaudit-worker --request <file.json> --result-fd <fd> [--markers <token>]";
+    "usage: ftaudit-worker [--home <base_prefix>] --request <file.json> --result-fd <fd> [--markers <token>]";
 
-fn parse_args() -> Result<Args, String> {
+/// Exit statuses before the first result (the parent reports them with the worker's stderr).
+const BAD_ARGUMENTS: i32 = 2;
+const NO_INTERPRETER: i32 = 3;
+const INTERNAL: i32 = 4;
+
+fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
     let mut request = None;
     let mut result_fd = None;
     let mut markers = None;
-    let mut args = std::env::args_os().skip(1);
+    let mut home = None;
+    let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let mut value = |name: &str| {
             args.next()
@@ -58,6 +51,7 @@ fn parse_args() -> Result<Args, String> {
                 })?);
             }
             Some("--markers") => markers = Some(value("--markers")?.to_string_lossy().into_owned()),
+            Some("--home") => home = Some(value("--home")?.to_string_lossy().into_owned()),
             _ => return Err(format!("unexpected argument {arg:?}\n{USAGE}")),
         }
     }
@@ -65,6 +59,7 @@ fn parse_args() -> Result<Args, String> {
         request: request.ok_or_else(|| format!("--request is required\n{USAGE}"))?,
         result_fd: result_fd.ok_or_else(|| format!("--result-fd is required\n{USAGE}"))?,
         markers,
+        home,
     })
 }
 
@@ -74,47 +69,79 @@ fn read_request(path: &PathBuf) -> Result<ProbeRequest, String> {
     serde_json::from_slice(&bytes).map_err(|e| format!("invalid request {}: {e}", path.display()))
 }
 
-fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("ftaudit-worker: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let request = match read_request(&args.request) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("ftaudit-worker: {e}");
-            return ExitCode::from(2);
-        }
-    };
+/// Arguments, request and result pipe: everything that needs no interpreter.
+fn prepare(args: Vec<OsString>) -> Result<(Args, ProbeRequest, ResultChannel), String> {
+    let args = parse_args(args)?;
+    let request = read_request(&args.request)?;
     // read_request's file was closed again before this point.
     // SAFETY: the parent passed this descriptor down (above 2, parse_args checks) and nothing in this process has opened or wrapped it, so the channel becomes its only owner.
-    let mut results = match unsafe { ResultChannel::from_fd(args.result_fd) } {
-        Ok(c) => c,
+    let results = unsafe { ResultChannel::from_fd(args.result_fd) }?;
+    Ok((args, request, results))
+}
+
+/// Embedded: initialise CPython ourselves, then run.
+///
+/// # Safety
+///
+/// No Python API has been called in this process yet (libpython is loaded, not initialised).
+pub unsafe fn embedded(args: Vec<OsString>) -> i32 {
+    let (args, request, mut results) = match prepare(args) {
+        Ok(prepared) => prepared,
         Err(e) => {
             eprintln!("ftaudit-worker: {e}");
-            return ExitCode::from(2);
+            return BAD_ARGUMENTS;
         }
     };
-    // SAFETY: called once, from the main thread, before any other Python API call and before this process starts any thread.
-    if let Err(e) = unsafe { interp::initialize() } {
-        eprintln!(
-            "ftaudit-worker: cannot start the embedded interpreter (home {}): {e}",
-            interp::PYTHON_HOME
-        );
-        return ExitCode::from(3);
+    let Some(home) = args.home.as_deref() else {
+        eprintln!("ftaudit-worker: --home is required when embedded\n{USAGE}");
+        return BAD_ARGUMENTS;
+    };
+    // SAFETY: called once, from the main thread, before any other Python API call (this function's contract) and before this process starts any thread.
+    if let Err(e) = unsafe { interp::initialize(home) } {
+        eprintln!("ftaudit-worker: cannot start the embedded interpreter (home {home}): {e}");
+        return NO_INTERPRETER;
     }
     // Initialisation left this thread attached to the main interpreter, and it stays attached
     // for the life of the process (subinterpreter stages swap back before returning).
     // Python::attach sees that (PyGILState_Ensure on an already attached thread state only
     // counts) and gives PyO3 a token bounded by the closure, with PyO3's attach count set so
     // references dropped in `run` are released at once rather than queued.
-    let markers = StageMarkers::new(args.markers);
-    if let Err(e) = Python::attach(|py| run(py, &request, &mut results, markers)) {
+    let outcome = Python::attach(|py| {
+        // Read before anything is imported: the helper's own imports could not change it,
+        // but a module loaded from a .pth file could.
+        let gil_at_startup = main_import::gil_enabled(py)
+            .map_err(|e| format!("sys._is_gil_enabled() failed: {e}"))?;
+        run(py, &request, &mut results, args.markers, gil_at_startup)
+    });
+    finish(outcome)
+}
+
+/// Hosted: the interpreter that loaded us is already running, with this thread attached.
+pub fn hosted(py: Python<'_>, args: Vec<OsString>, gil_at_startup: bool) -> i32 {
+    let (args, request, mut results) = match prepare(args) {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            eprintln!("ftaudit-worker: {e}");
+            return BAD_ARGUMENTS;
+        }
+    };
+    if args.home.is_some() {
+        eprintln!("ftaudit-worker: --home is for the embedded worker; a hosted one runs in its own interpreter");
+        return BAD_ARGUMENTS;
+    }
+    finish(run(
+        py,
+        &request,
+        &mut results,
+        args.markers,
+        gil_at_startup,
+    ))
+}
+
+fn finish(outcome: Result<(), String>) -> i32 {
+    if let Err(e) = outcome {
         eprintln!("ftaudit-worker: {e}");
-        return ExitCode::from(4);
+        return INTERNAL;
     }
     // Skip finalisation: it is slow, and a module's teardown crash would otherwise be blamed
     // on whichever module happened to be imported last.
@@ -127,12 +154,10 @@ fn run(
     py: Python<'_>,
     request: &ProbeRequest,
     results: &mut ResultChannel,
-    markers: StageMarkers,
+    markers: Option<String>,
+    gil_at_startup: bool,
 ) -> Result<(), String> {
-    // Read before anything is imported: the helper's own imports could not change it, but a
-    // module loaded from a .pth file could.
-    let gil_at_startup =
-        main_import::gil_enabled(py).map_err(|e| format!("sys._is_gil_enabled() failed: {e}"))?;
+    let markers = StageMarkers::new(markers);
     let helper = Helper::load(py).map_err(|e| format!("cannot load the probe helper: {e}"))?;
     helper
         .install_capture()
