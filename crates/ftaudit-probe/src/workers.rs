@@ -393,3 +393,94 @@ impl WantedInterpreter {
 pub fn minor_of(version: &str) -> String {
     version.split('.').take(2).collect::<Vec<_>>().join(".")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(
+        version: &str,
+        gil_disabled: bool,
+        debug: bool,
+        library: Option<&str>,
+    ) -> HostInterpreter {
+        HostInterpreter {
+            python: PathBuf::from("/opt/py/bin/python3"),
+            version: version.into(),
+            abiflags: format!(
+                "{}{}",
+                if gil_disabled { "t" } else { "" },
+                if debug { "d" } else { "" }
+            ),
+            gil_disabled,
+            debug,
+            shared: library.is_some(),
+            library: library.map(PathBuf::from),
+            library_evidence: "as the test says".into(),
+            base_prefix: PathBuf::from("/opt/py"),
+            executable: PathBuf::from("/opt/py/bin/python3"),
+        }
+    }
+
+    /// A debug build's ABI is its own: the message says so and names the release build that
+    /// would serve, whatever workers this machine has.
+    #[test]
+    fn a_debug_build_is_told_what_would_serve() {
+        let err = plan(
+            &host("3.14.7", true, true, Some("/opt/py/lib/libpython3.14td.so")),
+            WorkerModeChoice::Auto,
+            None,
+        )
+        .unwrap_err();
+        assert!(err.contains("CPython 3.14.7td"), "{err}");
+        assert!(err.contains("debug"), "{err}");
+        assert!(
+            err.contains("a release build of 3.14t would serve"),
+            "{err}"
+        );
+    }
+
+    /// A minor version no worker is built for (3.15t) names the worker that would serve.
+    #[test]
+    fn another_minor_version_is_told_what_would_serve() {
+        let err = plan(
+            &host("3.15.0", true, false, None),
+            WorkerModeChoice::Auto,
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("an ftaudit with a 3.15t worker would serve"),
+            "{err}"
+        );
+    }
+
+    /// Embedded needs a shared library; asked for on a static build, it is refused with why.
+    #[test]
+    fn embedded_mode_is_refused_without_a_shared_library() {
+        let dir = std::env::temp_dir().join(format!("ftaudit-worker-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fake = dir.join("ftaudit-worker-3.14t.so");
+        std::fs::write(&fake, b"\x7fELF...ftaudit-worker-abi=3.14t;...").unwrap();
+        let err = plan(
+            &host("3.14.7", true, false, None),
+            WorkerModeChoice::Embedded,
+            Some(&fake),
+        )
+        .unwrap_err();
+        assert!(err.contains("needs a shared libpython"), "{err}");
+        let hosted = plan(
+            &host("3.14.7", true, false, None),
+            WorkerModeChoice::Auto,
+            Some(&fake),
+        )
+        .unwrap();
+        assert_eq!(hosted.info.mode, WorkerMode::Hosted);
+        assert_eq!(hosted.program, PathBuf::from("/opt/py/bin/python3"));
+        assert!(
+            hosted.leading_args.iter().any(|a| a == "-I")
+                && hosted.leading_args.iter().any(|a| a == "-S")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
