@@ -1,11 +1,11 @@
 """The PEP 517 backend of the ftaudit wheel: maturin, plus the probe's worker libraries.
 
-maturin packages the two binaries (`ftaudit`, `ftaudit-embed`, its `bin` bindings). The workers
-are not binaries of that crate: each is the `ftaudit-worker` library built for one CPython ABI
-(crates/ftaudit-worker/abis) from a pyo3 configuration file, with no libpython linked and no
-interpreter needed. This backend builds them first, with the same target and toolchain maturin
-will use, and stages them as wheel data (`<prefix>/lib/ftaudit/`, beside the `bin` folder the
-binaries go to, where ftaudit looks). Every other hook is maturin's own.
+maturin packages the `ftaudit` binary (its `bin` bindings). What the probe runs is not part of
+that crate: `ftaudit-embed` (crates/ftaudit-embed) and the `ftaudit-worker` library built once per
+CPython ABI (crates/ftaudit-worker/abis) from a pyo3 configuration file, with no libpython linked
+and no interpreter needed. This backend builds them first, with the same target and toolchain
+maturin will use, and stages them as wheel data: `<prefix>/lib/ftaudit/`, beside the `bin` folder
+`ftaudit` goes to, where ftaudit looks, and off the user's PATH. Every other hook is maturin's own.
 
 Cross builds and manylinux tags are asked the way maturin is asked: MATURIN_PEP517_ARGS or the
 `build-args` config setting, e.g. `--zig --compatibility manylinux2014 --target
@@ -56,13 +56,37 @@ def abis():
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
-def build_workers(args):
-    """Builds one worker per ABI (release, symbols stripped) into the staging folder."""
+def _cargo(args, package, target_dir, extra_env=None):
+    """`cargo build --release -p PACKAGE` for maturin's target (cargo-zigbuild with `--zig`),
+    symbols stripped; returns the folder the artefacts land in."""
     target = _target(args)
     zig = "--zig" in args
+    env = dict(os.environ)
+    env.update(
+        CARGO_TARGET_DIR=str(target_dir),
+        CARGO_PROFILE_RELEASE_STRIP="symbols",
+        CARGO_PROFILE_RELEASE_DEBUG="0",
+        **(extra_env or {}),
+    )
+    command = ["cargo", "zigbuild" if zig else "build", "--release", "-p", package]
+    triple = target
+    if zig:
+        triple = target or _host_triple()
+        command += ["--target", f"{triple}.{ZIG_GLIBC}"]
+    elif target:
+        command += ["--target", target]
+    print(f"ftaudit-build: {' '.join(command)}", flush=True)
+    subprocess.run(command, cwd=ROOT, env=env, check=True)
+    return target_dir / (triple or "") / "release"
+
+
+def build_workers(args):
+    """Builds ftaudit-embed and one worker per ABI into the staging folder."""
     out = STAGE / "data" / "lib" / "ftaudit"
     shutil.rmtree(STAGE, ignore_errors=True)
     out.mkdir(parents=True)
+    built = _cargo(args, "ftaudit-embed", ROOT / "target" / "embed")
+    shutil.copy2(built / "ftaudit-embed", out / "ftaudit-embed")
     for abi in abis():
         target_dir = ROOT / "target" / f"worker-{abi}"
         config = target_dir / "pyo3-config.txt"
@@ -70,24 +94,8 @@ def build_workers(args):
             [str(ROOT / "scripts" / "lib" / "worker-pyo3-config.sh"), abi, str(config)],
             check=True,
         )
-        env = dict(os.environ)
-        env.update(
-            PYO3_CONFIG_FILE=str(config),
-            CARGO_TARGET_DIR=str(target_dir),
-            CARGO_PROFILE_RELEASE_STRIP="symbols",
-            CARGO_PROFILE_RELEASE_DEBUG="0",
-        )
-        command = ["cargo", "zigbuild" if zig else "build", "--release", "-p", "ftaudit-worker"]
-        triple = target
-        if zig:
-            triple = target or _host_triple()
-            command += ["--target", f"{triple}.{ZIG_GLIBC}"]
-        elif target:
-            command += ["--target", target]
-        print(f"ftaudit-build: worker {abi}: {' '.join(command)}", flush=True)
-        subprocess.run(command, cwd=ROOT, env=env, check=True)
-        built = target_dir / (triple or "") / "release" / "libftaudit_worker.so"
-        shutil.copy2(built, out / f"ftaudit-worker-{abi}.so")
+        built = _cargo(args, "ftaudit-worker", target_dir, {"PYO3_CONFIG_FILE": str(config)})
+        shutil.copy2(built / "libftaudit_worker.so", out / f"ftaudit-worker-{abi}.so")
 
 
 def _host_triple():

@@ -25,7 +25,7 @@ out_dir="$target/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}$profile"
 read -r -a abis <<<"${FTAUDIT_WORKER_ABIS:-$(grep -v '^#' crates/ftaudit-worker/abis | tr '\n' ' ')}"
 
 echo "[build] cargo build ($profile): ftaudit, ftaudit-embed" >&2
-cargo build "${cargo_flags[@]}" --bins --package ftaudit >&2
+cargo build "${cargo_flags[@]}" --bins --package ftaudit --package ftaudit-embed >&2
 # Workers from an earlier build (and the linked worker binaries of before) must not be picked.
 rm -f "$out_dir"/ftaudit-worker-*
 

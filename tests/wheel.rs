@@ -104,14 +104,25 @@ fn the_wheel_holds_both_binaries_and_one_unlinked_worker_per_abi() {
     );
     let mut archive = zip::ZipArchive::new(std::fs::File::open(&wheel).unwrap()).unwrap();
     let names: Vec<String> = archive.file_names().map(String::from).collect();
-    for binary in ["ftaudit", "ftaudit-embed"] {
-        assert!(
-            names
-                .iter()
-                .any(|n| n.ends_with(&format!(".data/scripts/{binary}"))),
-            "no {binary} in {names:?}"
-        );
-    }
+    // ftaudit on the user's PATH; what the probe runs beside it, off the PATH.
+    assert!(
+        names.iter().any(|n| n.ends_with(".data/scripts/ftaudit")),
+        "no ftaudit in {names:?}"
+    );
+    assert!(
+        names
+            .iter()
+            .any(|n| n.ends_with(".data/data/lib/ftaudit/ftaudit-embed")),
+        "no ftaudit-embed in {names:?}"
+    );
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| n.contains(".data/scripts/"))
+            .count(),
+        1,
+        "only ftaudit goes on the PATH: {names:?}"
+    );
     let abis: Vec<String> = std::fs::read_to_string(repo_root().join("crates/ftaudit-worker/abis"))
         .unwrap()
         .lines()
@@ -156,6 +167,14 @@ fn the_wheel_holds_both_binaries_and_one_unlinked_worker_per_abi() {
 
 #[test]
 fn the_installed_ftaudit_needs_no_toolchain() {
+    use std::os::unix::fs::PermissionsExt;
+    let embed = installed().tool_env.join("lib/ftaudit/ftaudit-embed");
+    let mode = std::fs::metadata(&embed).unwrap().permissions().mode();
+    assert!(
+        mode & 0o111 != 0,
+        "{} is not executable: {mode:o}",
+        embed.display()
+    );
     let which = installed_ftaudit().args(["--version"]).output().unwrap();
     assert!(
         which.status.success(),

@@ -230,7 +230,7 @@ pub fn plan(
         }
         (WorkerModeChoice::Embedded, Some(_), None) => {
             return Err(format!(
-                "the embedded worker needs {LOADER} next to ftaudit, and there is none"
+                "the embedded worker needs {LOADER} (next to ftaudit or in ../lib/ftaudit), and there is none"
             ))
         }
     };
@@ -247,7 +247,7 @@ pub fn plan(
             host.library_evidence
         ),
         (WorkerMode::Hosted, _) if embeddable.is_some() => {
-            format!("{LOADER} is not next to ftaudit; the interpreter hosts the worker instead")
+            format!("there is no {LOADER} beside ftaudit; the interpreter hosts the worker instead")
         }
         (WorkerMode::Hosted, _) => format!(
             "libpython is linked into the interpreter ({}): the interpreter hosts the worker",
