@@ -1,7 +1,9 @@
-//! The HTML report (issue 12), opened in a real browser: Debian's headless Chromium, which
-//! scripts/test.sh installs. The page loads with no console errors, its script runs, the matrix
-//! has the expected rows, the search and the status filter (driven through the URL fragment,
-//! as a shared link would) show the expected rows, and a screenshot is written.
+//! The HTML report, opened in a real browser: Debian's headless Chromium, which
+//! scripts/test.sh installs. The page loads with no console errors and its script runs; each
+//! column's answer comes first with the counts of the JSON; every package's roll-up carries the
+//! JSON's verdicts; a link opens one package (its modules and cells); search, the verdict filter
+//! and the sort (driven through the URL fragment, as a shared link would) show the expected
+//! packages; screenshots are written to target/test-artifacts.
 
 mod support;
 
@@ -50,6 +52,18 @@ fn attribute(dom: &str, name: &str) -> Option<String> {
     Some(dom[at..].split('"').next()?.to_string())
 }
 
+/// The `<tbody>` of one package in the DOM.
+fn package_group<'a>(dom: &'a str, name: &str) -> &'a str {
+    let start = dom
+        .find(&format!("<tbody class=\"pkg\" id=\"pkg-{name}\""))
+        .unwrap_or_else(|| panic!("no package {name}"));
+    let end = dom[start..]
+        .find("</tbody></table></td></tr></tbody>")
+        .unwrap()
+        + start;
+    &dom[start..end]
+}
+
 #[test]
 fn the_html_matrix_works_in_a_real_browser() {
     let tmp = tempfile::tempdir().unwrap();
@@ -74,13 +88,19 @@ fn the_html_matrix_works_in_a_real_browser() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let matrix: ftaudit_model::Matrix =
+        serde_json::from_slice(&run(ftaudit().arg("merge").args(&reports)).stdout).unwrap();
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(
         !html.contains("http://") && !html.contains("https://") && !html.contains(" src="),
         "self-contained: nothing to fetch"
     );
-    let rows = html.matches("<tr data-search=").count();
-    assert!(rows > 600, "{rows} rows");
+    let packages = matrix.packages.len();
+    assert!(packages > 50, "{packages} packages");
+    assert_eq!(
+        html.matches("<tr class=\"module\"").count(),
+        matrix.rows.len()
+    );
 
     let (dom, console) = open(&page, "", &["--dump-dom"]);
     assert!(console.is_empty(), "console messages: {console:?}");
@@ -89,45 +109,138 @@ fn the_html_matrix_works_in_a_real_browser() {
         Some("1"),
         "the page's script ran"
     );
-    assert_eq!(attribute(&dom, "data-shown"), Some(rows.to_string()));
-    // markupsafe is on both platforms: one row, two cells, both GIL-free.
-    let speedups = dom
-        .split("<tr ")
+    assert_eq!(attribute(&dom, "data-shown"), Some(packages.to_string()));
+
+    // The answer first, per column, in words and shape, with the counts `merge` decided.
+    let first_package = dom.find("<table id=\"packages\"").unwrap();
+    for v in &matrix.verdicts {
+        let at = dom
+            .find(&format!("data-column=\"{}\"", v.column))
+            .unwrap_or_else(|| panic!("no answer for {}", v.column));
+        assert!(at < first_package, "the answers come before the table");
+        let answer = &dom[at..at + dom[at..].find("</div></div>").unwrap()];
+        let words = match v.verdict {
+            ftaudit_model::PackageVerdict::Ready => "✓ READY",
+            ftaudit_model::PackageVerdict::NotReady => "✗ NOT READY",
+            ftaudit_model::PackageVerdict::CouldNotCheck => "? COULD NOT CHECK",
+        };
+        assert!(answer.contains(words), "{answer}");
+        assert!(
+            answer.contains(&format!(
+                "{} not ready, {} could not check, {} ready of {} packages ({} modules)",
+                v.not_ready, v.could_not_check, v.ready, v.packages, v.modules
+            )),
+            "{answer}"
+        );
+    }
+    // Every package's roll-up cells carry the verdicts of the JSON, column by column.
+    for package in &matrix.packages {
+        let group = package_group(&dom, &package.distribution.to_lowercase());
+        let shown: Vec<String> = group
+            .split("class=\"roll ")
+            .skip(1)
+            .map(|c| c.split('"').next().unwrap().to_string())
+            .collect();
+        let expected: Vec<String> = package
+            .cells
+            .iter()
+            .map(|c| c.verdict.as_str().to_string())
+            .collect();
+        assert_eq!(shown, expected, "{}", package.distribution);
+        assert!(
+            group.contains("<tr class=\"modules\" hidden"),
+            "closed by default"
+        );
+    }
+
+    // A link that opens one package: its modules, each with its cells; the others stay closed.
+    let (dom, console) = open(&page, "#open=markupsafe", &["--dump-dom"]);
+    assert!(console.is_empty(), "{console:?}");
+    let group = package_group(&dom, "markupsafe");
+    assert!(
+        group.contains("<tr class=\"modules\"><td"),
+        "opened: {group}"
+    );
+    assert!(group.contains("aria-expanded=\"true\""));
+    let speedups = group
+        .split("<tr class=\"module\"")
         .find(|r| r.contains(">markupsafe._speedups<"))
-        .expect("markupsafe row");
+        .expect("markupsafe._speedups row");
     assert_eq!(
         speedups.matches("class=\"cell gil_free").count(),
         2,
         "{speedups}"
     );
+    assert!(package_group(&dom, "numpy").contains("<tr class=\"modules\" hidden"));
 
-    let (dom, console) = open(&page, "#q=markupsafe", &["--dump-dom"]);
-    assert!(console.is_empty(), "{console:?}");
+    // Search and the verdict filter, from the URL as a shared link gives them.
+    let (dom, _) = open(&page, "#q=markupsafe", &["--dump-dom"]);
     assert_eq!(attribute(&dom, "data-shown").as_deref(), Some("1"));
-    let (dom, _) = open(&page, "#status=needs_gil", &["--dump-dom"]);
-    assert_eq!(
-        attribute(&dom, "data-shown").as_deref(),
-        Some("21"),
-        "the 21 modules that need the GIL"
+    let (dom, _) = open(&page, "#q=_speedups", &["--dump-dom"]);
+    assert!(
+        attribute(&dom, "data-shown")
+            .unwrap()
+            .parse::<usize>()
+            .unwrap()
+            >= 1,
+        "a module name finds its package"
     );
+    let not_ready = matrix
+        .packages
+        .iter()
+        .filter(|p| {
+            p.cells
+                .iter()
+                .any(|c| c.verdict == ftaudit_model::PackageVerdict::NotReady)
+        })
+        .count();
+    assert!(not_ready > 0);
+    let (dom, _) = open(&page, "#verdict=not_ready", &["--dump-dom"]);
+    assert_eq!(attribute(&dom, "data-shown"), Some(not_ready.to_string()));
 
-    // The screenshot, kept with the build output for a reviewer to look at.
+    // Sorted by module count, the package with the most modules comes first.
+    let (dom, _) = open(&page, "#sort=modules", &["--dump-dom"]);
+    let most = matrix
+        .packages
+        .iter()
+        .max_by_key(|p| {
+            matrix
+                .rows
+                .iter()
+                .filter(|r| r.distribution.eq_ignore_ascii_case(&p.distribution))
+                .count()
+        })
+        .unwrap();
+    let first = attribute(
+        &dom[dom.find("<tbody class=\"pkg\"").unwrap()..],
+        "data-name",
+    )
+    .unwrap();
+    assert_eq!(first, most.distribution.to_lowercase());
+
+    // Screenshots, kept with the build output for a reviewer to look at: the page as it opens,
+    // worst first, and one package opened.
     let shots = repo_root().join("target/test-artifacts");
     std::fs::create_dir_all(&shots).unwrap();
-    let shot = shots.join("html-matrix-needs-gil.png");
-    let _ = std::fs::remove_file(&shot);
-    open(
-        &page,
-        "#status=needs_gil",
-        &[
-            &format!("--screenshot={}", shot.display()),
-            "--window-size=1400,900",
-        ],
-    );
-    let png = std::fs::read(&shot).expect("a screenshot was written");
-    assert!(
-        png.starts_with(b"\x89PNG") && png.len() > 10_000,
-        "{} bytes",
-        png.len()
-    );
+    for (name, fragment) in [
+        ("html-matrix-verdict-first.png", "#sort=verdict"),
+        ("html-matrix-package-open.png", "#q=numpy&open=numpy"),
+    ] {
+        let shot = shots.join(name);
+        let _ = std::fs::remove_file(&shot);
+        open(
+            &page,
+            fragment,
+            &[
+                &format!("--screenshot={}", shot.display()),
+                "--window-size=1400,900",
+            ],
+        );
+        let png = std::fs::read(&shot).expect("a screenshot was written");
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 10_000,
+            "{name}: {} bytes",
+            png.len()
+        );
+    }
 }

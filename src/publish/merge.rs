@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use ftaudit_model::{
-    Architecture, BinaryFormat, FileKind, ImportOutcome, Matrix, MatrixCell, MatrixPackage,
-    MatrixPackageCell, MatrixRow, MatrixSource, NativeFile, Readiness, Report, Severity,
-    SCHEMA_VERSION,
+    Architecture, BinaryFormat, ColumnVerdict, FileKind, ImportOutcome, Matrix, MatrixCell,
+    MatrixPackage, MatrixPackageCell, MatrixRow, MatrixSource, NativeFile, PackageVerdict,
+    Readiness, Report, Severity, SCHEMA_VERSION,
 };
 
 use crate::assess::{gil_status, module_for_import, GilStatus};
@@ -204,6 +204,7 @@ pub fn merge(reports: &[(String, Report)]) -> Matrix {
                     .iter()
                     .filter(|f| f.suppressed.is_none() && f.severity == Severity::Error)
                     .count(),
+                stress: file.stress.as_ref().map(|s| s.verdict.name().to_string()),
                 evidence: evidence(file),
                 sources: vec![index],
                 conflicts: Vec::new(),
@@ -221,6 +222,7 @@ pub fn merge(reports: &[(String, Report)]) -> Matrix {
     columns.sort();
     columns.dedup();
     let packages = roll_up(&cells, &columns);
+    let verdicts = column_verdicts(&packages, &columns);
     let rows = cells
         .into_iter()
         .map(|((distribution, version, module), by_column)| MatrixRow {
@@ -241,6 +243,7 @@ pub fn merge(reports: &[(String, Report)]) -> Matrix {
         columns,
         rows,
         packages,
+        verdicts,
     }
 }
 
@@ -280,6 +283,17 @@ fn roll_up(cells: &Cells, columns: &[String]) -> Vec<MatrixPackage> {
             if cell.errors > 0 {
                 sum.modules_with_errors += 1;
             }
+            if let Some(stress) = &cell.stress {
+                sum.stressed += 1;
+                if stress == "unsafe" || stress == "gil_reenabled" {
+                    sum.stress_failures += 1;
+                }
+            }
+        }
+    }
+    for (_, per_column) in by_dist.values_mut() {
+        for sum in per_column.values_mut() {
+            sum.verdict = package_verdict(sum);
         }
     }
     by_dist
@@ -290,6 +304,56 @@ fn roll_up(cells: &Cells, columns: &[String]) -> Vec<MatrixPackage> {
                 .iter()
                 .filter_map(|c| per_column.remove(c))
                 .collect(),
+        })
+        .collect()
+}
+
+/// A package's answer in one column. Its modules' error-level findings (after the policy) are
+/// what fails a gate, so any of them makes it not ready; a module whose answer nobody could
+/// decide (no import, an undecidable binary) leaves it unchecked.
+fn package_verdict(sum: &MatrixPackageCell) -> PackageVerdict {
+    if sum.modules_with_errors > 0 || sum.stress_failures > 0 {
+        PackageVerdict::NotReady
+    } else if sum.gil_unknown > 0 {
+        PackageVerdict::CouldNotCheck
+    } else {
+        PackageVerdict::Ready
+    }
+}
+
+/// Per column: its packages by verdict, and the column's answer.
+fn column_verdicts(packages: &[MatrixPackage], columns: &[String]) -> Vec<ColumnVerdict> {
+    columns
+        .iter()
+        .map(|column| {
+            let mut v = ColumnVerdict {
+                column: column.clone(),
+                ..ColumnVerdict::default()
+            };
+            let cells = packages
+                .iter()
+                .flat_map(|p| p.cells.iter().filter(|c| &c.column == column));
+            if cells.clone().all(|c| c.gil_not_applicable == c.modules) {
+                v.readiness = Readiness::Subinterpreters;
+            }
+            for cell in cells {
+                v.packages += 1;
+                v.modules += cell.modules;
+                v.stress_failures += cell.stress_failures;
+                match cell.verdict {
+                    PackageVerdict::Ready => v.ready += 1,
+                    PackageVerdict::NotReady => v.not_ready += 1,
+                    PackageVerdict::CouldNotCheck => v.could_not_check += 1,
+                }
+            }
+            v.verdict = if v.not_ready > 0 {
+                PackageVerdict::NotReady
+            } else if v.could_not_check > 0 {
+                PackageVerdict::CouldNotCheck
+            } else {
+                PackageVerdict::Ready
+            };
+            v
         })
         .collect()
 }

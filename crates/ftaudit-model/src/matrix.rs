@@ -21,6 +21,56 @@ pub struct Matrix {
     /// the builds and platforms can be compared package by package.
     #[serde(default)]
     pub packages: Vec<MatrixPackage>,
+    /// Per column, the answer first (schema 1.7): how many packages are ready, not ready, or
+    /// could not be checked, as `packages[].cells[].verdict` decided them.
+    #[serde(default)]
+    pub verdicts: Vec<ColumnVerdict>,
+}
+
+/// A package's answer in one column, decided once, by `merge`.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum PackageVerdict {
+    /// No module has an error-level finding that counts, and every module's GIL verdict (or, on a
+    /// standard build, its subinterpreter answer) is known.
+    Ready,
+    /// At least one module has an error-level finding that counts (after the policy).
+    NotReady,
+    /// No error, but a module's answer is unknown: neither the binary nor an import decided it.
+    #[default]
+    CouldNotCheck,
+}
+
+impl PackageVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PackageVerdict::Ready => "ready",
+            PackageVerdict::NotReady => "not_ready",
+            PackageVerdict::CouldNotCheck => "could_not_check",
+        }
+    }
+}
+
+/// One column's answer: its packages by verdict.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ColumnVerdict {
+    pub column: String,
+    /// The question the verdict answers: free-threading, or (a standard build's column, where
+    /// every module's GIL verdict is not applicable) isolated subinterpreters.
+    #[serde(default)]
+    pub readiness: crate::Readiness,
+    /// The column's overall answer: not ready when any package is, else could not check when any
+    /// package could not be checked, else ready.
+    pub verdict: PackageVerdict,
+    pub packages: usize,
+    pub ready: usize,
+    pub not_ready: usize,
+    pub could_not_check: usize,
+    pub modules: usize,
+    /// Modules whose stress verdict is `unsafe` or `gil_reenabled`, where stress ran.
+    pub stress_failures: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -48,6 +98,14 @@ pub struct MatrixPackageCell {
     pub isolated_refused: usize,
     /// Modules with error-level findings that count.
     pub modules_with_errors: usize,
+    /// Modules stress found `unsafe` or `gil_reenabled` (schema 1.7), and modules stressed.
+    #[serde(default)]
+    pub stress_failures: usize,
+    #[serde(default)]
+    pub stressed: usize,
+    /// The package's answer in this column (schema 1.7).
+    #[serde(default)]
+    pub verdict: PackageVerdict,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -83,6 +141,9 @@ pub struct MatrixCell {
     pub isolated_subinterpreter: Option<bool>,
     /// Error-level findings that count.
     pub errors: usize,
+    /// The stress verdict's name (`unsafe`, `scales`, ...), where stress ran (schema 1.7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stress: Option<String>,
     /// Why: the binary's GIL evidence, the import's outcome, the findings' messages.
     #[serde(default)]
     pub evidence: Vec<String>,

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use ftaudit_model::{Matrix, MatrixPackageCell};
+use ftaudit_model::{Matrix, MatrixPackageCell, PackageVerdict};
 
 /// A cell's words: the GIL counts on a free-threaded column, the subinterpreter counts on a
 /// standard build's (where every module's GIL verdict is "not applicable").
@@ -33,7 +33,23 @@ pub fn describe(cell: &MatrixPackageCell) -> String {
     if cell.modules_with_errors > 0 {
         parts.push(format!("{} with errors", cell.modules_with_errors));
     }
+    if cell.stressed > 0 {
+        parts.push(if cell.stress_failures > 0 {
+            format!("stress: {}/{} failed", cell.stress_failures, cell.stressed)
+        } else {
+            format!("stress: {} passed", cell.stressed)
+        });
+    }
     parts.join(", ")
+}
+
+/// A verdict in words and a shape, so it reads without colour: (symbol, words).
+pub fn verdict_words(verdict: PackageVerdict) -> (&'static str, &'static str) {
+    match verdict {
+        PackageVerdict::Ready => ("✓", "ready"),
+        PackageVerdict::NotReady => ("✗", "not ready"),
+        PackageVerdict::CouldNotCheck => ("?", "could not check"),
+    }
 }
 
 /// The roll-up as a Markdown table (`ftaudit merge --format markdown`).
