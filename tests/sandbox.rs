@@ -226,10 +226,20 @@ impl Snapshot {
 
     fn assert_unchanged(&self) {
         let now = fingerprint(&self.root);
+        // A file that got through says which process wrote it (the fixture writes its pid,
+        // parent and program into it).
+        let written: Vec<String> = now
+            .keys()
+            .filter(|k| !self.entries.contains_key(*k))
+            .map(|k| {
+                let text = std::fs::read_to_string(self.root.join(k)).unwrap_or_default();
+                format!("{k}: {}", text.trim())
+            })
+            .collect();
         assert_eq!(
             now,
             self.entries,
-            "{} changed under the sandbox",
+            "{} changed under the sandbox; new files: {written:?}",
             self.root.display()
         );
     }

@@ -340,6 +340,10 @@ fn column_verdicts(packages: &[MatrixPackage], columns: &[String]) -> Vec<Column
                 v.packages += 1;
                 v.modules += cell.modules;
                 v.stress_failures += cell.stress_failures;
+                v.packages_needing_gil += usize::from(cell.needs_gil > 0);
+                v.packages_failing_import += usize::from(cell.import_failures > 0);
+                v.packages_refusing_isolated += usize::from(cell.isolated_refused > 0);
+                v.packages_failing_stress += usize::from(cell.stress_failures > 0);
                 match cell.verdict {
                     PackageVerdict::Ready => v.ready += 1,
                     PackageVerdict::NotReady => v.not_ready += 1,

@@ -71,6 +71,17 @@ pub struct ColumnVerdict {
     pub modules: usize,
     /// Modules whose stress verdict is `unsafe` or `gil_reenabled`, where stress ran.
     pub stress_failures: usize,
+    /// What the not-ready packages have, counted in packages (one package can be in several):
+    /// a module that needs the GIL, one that fails to import, one isolated subinterpreters
+    /// refuse, one that failed under stress.
+    #[serde(default)]
+    pub packages_needing_gil: usize,
+    #[serde(default)]
+    pub packages_failing_import: usize,
+    #[serde(default)]
+    pub packages_refusing_isolated: usize,
+    #[serde(default)]
+    pub packages_failing_stress: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -21,6 +21,7 @@ h2 { font-size: 1.1em; margin: 1.2em 0 .4em; }
 .answers { display: flex; flex-wrap: wrap; gap: .8em; margin: .5em 0 1em; }
 .answer { border: 2px solid #888; border-radius: 4px; padding: .5em .8em; min-width: 18em; }
 .answer .big { font-size: 1.3em; font-weight: 600; }
+.answer .findings { font-size: 12px; color: #444; max-width: 40em; }
 .answer.ready { border-color: #2a7a2a; } .answer.not_ready { border-color: #b00; }
 .answer.could_not_check { border-color: #a70; border-style: dashed; }
 .controls { margin: 1em 0; display: flex; gap: 1em; align-items: center; flex-wrap: wrap; }
@@ -165,7 +166,7 @@ fn answers(out: &mut String, matrix: &Matrix) {
             out,
             "<div class=\"answer {cls}\" data-column=\"{col}\" data-verdict=\"{cls}\"><div>{col}</div>\
              <div class=\"big\">{shape} {upper} <small>for {question}</small></div><div>{nr} not ready, {cnc} could not check, {r} ready \
-             of {p} packages ({m} modules){stress}</div></div>",
+             of {p} packages ({m} modules){stress}</div><div class=\"findings\">{findings}</div></div>",
             cls = v.verdict.as_str(),
             col = escape(&v.column),
             upper = words.to_uppercase(),
@@ -175,6 +176,7 @@ fn answers(out: &mut String, matrix: &Matrix) {
             r = v.ready,
             p = v.packages,
             m = v.modules,
+            findings = escape(&crate::packages::column_findings(v)),
         );
     }
     out.push_str("</div>\n");

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use ftaudit_model::{Matrix, MatrixPackageCell, PackageVerdict};
+use ftaudit_model::{ColumnVerdict, Matrix, MatrixPackageCell, PackageVerdict, Readiness};
 
 /// A cell's words: the GIL counts on a free-threaded column, the subinterpreter counts on a
 /// standard build's (where every module's GIL verdict is "not applicable").
@@ -52,9 +52,57 @@ pub fn verdict_words(verdict: PackageVerdict) -> (&'static str, &'static str) {
     }
 }
 
-/// The roll-up as a Markdown table (`ftaudit merge --format markdown`).
+/// What stands behind a column's answer, in packages: the sentence a reader quotes.
+pub fn column_findings(v: &ColumnVerdict) -> String {
+    let mut parts = Vec::new();
+    if v.readiness == Readiness::FreeThreading {
+        parts.push(format!("{} need the GIL", v.packages_needing_gil));
+    }
+    parts.push(format!("{} fail to import", v.packages_failing_import));
+    parts.push(format!(
+        "{} refuse isolated subinterpreters",
+        v.packages_refusing_isolated
+    ));
+    parts.push(format!("{} failed under stress", v.packages_failing_stress));
+    let mut text = format!("Packages with a module that: {}.", parts.join(", "));
+    if v.readiness == Readiness::FreeThreading {
+        // Every package in a free-threaded column has a wheel for that ABI: a tracker that reads
+        // wheel tags shows it green.
+        text.push_str(&format!(
+            " A wheel-tag tracker shows all {} green; {} are not ready and {} could not be checked.",
+            v.packages, v.not_ready, v.could_not_check
+        ));
+    }
+    text
+}
+
+/// The roll-up as a Markdown table (`ftaudit merge --format markdown`), after the summary.
 pub fn matrix_markdown(matrix: &Matrix, title: &str) -> String {
     let mut out = format!("## {title}\n\n");
+    let _ = writeln!(
+        out,
+        "{} packages audited, generated {} by ftaudit {}.\n",
+        matrix.packages.len(),
+        matrix.provenance.generated_at,
+        matrix.tool.version
+    );
+    for v in &matrix.verdicts {
+        let (shape, words) = verdict_words(v.verdict);
+        let _ = writeln!(
+            out,
+            "- **{}: {shape} {} for {}.** {} not ready, {} could not check, {} ready of {} packages ({} modules). {}",
+            v.column.replace('|', "\\|"),
+            words.to_uppercase(),
+            v.readiness.describe(),
+            v.not_ready,
+            v.could_not_check,
+            v.ready,
+            v.packages,
+            v.modules,
+            column_findings(v)
+        );
+    }
+    out.push('\n');
     let _ = writeln!(
         out,
         "{} distributions, {} modules, from {} report(s). Each cell: GIL-free modules of all (a \
