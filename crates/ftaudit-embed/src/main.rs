@@ -8,6 +8,10 @@
 //! imported modules start inherits a library path that could pick another interpreter's library,
 //! and an extension that names libpython itself gets the one already loaded (same soname).
 
+// Every `unsafe` block says why it is sound, in a one-line `// SAFETY:` comment right above it
+// (as in crates/ftaudit-worker); the workspace lint denies one without.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 #[cfg(unix)]
 fn main() {
     std::process::exit(unix::main());
