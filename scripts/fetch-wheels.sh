@@ -25,12 +25,19 @@ PY="$(find_python)"
 # Any pip can download for another target; the provisioned interpreter is simply the one we know has pip.
 env -u PYTHON_GIL "$PY" -I -m pip --version >/dev/null 2>&1 || die "$PY has no pip (run: $PY -m ensurepip)"
 
+# A set is fixtures/wheels/SET.txt, or fixtures/wheels/published/SET.txt: the large sets behind the
+# published matrix (scripts/publish-reports.sh), which `--all` (the test suite's fetch) leaves out.
+set_file() {
+  if [ -f "$SETS_DIR/$1.txt" ]; then printf '%s\n' "$SETS_DIR/$1.txt"; else printf '%s\n' "$SETS_DIR/published/$1.txt"; fi
+}
+
 directive() { # directive FILE NAME -> the words after "# @NAME"
   sed -n "s/^# @$2[[:space:]]\+//p" "$1" | head -n1
 }
 
 fetch_set() {
-  local set="$1" file="$SETS_DIR/$1.txt"
+  local set="$1" file
+  file="$(set_file "$1")"
   [ -f "$file" ] || die "no wheel set '$set': $file does not exist (sets: $(cd "$SETS_DIR" && ls -- *.txt | grep -v '^demo-' | sed 's/\.txt$//' | tr '\n' ' ' | sed 's/ $//'))"
   local version abi platforms
   version="$(directive "$file" python-version)"

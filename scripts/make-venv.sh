@@ -33,6 +33,8 @@ if [ "$1" = demo ]; then
   [ -f "$REQS" ] || die "no demo set for $TAG: $REQS does not exist (sets: $(cd "$ROOT/fixtures/wheels" && ls demo-requirements-*.txt | tr '\n' ' '))"
 else
   REQS="$ROOT/fixtures/wheels/$1.txt"
+  # The large sets behind the published matrix live one folder down (see scripts/fetch-wheels.sh).
+  [ -f "$REQS" ] || REQS="$ROOT/fixtures/wheels/published/$1.txt"
   NAME="$1$VARIANT"
   [ -f "$REQS" ] || die "no wheel set '$1': $REQS does not exist"
   abi="$(sed -n 's/^# @abi[[:space:]]\+//p' "$REQS" | head -n1)"

@@ -70,6 +70,10 @@ pub struct MergeArgs {
     /// The HTML page's title.
     #[arg(long, default_value = "ftaudit compatibility matrix")]
     pub title: String,
+    /// The previous publication's matrix (JSON): what became ready, regressed, appeared or went
+    /// away since then goes into the matrix and its summary.
+    #[arg(long, value_name = "MATRIX")]
+    pub previous: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -82,6 +86,8 @@ pub enum MatrixFormat {
 
 #[derive(clap::Args)]
 pub struct DiffArgs {
+    /// Two reports, or two merged matrices (`ftaudit merge`): then the packages whose verdict
+    /// moved, per column.
     pub old: PathBuf,
     pub new: PathBuf,
     #[arg(long, value_enum, default_value_t = TextOrJson::Table)]
@@ -160,6 +166,15 @@ pub struct ScanArgs {
     /// Scan only shard K of N (by distribution); `ftaudit merge` joins the shards.
     #[arg(long, value_parser = ftaudit::publish::parse_shard)]
     pub shard: Option<ftaudit::publish::Shard>,
+    /// An earlier JSON report of the same environment: distributions it holds unchanged (same
+    /// ftaudit version, interpreter and stages; same version, native file paths and sizes) keep
+    /// its probe and stress results instead of running again.
+    #[arg(long, value_name = "REPORT")]
+    pub reuse: Option<PathBuf>,
+    /// With --reuse: run this distribution again whatever the earlier report holds (its wheel
+    /// changed). Repeatable, or comma-separated.
+    #[arg(long, value_name = "DIST", value_delimiter = ',', requires = "reuse")]
+    pub rescan: Vec<String>,
     #[command(flatten)]
     pub stress: StressArgs,
     #[command(flatten)]

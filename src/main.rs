@@ -78,7 +78,19 @@ fn run_merge(args: MergeArgs) -> ExitCode {
             Err(e) => return fatal(e),
         }
     }
-    let matrix = ftaudit::publish::merge(&reports);
+    let mut matrix = ftaudit::publish::merge(&reports);
+    if let Some(path) = &args.previous {
+        match read_matrix(path) {
+            Ok(old) => {
+                matrix.changes = Some(ftaudit::publish::matrix_changes(
+                    &path.display().to_string(),
+                    &old,
+                    &matrix,
+                ))
+            }
+            Err(e) => return fatal(e),
+        }
+    }
     let text = match args.format {
         MatrixFormat::Json => serde_json::to_string_pretty(&matrix).unwrap_or_default() + "\n",
         MatrixFormat::Html => ftaudit_render::html(&matrix, &args.title, ""),
@@ -90,7 +102,48 @@ fn run_merge(args: MergeArgs) -> ExitCode {
     }
 }
 
+/// A merged matrix (`ftaudit merge`'s JSON), not a report.
+fn read_matrix(path: &std::path::Path) -> Result<ftaudit_model::Matrix, String> {
+    let text = ftaudit::policy::read_regular(path)?;
+    serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{}: not a matrix made by `ftaudit merge`: {e}",
+            path.display()
+        )
+    })
+}
+
+fn is_matrix(path: &std::path::Path) -> bool {
+    ftaudit::policy::read_regular(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|v| v.get("rows").is_some() && v.get("columns").is_some())
+}
+
+fn run_matrix_diff(args: &DiffArgs) -> ExitCode {
+    let (old, new) = match (read_matrix(&args.old), read_matrix(&args.new)) {
+        (Ok(o), Ok(n)) => (o, n),
+        (Err(e), _) | (_, Err(e)) => return fatal(e),
+    };
+    let changes = ftaudit::publish::matrix_changes(&args.old.display().to_string(), &old, &new);
+    let text = match args.format {
+        TextOrJson::Json => serde_json::to_string_pretty(&changes).unwrap_or_default() + "\n",
+        TextOrJson::Table => ftaudit::publish::changes_text(&changes),
+    };
+    if let Err(e) = write_text(&text, None) {
+        return fatal(e);
+    }
+    ExitCode::from(if ftaudit::publish::any_regressed(&changes) {
+        exit::FINDINGS
+    } else {
+        exit::CLEAN
+    })
+}
+
 fn run_diff(args: DiffArgs) -> ExitCode {
+    if is_matrix(&args.old) && is_matrix(&args.new) {
+        return run_matrix_diff(&args);
+    }
     let (old, new) = match (read_report(&args.old), read_report(&args.new)) {
         (Ok(o), Ok(n)) => (o, n),
         (Err(e), _) | (_, Err(e)) => return fatal(e),
@@ -161,6 +214,17 @@ fn run_scan(args: ScanArgs) -> ExitCode {
         }
     };
     let cancel = stop_on_signals();
+    let reuse = match &args.reuse {
+        Some(path) => match read_report(path) {
+            Ok(report) => Some(ftaudit::publish::ReuseFrom {
+                path: path.display().to_string(),
+                report,
+                rescan: args.rescan.clone(),
+            }),
+            Err(e) => return fatal(e),
+        },
+        None => None,
+    };
     let options = ScanOptions {
         path: args.path.clone(),
         static_only: args.static_only,
@@ -178,6 +242,7 @@ fn run_scan(args: ScanArgs) -> ExitCode {
         policy,
         baseline,
         shard: args.shard,
+        reuse,
         stress: args.stress.stress.then(|| {
             args.stress.options(
                 (args.memory_limit > 0).then_some(args.memory_limit),

@@ -38,6 +38,8 @@ pub struct ScanOptions {
     pub shard: Option<Shard>,
     /// Run the stress stage after the probe (`--stress`, `ftaudit stress`).
     pub stress: Option<crate::stress::StressOptions>,
+    /// Take unchanged distributions' probe and stress results from an earlier report.
+    pub reuse: Option<crate::publish::ReuseFrom>,
 }
 
 #[derive(Debug, Clone)]
@@ -78,11 +80,30 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
     if let Some(shard) = options.shard {
         shard.apply(&mut discovery);
     }
-    let mut files = analyze_statically(&discovery, &options.cancel, progress);
+    let files = analyze_statically(&discovery, &options.cancel, progress);
     let probe_expected = matches!(
         discovery.target.kind,
         TargetKind::Venv | TargetKind::SitePackages
     );
+    // Files whose results an earlier report already holds stay out of the probe and stress.
+    let (mut files, reused_files, reused) = match &options.reuse {
+        Some(from) => {
+            let split = crate::publish::split_for_reuse(
+                from,
+                &discovery.target,
+                &discovery.distributions,
+                files,
+                probe_expected && !options.static_only,
+                options.stress.is_some(),
+            );
+            (split.fresh, split.reused, Some((split.record, from)))
+        }
+        None => (files, Vec::new(), None),
+    };
+    // Nothing left to import: the earlier runs stand for this one.
+    let nothing_fresh = reused.is_some()
+        && !reused_files.is_empty()
+        && !files.iter().any(|f| f.module_name.is_some());
 
     let mut stages = Stages {
         static_analysis: true,
@@ -92,6 +113,7 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
         stress: None,
         stress_skipped: None,
         lock: None,
+        reused: None,
     };
     if options.static_only {
         // Asked for: not a gap in the report.
@@ -100,6 +122,8 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
             Some("the import probe needs an installed environment (a venv); wheels and loose files are read statically".into());
     } else if options.cancel.requested().is_some() {
         stages.dynamic_skipped = Some("the scan was interrupted before the import probe".into());
+    } else if let (true, Some((_, from))) = (nothing_fresh, &reused) {
+        stages.dynamic = from.report.stages.dynamic.clone();
     } else {
         match probe(
             &discovery.target,
@@ -115,7 +139,9 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
             Err(reason) => stages.dynamic_skipped = Some(reason),
         }
     }
-    if let Some(stress_options) = &options.stress {
+    if let (Some(_), true, Some((_, from))) = (&options.stress, nothing_fresh, &reused) {
+        stages.stress = from.report.stages.stress.clone();
+    } else if let Some(stress_options) = &options.stress {
         stages.stress_skipped = match &stages.dynamic {
             None => Some(format!(
                 "the stress stage needs the import probe's results, and the probe did not run ({})",
@@ -160,6 +186,11 @@ pub fn scan(options: &ScanOptions, progress: &dyn Progress) -> Result<Report, Di
         };
     }
 
+    if let Some((record, _)) = reused {
+        files.extend(reused_files);
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        stages.reused = Some(record);
+    }
     let context = assess::Context {
         interpreter: discovery.target.interpreter.as_ref(),
         expects_records: probe_expected,

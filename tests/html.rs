@@ -244,3 +244,99 @@ fn the_html_matrix_works_in_a_real_browser() {
         );
     }
 }
+
+/// A module's evidence on the page: the import, the subinterpreters, the stress verdicts with a
+/// speed-up chart drawn from the stress figures; and, against a previous publication, the
+/// packages that moved, linked to their rows.
+#[test]
+fn a_module_row_shows_its_stress_chart_and_the_page_its_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let venv = venv_of(tmp.path(), &["markupsafe-", "msgpack-"]);
+    let report = tmp.path().join("stressed.json");
+    let out = run(ftaudit()
+        .arg("scan")
+        .arg(&venv)
+        .args(["--stress", "--only", "markupsafe._speedups", "--executors"])
+        .args(["threads,processes", "--workers", "1,2", "--repeats", "2"])
+        .args(["--target-seconds", "0.05", "--no-synthesized", "--format"])
+        .args(["json", "--output"])
+        .arg(&report));
+    assert!(
+        out.status.code().is_some_and(|c| c <= 2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The previous publication: the same venv before msgpack was added to it (a report without
+    // its files), so msgpack is new on the page.
+    let mut before: ftaudit_model::Report =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    before.files.retain(|f| {
+        !f.distribution
+            .as_deref()
+            .is_some_and(|d| d.eq_ignore_ascii_case("msgpack"))
+    });
+    let before_path = tmp.path().join("before.json");
+    std::fs::write(&before_path, serde_json::to_vec(&before).unwrap()).unwrap();
+    let previous = tmp.path().join("previous-matrix.json");
+    let out = run(ftaudit()
+        .arg("merge")
+        .arg(&before_path)
+        .arg("--output")
+        .arg(&previous));
+    assert!(out.status.success());
+    let page = tmp.path().join("page.html");
+    let out = run(ftaudit()
+        .arg("merge")
+        .arg(&report)
+        .arg("--previous")
+        .arg(&previous)
+        .args(["--format", "html", "--output"])
+        .arg(&page));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let (dom, console) = open(&page, "#open=markupsafe", &["--dump-dom"]);
+    assert!(console.is_empty(), "{console:?}");
+    let about = &dom[dom.find("id=\"about\"").expect("the about line")..];
+    assert!(
+        about[..about.find("</div>").unwrap()].contains("3.1"),
+        "names the interpreter: {about}"
+    );
+    let changes = &dom[dom.find("id=\"changes\"").expect("the changes section")..];
+    let changes = &changes[..changes.find("</div>").unwrap()];
+    assert!(
+        changes.contains("1 new") && changes.contains("href=\"#open=msgpack\""),
+        "{changes}"
+    );
+    let group = package_group(&dom, "markupsafe");
+    let row = group
+        .split("<tr class=\"module\"")
+        .find(|r| r.contains(">markupsafe._speedups<"))
+        .expect("the module row");
+    for words in [
+        "import: ok",
+        "isolated subinterpreter: ",
+        "stress: ",
+        "  markupsafe: ",
+    ] {
+        assert!(row.contains(words), "{words:?} in {row}");
+    }
+    assert!(
+        row.contains("<svg") && row.contains("speed-up over 1 worker"),
+        "a chart: {row}"
+    );
+    let shots = repo_root().join("target/test-artifacts");
+    std::fs::create_dir_all(&shots).unwrap();
+    let shot = shots.join("html-module-evidence.png");
+    let _ = std::fs::remove_file(&shot);
+    let wide = "--window-size=1400,1400";
+    let _ = open(
+        &page,
+        "#open=markupsafe",
+        &[&format!("--screenshot={}", shot.display()), wide],
+    );
+    assert!(std::fs::read(&shot).is_ok_and(|p| p.starts_with(b"\x89PNG")));
+}

@@ -41,13 +41,7 @@ fn content(report: &Report) -> BTreeSet<String> {
 }
 
 fn merge(paths: &[&Path]) -> Matrix {
-    let out = run(ftaudit().arg("merge").args(paths));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("a matrix")
+    merge_matrix(paths, &[])
 }
 
 #[test]

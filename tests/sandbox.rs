@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
 use ftaudit_model::{ExecutorKind, FindingCode, Report, SandboxReport, SandboxStatus, Severity};
-use support::{fingerprint, ftaudit, python, repo_root, sysconfig as query};
+use support::{empty_venv, fingerprint, ftaudit, python, repo_root, sysconfig as query};
 
 fn cc(include: &str, out: PathBuf, source: &str, defines: &[&str]) {
     let status = Command::new("cc")
@@ -35,18 +35,7 @@ fn cc(include: &str, out: PathBuf, source: &str, defines: &[&str]) {
 /// A venv of the provisioned interpreter with the hostile fixtures and the bystander in it.
 fn hostile_venv(dir: &Path) -> (PathBuf, PathBuf) {
     let python = python();
-    let venv = dir.join("venv");
-    let status = Command::new(&python)
-        .args(["-m", "venv", "--without-pip"])
-        .arg(&venv)
-        .env_remove("PYTHON_GIL")
-        .status()
-        .unwrap();
-    assert!(status.success(), "venv");
-    let site = PathBuf::from(query(
-        &venv.join("bin/python"),
-        "sysconfig.get_path('purelib')",
-    ));
+    let (venv, site) = empty_venv(dir);
     let include = query(&python, "sysconfig.get_path('include')");
     let suffix = query(&python, "sysconfig.get_config_var('EXT_SUFFIX')");
     cc(

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ftaudit_model::{ExecutorKind, Report, StressFacts, StressFailure, StressVerdict};
-use support::{ftaudit, python, repo_root, sysconfig as query};
+use support::{empty_venv, ftaudit, python, repo_root, sysconfig as query};
 
 const MODULES: &[&str] = &[
     "stress_crash",
@@ -28,18 +28,7 @@ const MODULES: &[&str] = &[
 /// A venv of the provisioned interpreter with every stress fixture compiled into it.
 fn fixture_venv(dir: &Path) -> PathBuf {
     let python = python();
-    let venv = dir.join("venv");
-    let status = Command::new(&python)
-        .args(["-m", "venv", "--without-pip"])
-        .arg(&venv)
-        .env_remove("PYTHON_GIL")
-        .status()
-        .unwrap();
-    assert!(status.success(), "venv");
-    let site = PathBuf::from(query(
-        &venv.join("bin/python"),
-        "sysconfig.get_path('purelib')",
-    ));
+    let (venv, site) = empty_venv(dir);
     let include = query(&python, "sysconfig.get_path('include')");
     let suffix = query(&python, "sysconfig.get_config_var('EXT_SUFFIX')");
     for m in MODULES {

@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 
 use ftaudit_model::{
-    Architecture, BinaryFormat, ColumnVerdict, FileKind, ImportOutcome, Matrix, MatrixCell,
-    MatrixPackage, MatrixPackageCell, MatrixRow, MatrixSource, NativeFile, PackageVerdict,
-    Readiness, Report, Severity, SCHEMA_VERSION,
+    Architecture, BinaryFormat, ColumnVerdict, FileKind, FreeThreadingClassifier, ImportOutcome,
+    Matrix, MatrixCell, MatrixPackage, MatrixPackageCell, MatrixRow, MatrixScaling, MatrixSource,
+    NativeFile, PackageVerdict, Readiness, Report, ScalingSeries, Severity, StressFailure,
+    SynthFailureKind, SCHEMA_VERSION,
 };
 
 use crate::assess::{gil_status, module_for_import, GilStatus};
@@ -99,6 +100,17 @@ fn import(outcome: &ImportOutcome) -> String {
     }
 }
 
+/// An import outcome in one line: `ok`, or the exception and its message.
+fn outcome_line(outcome: &ImportOutcome) -> String {
+    match outcome {
+        ImportOutcome::Error { exception, message } => format!("{exception}: {message}"),
+        other => import(other),
+    }
+}
+
+/// What a reader opens a module's cell for: where the declaration was read, the import and
+/// CPython's warning, the subinterpreters' errors, the stress verdicts and synthesized calls,
+/// and every finding with its fix, the suppressed ones saying what suppressed them.
 fn evidence(file: &NativeFile) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(m) = module_for_import(file) {
@@ -116,32 +128,149 @@ fn evidence(file: &NativeFile) -> Vec<String> {
     if let Some(d) = &file.dynamic {
         out.push(format!(
             "import: {}{}",
-            import(&d.import),
+            outcome_line(&d.import),
             match d.requires_gil {
                 Some(true) => ", the GIL was re-enabled",
                 Some(false) => ", the GIL stayed off",
                 None => "",
             }
         ));
+        if let Some(warning) = &d.gil_warning {
+            out.push(format!("CPython warned: {warning}"));
+        }
+        for (kind, outcome) in [
+            ("isolated", &d.isolated_subinterpreter),
+            ("legacy", &d.legacy_subinterpreter),
+        ] {
+            match outcome {
+                Some(ImportOutcome::NotAttempted { .. }) | None => {}
+                Some(o) => out.push(format!("{kind} subinterpreter: {}", outcome_line(o))),
+            }
+        }
+    }
+    if let Some(stress) = &file.stress {
+        out.push(format!("stress: {}", stress.verdict.name()));
+        for w in &stress.workloads {
+            let best = w
+                .executors
+                .iter()
+                .filter_map(|e| {
+                    let last = e
+                        .points
+                        .iter()
+                        .rev()
+                        .find_map(|p| Some((p.workers, p.speedup.as_ref()?.median)))?;
+                    Some(format!("{} x{:.2} at {}", e.kind.as_str(), last.1, last.0))
+                })
+                .collect::<Vec<_>>();
+            out.push(format!(
+                "  {}: {}{}{}",
+                w.workload,
+                w.verdict.name(),
+                if best.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", best.join(", "))
+                },
+                if w.failures.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} failure(s)", w.failures.len())
+                }
+            ));
+        }
+        if let Some(synth) = &stress.synthesized {
+            for f in &synth.findings {
+                out.push(format!(
+                    "  synthesized: {} in {}{}; reproducer {}",
+                    f.kind.describe(),
+                    f.call.as_deref().unwrap_or(&f.pattern),
+                    f.message
+                        .as_deref()
+                        .map(|m| format!(" ({m})"))
+                        .unwrap_or_default(),
+                    f.reproducer
+                ));
+            }
+        }
     }
     for f in file
         .findings
         .iter()
-        .filter(|f| f.suppressed.is_none() && f.severity != Severity::Note)
+        .filter(|f| f.severity != Severity::Note)
     {
+        let suppressed = f
+            .suppressed
+            .as_ref()
+            .map(|s| format!("suppressed ({:?}: {}) ", s.by, s.reason).to_lowercase())
+            .unwrap_or_default();
         out.push(format!(
-            "{:?} {}: {}",
+            "{suppressed}{:?} {}: {}",
             f.severity,
             f.code.as_str(),
             f.message
         ));
+        if let Some(fix) = &f.fix {
+            out.push(format!("  fix: {fix}"));
+        }
     }
     out
+}
+
+/// The timed workloads' speed-ups, for the page's charts.
+fn scaling(file: &NativeFile, cores: usize) -> Vec<MatrixScaling> {
+    let Some(stress) = &file.stress else {
+        return Vec::new();
+    };
+    stress
+        .workloads
+        .iter()
+        .map(|w| MatrixScaling {
+            workload: w.workload.clone(),
+            cores,
+            series: w
+                .executors
+                .iter()
+                .map(|e| ScalingSeries {
+                    executor: e.kind,
+                    points: e
+                        .points
+                        .iter()
+                        .filter_map(|p| Some((p.workers, p.speedup.as_ref()?.median)))
+                        .collect(),
+                })
+                .filter(|s| !s.points.is_empty())
+                .collect(),
+        })
+        .filter(|s| !s.series.is_empty())
+        .collect()
+}
+
+/// The module took its interpreter down: at import, in a stress workload, or in a synthesized
+/// call program.
+fn crashed(file: &NativeFile) -> bool {
+    let at_import = file
+        .dynamic
+        .as_ref()
+        .is_some_and(|d| matches!(d.import, ImportOutcome::Crashed { .. }));
+    let under_stress = file.stress.as_ref().is_some_and(|s| {
+        s.workloads
+            .iter()
+            .flat_map(|w| &w.failures)
+            .any(|f| matches!(f, StressFailure::Crashed { .. }))
+            || s.synthesized
+                .iter()
+                .flat_map(|synth| &synth.findings)
+                .any(|f| f.kind == SynthFailureKind::Crash)
+    });
+    at_import || under_stress
 }
 
 /// Merges `reports` (with the paths they were read from) into one matrix.
 pub fn merge(reports: &[(String, Report)]) -> Matrix {
     let mut sources = Vec::new();
+    // (distribution in lower case, version) -> the Free Threading classifier it declares.
+    let mut classifiers: Classifiers = BTreeMap::new();
     // (distribution, version, module) -> column -> cell
     let mut cells: BTreeMap<(String, String, String), BTreeMap<String, MatrixCell>> =
         BTreeMap::new();
@@ -161,6 +290,12 @@ pub fn merge(reports: &[(String, Report)]) -> Matrix {
             .iter()
             .map(|d| (d.name.to_lowercase(), d.version.clone()))
             .collect();
+        let cores = report.stages.stress.as_ref().map_or(1, |s| s.cores.usable);
+        for d in &report.distributions {
+            if let Some(level) = d.free_threading_classifier {
+                classifiers.insert((d.name.to_lowercase(), d.version.clone()), level);
+            }
+        }
         for file in &report.files {
             let is_library = file
                 .static_facts
@@ -205,6 +340,8 @@ pub fn merge(reports: &[(String, Report)]) -> Matrix {
                     .filter(|f| f.suppressed.is_none() && f.severity == Severity::Error)
                     .count(),
                 stress: file.stress.as_ref().map(|s| s.verdict.name().to_string()),
+                crashed: crashed(file),
+                scaling: scaling(file, cores),
                 evidence: evidence(file),
                 sources: vec![index],
                 conflicts: Vec::new(),
@@ -221,7 +358,7 @@ pub fn merge(reports: &[(String, Report)]) -> Matrix {
     let mut columns: Vec<String> = cells.values().flat_map(|r| r.keys().cloned()).collect();
     columns.sort();
     columns.dedup();
-    let packages = roll_up(&cells, &columns);
+    let packages = roll_up(&cells, &columns, &classifiers);
     let verdicts = column_verdicts(&packages, &columns);
     let rows = cells
         .into_iter()
@@ -244,13 +381,15 @@ pub fn merge(reports: &[(String, Report)]) -> Matrix {
         rows,
         packages,
         verdicts,
+        changes: None,
     }
 }
 
+type Classifiers = BTreeMap<(String, String), FreeThreadingClassifier>;
 type Cells = BTreeMap<(String, String, String), BTreeMap<String, MatrixCell>>;
 
 /// Per distribution (whatever its version in each column) and column: the modules' counts.
-fn roll_up(cells: &Cells, columns: &[String]) -> Vec<MatrixPackage> {
+fn roll_up(cells: &Cells, columns: &[String], classifiers: &Classifiers) -> Vec<MatrixPackage> {
     let mut by_dist: BTreeMap<String, (String, BTreeMap<String, MatrixPackageCell>)> =
         BTreeMap::new();
     for ((distribution, version, _), row) in cells {
@@ -263,8 +402,17 @@ fn roll_up(cells: &Cells, columns: &[String]) -> Vec<MatrixPackage> {
                 .or_insert_with(|| MatrixPackageCell {
                     column: column.clone(),
                     version: version.clone(),
+                    classifier: classifiers
+                        .get(&(distribution.to_lowercase(), version.clone()))
+                        .copied(),
                     ..MatrixPackageCell::default()
                 });
+            // Two versions in one column (reports of different sets merged): both are named, so
+            // the roll-up never passes one version's counts off as the other's.
+            if !sum.version.split(", ").any(|v| v == version) {
+                sum.version = format!("{}, {version}", sum.version);
+            }
+            sum.crashes += usize::from(cell.crashed);
             sum.modules += 1;
             match cell.gil.as_str() {
                 "gil_free" => sum.gil_free += 1,
@@ -294,6 +442,7 @@ fn roll_up(cells: &Cells, columns: &[String]) -> Vec<MatrixPackage> {
     for (_, per_column) in by_dist.values_mut() {
         for sum in per_column.values_mut() {
             sum.verdict = package_verdict(sum);
+            sum.classifier_contradicted = classifier_contradicted(sum);
         }
     }
     by_dist
@@ -321,6 +470,23 @@ fn package_verdict(sum: &MatrixPackageCell) -> PackageVerdict {
     }
 }
 
+/// What the package's Free Threading classifier claims, against this column's evidence. Every
+/// level claims the package runs on the free-threaded build, so a module that needs the GIL or
+/// cannot be imported there contradicts any; "3 - Stable" and "4 - Resilient" claim it is fit
+/// for threaded use, so a stress failure contradicts those too. A standard build's column tests
+/// none of it.
+fn classifier_contradicted(sum: &MatrixPackageCell) -> bool {
+    let Some(level) = sum.classifier else {
+        return false;
+    };
+    if sum.gil_not_applicable == sum.modules {
+        return false;
+    }
+    sum.needs_gil > 0
+        || sum.import_failures > 0
+        || (level >= FreeThreadingClassifier::Stable && sum.stress_failures > 0)
+}
+
 /// Per column: its packages by verdict, and the column's answer.
 fn column_verdicts(packages: &[MatrixPackage], columns: &[String]) -> Vec<ColumnVerdict> {
     columns
@@ -344,6 +510,9 @@ fn column_verdicts(packages: &[MatrixPackage], columns: &[String]) -> Vec<Column
                 v.packages_failing_import += usize::from(cell.import_failures > 0);
                 v.packages_refusing_isolated += usize::from(cell.isolated_refused > 0);
                 v.packages_failing_stress += usize::from(cell.stress_failures > 0);
+                v.packages_crashing += usize::from(cell.crashes > 0);
+                v.packages_with_classifier += usize::from(cell.classifier.is_some());
+                v.packages_contradicting_classifier += usize::from(cell.classifier_contradicted);
                 match cell.verdict {
                     PackageVerdict::Ready => v.ready += 1,
                     PackageVerdict::NotReady => v.not_ready += 1,
@@ -392,5 +561,6 @@ fn join(existing: &mut MatrixCell, new: MatrixCell, sources: &[MatrixSource]) {
         }
         existing.errors = existing.errors.max(new.errors);
     }
+    existing.crashed |= new.crashed;
     existing.sources.extend(new.sources);
 }

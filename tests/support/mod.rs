@@ -225,3 +225,63 @@ pub fn verdicts(report: &Report) -> BTreeMap<String, String> {
         })
         .collect()
 }
+
+/// A fresh venv of the provisioned interpreter with nothing in it (`dir/venv`), and its
+/// site-packages folder.
+pub fn empty_venv(dir: &Path) -> (PathBuf, PathBuf) {
+    let venv = dir.join("venv");
+    let status = Command::new(python())
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .env_remove("PYTHON_GIL")
+        .status()
+        .unwrap();
+    assert!(status.success(), "venv");
+    let site = sysconfig(&venv.join("bin/python"), "sysconfig.get_path('purelib')");
+    (venv, PathBuf::from(site))
+}
+
+/// A fresh venv of the provisioned interpreter holding the wheels of its linux set whose file
+/// names start with `prefixes` (installed with --no-deps).
+pub fn venv_of(dir: &Path, prefixes: &[&str]) -> PathBuf {
+    let python = python();
+    let (venv, site) = empty_venv(dir);
+    let tag = sysconfig(&python, "sysconfig.get_config_var('EXT_SUFFIX')");
+    let set = wheel_sets_dir().join(if tag.contains("313t") {
+        "linux-cp313t"
+    } else {
+        "linux-cp314t"
+    });
+    let wheels: Vec<PathBuf> = prefixes
+        .iter()
+        .map(|prefix| {
+            std::fs::read_dir(&set)
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+                .unwrap_or_else(|| panic!("no {prefix} wheel in {}", set.display()))
+        })
+        .collect();
+    let status = Command::new(&python)
+        .args(["-m", "pip", "install", "--quiet", "--no-deps", "--no-index"])
+        .args(["--disable-pip-version-check", "--target"])
+        .arg(&site)
+        .args(&wheels)
+        .env_remove("PYTHON_GIL")
+        .status()
+        .unwrap();
+    assert!(status.success(), "pip install --target");
+    venv
+}
+
+/// `ftaudit merge PATHS... EXTRA...`, parsed into the matrix model.
+pub fn merge_matrix(paths: &[&Path], extra: &[&std::ffi::OsStr]) -> ftaudit_model::Matrix {
+    let out = run(ftaudit().arg("merge").args(paths).args(extra));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("a matrix")
+}

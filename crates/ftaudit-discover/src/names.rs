@@ -24,7 +24,7 @@ pub fn module_name_for(relative_path: &str) -> Option<String> {
     let mut parts: Vec<&str> = relative_path.split('/').filter(|p| !p.is_empty()).collect();
     let file = parts.pop()?;
     let (stem, suffix) = file.split_once('.')?;
-    if !is_identifier(stem) || !is_extension_suffix(suffix) {
+    if !is_module_file_stem(stem) || !is_extension_suffix(suffix) {
         return None;
     }
     if !parts.iter().all(|p| is_identifier(p)) {
@@ -57,6 +57,14 @@ fn is_extension_suffix(suffix: &str) -> bool {
                 || tagged("graalpy", ".so")
         }
     }
+}
+
+/// A module file's own name: identifier characters, but it may begin with a digit. The import
+/// system finds files by name (`importlib.import_module("24eba0d7__mypyc")` loads
+/// `24eba0d7__mypyc.<suffix>` through `PyInit_24eba0d7__mypyc`), and mypyc names the shared
+/// module of a compiled package that way; only the `import` statement needs an identifier.
+fn is_module_file_stem(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c == '_' || c.is_alphanumeric())
 }
 
 fn is_identifier(s: &str) -> bool {
@@ -97,7 +105,16 @@ mod tests {
             ("pillow.libs/libjpeg-1a2b.so.62.4.0", None),
             ("pkg/libhelper.so.1", None),
             ("foo-1.0.data/platlib/foo.so", None),
-            ("pkg/1bad.cpython-313t-x86_64-linux-gnu.so", None),
+            (
+                "pkg/1bad.cpython-313t-x86_64-linux-gnu.so",
+                Some("pkg.1bad"),
+            ),
+            (
+                "24eba0d76380778f559b__mypyc.cpython-314t-x86_64-linux-gnu.so",
+                Some("24eba0d76380778f559b__mypyc"),
+            ),
+            ("1pkg/mod.cpython-313t-x86_64-linux-gnu.so", None),
+            ("pkg/bad-name.cpython-313t-x86_64-linux-gnu.so", None),
             (
                 "mypy/__init__.cpython-314t-x86_64-linux-gnu.so",
                 Some("mypy"),

@@ -30,4 +30,4 @@ pub use stress_facts::*;
 pub use synth_facts::*;
 
 /// Bumped on any change a consumer could notice; additive changes bump the minor part.
-pub const SCHEMA_VERSION: &str = "1.7";
+pub const SCHEMA_VERSION: &str = "1.8";

@@ -25,6 +25,49 @@ pub struct Matrix {
     /// could not be checked, as `packages[].cells[].verdict` decided them.
     #[serde(default)]
     pub verdicts: Vec<ColumnVerdict>,
+    /// Against the previous publication (`ftaudit merge --previous OLD`, schema 1.8): per
+    /// column, the packages that became ready, regressed, appeared or went away.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<MatrixChanges>,
+}
+
+/// What changed since an earlier matrix, package by package (schema 1.8).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct MatrixChanges {
+    /// The earlier matrix: where it was read, and when it was made.
+    pub previous: String,
+    pub previous_generated_at: String,
+    /// One per column of either matrix, sorted.
+    pub columns: Vec<ColumnChanges>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ColumnChanges {
+    pub column: String,
+    /// Not ready or not checked before, ready now.
+    pub became_ready: Vec<PackageChange>,
+    /// Ready before, not ready now; or checked before and not checkable now.
+    pub regressed: Vec<PackageChange>,
+    /// In this column now, not before.
+    pub new: Vec<PackageChange>,
+    /// In this column before, not now.
+    pub gone: Vec<PackageChange>,
+    /// The verdict is the same but the version moved.
+    pub updated: Vec<PackageChange>,
+}
+
+/// One package's move between two matrices: versions and verdicts before and after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PackageChange {
+    pub distribution: String,
+    pub before: Option<PackageState>,
+    pub after: Option<PackageState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PackageState {
+    pub version: String,
+    pub verdict: PackageVerdict,
 }
 
 /// A package's answer in one column, decided once, by `merge`.
@@ -82,6 +125,15 @@ pub struct ColumnVerdict {
     pub packages_refusing_isolated: usize,
     #[serde(default)]
     pub packages_failing_stress: usize,
+    /// Packages with a module that crashed the interpreter: at import, or under stress (schema 1.8).
+    #[serde(default)]
+    pub packages_crashing: usize,
+    /// Packages that declare a `Free Threading` trove classifier, and those whose evidence in
+    /// this column contradicts it (`MatrixPackageCell::classifier_contradicted`; schema 1.8).
+    #[serde(default)]
+    pub packages_with_classifier: usize,
+    #[serde(default)]
+    pub packages_contradicting_classifier: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -117,6 +169,18 @@ pub struct MatrixPackageCell {
     /// The package's answer in this column (schema 1.7).
     #[serde(default)]
     pub verdict: PackageVerdict,
+    /// Modules that crashed the interpreter, at import or under stress (schema 1.8).
+    #[serde(default)]
+    pub crashes: usize,
+    /// The `Programming Language :: Python :: Free Threading` level the package declares
+    /// (`unstable`, `beta`, `stable`, `resilient`; schema 1.8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classifier: Option<crate::FreeThreadingClassifier>,
+    /// The classifier says more than this column's evidence shows: any level, and a module
+    /// needs the GIL or fails to import on the free-threaded build; `stable` or `resilient`,
+    /// and a module failed under stress.
+    #[serde(default)]
+    pub classifier_contradicted: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -140,7 +204,7 @@ pub struct MatrixRow {
     pub cells: Vec<MatrixCell>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MatrixCell {
     pub column: String,
     /// `gil_free`, `needs_gil`, `unknown` (after the import where it ran, else declared);
@@ -155,6 +219,13 @@ pub struct MatrixCell {
     /// The stress verdict's name (`unsafe`, `scales`, ...), where stress ran (schema 1.7).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stress: Option<String>,
+    /// The module crashed the interpreter, at import or under stress (schema 1.8).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub crashed: bool,
+    /// The stress stage's speed-up figures, per timed workload (schema 1.8): what the page
+    /// charts inside the module's row.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scaling: Vec<MatrixScaling>,
     /// Why: the binary's GIL evidence, the import's outcome, the findings' messages.
     #[serde(default)]
     pub evidence: Vec<String>,
@@ -163,4 +234,20 @@ pub struct MatrixCell {
     /// Set when those reports disagree: each one's answer, as `source: gil / import`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<String>,
+}
+
+/// One timed stress workload's speed-ups, per executor (schema 1.8).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct MatrixScaling {
+    pub workload: String,
+    /// The usable cores the run had: the ideal speed-up stops there.
+    pub cores: usize,
+    pub series: Vec<ScalingSeries>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ScalingSeries {
+    pub executor: crate::ExecutorKind,
+    /// (workers, median speed-up over 1 worker).
+    pub points: Vec<(usize, f64)>,
 }

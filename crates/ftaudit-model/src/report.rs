@@ -120,6 +120,18 @@ pub enum FreeThreadingClassifier {
     Resilient,
 }
 
+impl FreeThreadingClassifier {
+    /// The classifier's own words: "3 - Stable".
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Unstable => "1 - Unstable",
+            Self::Beta => "2 - Beta",
+            Self::Stable => "3 - Stable",
+            Self::Resilient => "4 - Resilient",
+        }
+    }
+}
+
 /// A native file (ELF, Mach-O, PE) found in the target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NativeFile {
@@ -232,6 +244,33 @@ pub struct Stages {
     /// The lock file audited, per target (schema 1.3; lock targets only).
     #[serde(default)]
     pub lock: Option<LockAudit>,
+    /// Distributions whose probe and stress results were taken from an earlier report
+    /// (`scan --reuse`, schema 1.8): unchanged since, so not run again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused: Option<Reused>,
+}
+
+/// What `scan --reuse` took from an earlier report, and what it ran again.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Reused {
+    /// The earlier report, and when it was made.
+    pub from: String,
+    pub generated_at: String,
+    /// Distributions whose results were taken over (same name, version, native file paths
+    /// and sizes, and not named by `--rescan`), and the modules among their files.
+    pub distributions: usize,
+    pub modules: usize,
+    /// Distributions probed (and stressed) again, and why each was.
+    pub rescanned: Vec<Rescanned>,
+    /// Why nothing could be taken over, when nothing was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Rescanned {
+    pub distribution: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

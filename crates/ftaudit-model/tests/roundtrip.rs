@@ -208,6 +208,7 @@ fn sample_report() -> Report {
             stress: None,
             stress_skipped: Some("the stress stage needs the import probe's results".into()),
             lock: None,
+            reused: None,
         },
         policy: PolicyOutcome {
             source: Some("ftaudit.toml".into()),

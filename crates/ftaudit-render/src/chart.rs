@@ -30,6 +30,41 @@ pub fn scaling_svg(facts: &StressFacts, workload: &WorkloadResult, cores: usize)
         })
         .filter(|(_, points)| !points.is_empty())
         .collect();
+    series_svg(
+        &format!("{} - {}", facts.module, workload.workload),
+        series,
+        cores,
+        SIZE,
+    )
+}
+
+/// The chart of the matrix page's module rows: same figures, smaller.
+pub fn matrix_scaling_svg(module: &str, scaling: &ftaudit_model::MatrixScaling) -> Option<String> {
+    let series = scaling
+        .series
+        .iter()
+        .map(|s| {
+            (
+                s.executor,
+                s.points.iter().map(|&(w, y)| (w as f64, y)).collect(),
+            )
+        })
+        .collect();
+    series_svg(
+        &format!("{module} - {}", scaling.workload),
+        series,
+        scaling.cores,
+        (420, 270),
+    )
+}
+
+/// Speed-up against workers, one line per executor, the ideal in grey.
+fn series_svg(
+    title: &str,
+    series: Vec<(ExecutorKind, Vec<(f64, f64)>)>,
+    cores: usize,
+    size: (u32, u32),
+) -> Option<String> {
     if series.is_empty() {
         return None;
     }
@@ -43,9 +78,8 @@ pub fn scaling_svg(facts: &StressFacts, workload: &WorkloadResult, cores: usize)
         .fold(cores as f64, f64::max);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         root.fill(&WHITE).ok()?;
-        let title = format!("{} - {}", facts.module, workload.workload);
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 16))
             .margin(12)

@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use ftaudit_model::{Matrix, MatrixCell, MatrixPackage, MatrixRow, PackageVerdict};
+use ftaudit_model::{Matrix, MatrixCell, MatrixChanges, MatrixPackage, MatrixRow, PackageVerdict};
 
 use crate::markup::escape;
 use crate::packages::{describe, verdict_words};
@@ -137,7 +137,18 @@ pub fn html(matrix: &Matrix, title: &str, extra: &str) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title><style>{STYLE}</style></head><body>\n<h1>{t}</h1>\n",
         t = escape(title)
     );
+    let _ = writeln!(
+        out,
+        "<div class=\"meta\" id=\"about\">{} packages audited on {}; generated {} by ftaudit {}.</div>",
+        matrix.packages.len(),
+        escape(&crate::packages::interpreters(matrix).join("; ")),
+        escape(&matrix.provenance.generated_at),
+        escape(&matrix.tool.version)
+    );
     answers(&mut out, matrix);
+    if let Some(changes) = &matrix.changes {
+        changes_html(&mut out, changes);
+    }
     sources(&mut out, matrix);
     out.push_str(
         "<div class=\"controls\"><input id=\"q\" type=\"search\" placeholder=\"search packages and modules\" aria-label=\"search\">\
@@ -180,6 +191,57 @@ fn answers(out: &mut String, matrix: &Matrix) {
         );
     }
     out.push_str("</div>\n");
+}
+
+/// Since the previous publication: per column, the counts, then the packages by name.
+fn changes_html(out: &mut String, changes: &MatrixChanges) {
+    let _ = write!(
+        out,
+        "<div class=\"changes\" id=\"changes\"><h2>Since the previous publication ({})</h2><ul>",
+        escape(&changes.previous_generated_at)
+    );
+    if changes.columns.is_empty() {
+        out.push_str("<li>No package changed verdict, version, or column.</li>");
+    }
+    for c in &changes.columns {
+        let _ = write!(
+            out,
+            "<li data-column=\"{col}\"><b>{col}</b>: {} became ready, {} regressed, {} new, {} gone, {} updated.",
+            c.became_ready.len(),
+            c.regressed.len(),
+            c.new.len(),
+            c.gone.len(),
+            c.updated.len(),
+            col = escape(&c.column)
+        );
+        for (title, list) in [
+            ("became ready", &c.became_ready),
+            ("regressed", &c.regressed),
+            ("new", &c.new),
+            ("gone", &c.gone),
+        ] {
+            if list.is_empty() {
+                continue;
+            }
+            let names: Vec<String> = list
+                .iter()
+                .map(|p| {
+                    format!(
+                        "<a href=\"#open={id}\">{}</a>",
+                        escape(&p.distribution),
+                        id = escape(&p.distribution.to_lowercase())
+                    )
+                })
+                .collect();
+            let _ = write!(
+                out,
+                " <span class=\"{title}\">{title}: {}</span>",
+                names.join(", ")
+            );
+        }
+        out.push_str("</li>");
+    }
+    out.push_str("</ul></div>\n");
 }
 
 fn sources(out: &mut String, matrix: &Matrix) {
@@ -298,14 +360,18 @@ fn package_group(
             v = escape(&row.version)
         );
         for column in &matrix.columns {
-            cell_html(out, row.cells.iter().find(|c| &c.column == column));
+            cell_html(
+                out,
+                &row.module,
+                row.cells.iter().find(|c| &c.column == column),
+            );
         }
         out.push_str("</tr>");
     }
     out.push_str("</tbody></table></td></tr></tbody>\n");
 }
 
-fn cell_html(out: &mut String, cell: Option<&MatrixCell>) {
+fn cell_html(out: &mut String, module: &str, cell: Option<&MatrixCell>) {
     let Some(c) = cell else {
         out.push_str("<td></td>");
         return;
@@ -343,9 +409,20 @@ fn cell_html(out: &mut String, cell: Option<&MatrixCell>) {
         (false, Some(false)) => "<br><small>isolated subinterpreter: refused</small>",
         _ => "",
     };
+    // Charts are drawn here, from the figures merge copied, only for the few timed workloads.
+    let charts: String = c
+        .scaling
+        .iter()
+        .filter_map(|s| crate::chart::matrix_scaling_svg(module, s))
+        .collect();
+    let crashed = if c.crashed {
+        "<br><small>crashed</small>"
+    } else {
+        ""
+    };
     let _ = write!(
         out,
-        "<td class=\"{class}\" title=\"click for the evidence\">{label}{}{isolated}{}{}<div class=\"evidence\">{}</div></td>",
+        "<td class=\"{class}\" title=\"click for the evidence\">{label}{}{isolated}{}{crashed}{}<div class=\"evidence\">{}{charts}</div></td>",
         c.import.as_ref().map(|i| format!("<br><small>import: {}</small>", escape(i))).unwrap_or_default(),
         c.stress.as_ref().map(|s| format!("<br><small>stress: {}</small>", escape(s))).unwrap_or_default(),
         if c.errors > 0 { format!("<br><small>{} error(s)</small>", c.errors) } else { String::new() },

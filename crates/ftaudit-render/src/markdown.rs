@@ -48,6 +48,9 @@ pub fn markdown(report: &Report) -> String {
     } else if let Some(why) = &report.stages.dynamic_skipped {
         let _ = writeln!(out, "Static reading only: {}.\n", cell(why));
     }
+    if let Some(reused) = &report.stages.reused {
+        let _ = writeln!(out, "{}\n", cell(&crate::names::reused_line(reused)));
+    }
     out.push_str("| distribution | modules | GIL-free | needs GIL | unknown | import failures | errors | warnings |\n");
     out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for d in &s.by_distribution {

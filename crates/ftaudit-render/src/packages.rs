@@ -4,7 +4,10 @@
 
 use std::fmt::Write;
 
-use ftaudit_model::{ColumnVerdict, Matrix, MatrixPackageCell, PackageVerdict, Readiness};
+use ftaudit_model::{
+    ColumnVerdict, Matrix, MatrixChanges, MatrixPackageCell, PackageChange, PackageVerdict,
+    Readiness,
+};
 
 /// A cell's words: the GIL counts on a free-threaded column, the subinterpreter counts on a
 /// standard build's (where every module's GIL verdict is "not applicable").
@@ -32,6 +35,14 @@ pub fn describe(cell: &MatrixPackageCell) -> String {
     }
     if cell.modules_with_errors > 0 {
         parts.push(format!("{} with errors", cell.modules_with_errors));
+    }
+    if cell.crashes > 0 {
+        parts.push(format!("{} crashed", cell.crashes));
+    }
+    if cell.classifier_contradicted {
+        if let Some(level) = cell.classifier {
+            parts.push(format!("contradicts its classifier '{}'", level.label()));
+        }
     }
     if cell.stressed > 0 {
         parts.push(if cell.stress_failures > 0 {
@@ -63,8 +74,15 @@ pub fn column_findings(v: &ColumnVerdict) -> String {
         "{} refuse isolated subinterpreters",
         v.packages_refusing_isolated
     ));
+    parts.push(format!("{} crash the interpreter", v.packages_crashing));
     parts.push(format!("{} failed under stress", v.packages_failing_stress));
     let mut text = format!("Packages with a module that: {}.", parts.join(", "));
+    if v.readiness == Readiness::FreeThreading && v.packages_with_classifier > 0 {
+        text.push_str(&format!(
+            " {} of the {} packages that declare a Free Threading classifier are contradicted by the evidence.",
+            v.packages_contradicting_classifier, v.packages_with_classifier
+        ));
+    }
     if v.readiness == Readiness::FreeThreading {
         // Every package in a free-threaded column has a wheel for that ABI: a tracker that reads
         // wheel tags shows it green.
@@ -76,15 +94,74 @@ pub fn column_findings(v: &ColumnVerdict) -> String {
     text
 }
 
+/// The interpreters behind the matrix, each once, in the order of the reports.
+pub fn interpreters(matrix: &Matrix) -> Vec<&str> {
+    let mut seen: Vec<&str> = Vec::new();
+    for s in &matrix.sources {
+        if !seen.contains(&s.interpreter.as_str()) {
+            seen.push(&s.interpreter);
+        }
+    }
+    seen
+}
+
+/// "3 became ready, 1 regressed, 2 new, 0 gone" per column, then the names, as Markdown bullets.
+pub fn changes_markdown(changes: &MatrixChanges) -> String {
+    let mut out = format!(
+        "Since the previous publication ({}):\n\n",
+        changes.previous_generated_at
+    );
+    if changes.columns.is_empty() {
+        out.push_str("- no package changed verdict, version, or column.\n");
+    }
+    let names = |list: &[PackageChange]| -> String {
+        list.iter()
+            .map(|c| match (&c.before, &c.after) {
+                (Some(b), Some(a)) if b.version != a.version => {
+                    format!("{} {} → {}", c.distribution, b.version, a.version)
+                }
+                (_, Some(a)) | (Some(a), None) => format!("{} {}", c.distribution, a.version),
+                (None, None) => c.distribution.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for c in &changes.columns {
+        let _ = write!(
+            out,
+            "- **{}**: {} became ready, {} regressed, {} new, {} gone, {} updated.",
+            c.column.replace('|', "\\|"),
+            c.became_ready.len(),
+            c.regressed.len(),
+            c.new.len(),
+            c.gone.len(),
+            c.updated.len()
+        );
+        for (title, list) in [
+            ("Became ready", &c.became_ready),
+            ("Regressed", &c.regressed),
+            ("New", &c.new),
+            ("Gone", &c.gone),
+        ] {
+            if !list.is_empty() {
+                let _ = write!(out, " {title}: {}.", names(list));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// The roll-up as a Markdown table (`ftaudit merge --format markdown`), after the summary.
 pub fn matrix_markdown(matrix: &Matrix, title: &str) -> String {
     let mut out = format!("## {title}\n\n");
     let _ = writeln!(
         out,
-        "{} packages audited, generated {} by ftaudit {}.\n",
+        "{} packages audited, generated {} by ftaudit {}, on {}.\n",
         matrix.packages.len(),
         matrix.provenance.generated_at,
-        matrix.tool.version
+        matrix.tool.version,
+        interpreters(matrix).join("; ")
     );
     for v in &matrix.verdicts {
         let (shape, words) = verdict_words(v.verdict);
@@ -103,6 +180,10 @@ pub fn matrix_markdown(matrix: &Matrix, title: &str) -> String {
         );
     }
     out.push('\n');
+    if let Some(changes) = &matrix.changes {
+        out.push_str(&changes_markdown(changes));
+        out.push('\n');
+    }
     let _ = writeln!(
         out,
         "{} distributions, {} modules, from {} report(s). Each cell: GIL-free modules of all (a \

@@ -68,6 +68,9 @@ pub fn table(report: &Report, options: &TableOptions) -> String {
             worker.reason
         );
     }
+    if let Some(reused) = &report.stages.reused {
+        let _ = writeln!(out, "{}", crate::names::reused_line(reused));
+    }
     if let Some(reason) = &report.stages.dynamic_skipped {
         let _ = writeln!(out, "import probe: NOT RUN: {reason}");
     }
