@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ftaudit_model::{ExecutorKind, Report, StressFacts, StressFailure, StressVerdict};
-use support::{empty_venv, ftaudit, python, repo_root, sysconfig as query};
+use support::{empty_venv, ftaudit, python, repo_root, sysconfig as query, venv_of};
 
 const MODULES: &[&str] = &[
     "stress_crash",
@@ -412,4 +412,71 @@ fn stress_needs_the_probe() {
         "a stress stage asked for and not run is incomplete"
     );
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// A module the probe imported fine (its package's other modules were loaded before it) that
+/// does not import on its own: mypy 2.4's `mypy.argmap` enters an import cycle from the wrong
+/// end, on one thread as on four. That is no concurrency failure: first-import says so after its
+/// single-thread control, and introspection (which needs the module) is not stressable, with the
+/// error; the module is not `unsafe`. A real wheel of the linux-cp314t set.
+#[test]
+fn a_module_that_does_not_import_alone_is_no_concurrency_failure() {
+    if query(&python(), "sysconfig.get_config_var('EXT_SUFFIX')").contains("313t") {
+        eprintln!("linux-cp313t has no mypy wheel: this runs on 3.14t");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let venv = venv_of(
+        tmp.path(),
+        &[
+            "mypy-",
+            "mypy_extensions-",
+            "typing_extensions-",
+            "pathspec-",
+            "librt-",
+        ],
+    );
+    let out = ftaudit()
+        .arg("stress")
+        .arg(&venv)
+        .args([
+            "--only",
+            "mypy.argmap",
+            "--no-synthesized",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let report: Report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    let facts = stressed(&report, "mypy.argmap");
+    assert!(
+        !matches!(facts.verdict, StressVerdict::Unsafe { .. }),
+        "{:?}",
+        facts.verdict
+    );
+    let workload = |name: &str| {
+        facts
+            .workloads
+            .iter()
+            .find(|w| w.workload == name)
+            .unwrap_or_else(|| panic!("no {name} workload"))
+    };
+    match &workload("first-import").verdict {
+        StressVerdict::Passed { checks } => assert!(
+            checks
+                .iter()
+                .any(|c| c.contains("fails on one thread too") && c.contains("circular import")),
+            "{checks:?}"
+        ),
+        other => panic!("first-import: {other:?}"),
+    }
+    match &workload("introspect").verdict {
+        StressVerdict::NotStressable { reason } => {
+            assert!(reason.contains("does not import on its own"), "{reason}")
+        }
+        other => panic!("introspect: {other:?}"),
+    }
 }

@@ -560,9 +560,15 @@ def main():
             before = set(sys.modules)
             try:
                 importlib.import_module(name)
-                checked, calls, problems = introspect(name, workload["threads"], workload["rounds"], timeout)
             except Exception as exc:
-                checked, calls, problems = 0, False, [f"{type(exc).__name__}: {exc}"]
+                # Said apart from what introspection finds: the parent checks whether the
+                # import fails on one thread too (then it is no concurrency problem).
+                checked, calls, problems = 0, False, [f"failed to import: {type(exc).__name__}: {exc}"]
+            else:
+                try:
+                    checked, calls, problems = introspect(name, workload["threads"], workload["rounds"], timeout)
+                except Exception as exc:
+                    checked, calls, problems = 0, False, [f"{type(exc).__name__}: {exc}"]
             faulthandler.cancel_dump_traceback_later()
             module, text = gil_culprit(before) if gil_is_on() else (None, None)
             emit("generic", workload="introspect", threads=workload["threads"], checked=checked,

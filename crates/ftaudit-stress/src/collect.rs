@@ -107,10 +107,28 @@ pub fn stress_module(
         accs[culprit].failures.push(failure);
         next = culprit + 1;
     }
+    let mut fails_alone = None;
     for (p, acc) in planned.iter().zip(accs.iter_mut()) {
         if matches!(p.workload, Workload::FirstImport { .. }) && setup.cancel.requested().is_none()
         {
-            drivers += single_thread_control(setup, base, acc, &mut sandbox);
+            let (started, alone) = single_thread_control(setup, base, acc, &mut sandbox);
+            drivers += started;
+            fails_alone = alone;
+        }
+    }
+    // A module that does not import on its own (an import cycle entered from the wrong end) has
+    // nothing for introspection to look at: that is no concurrency failure either.
+    if let Some(error) = fails_alone {
+        for (p, acc) in planned.iter().zip(accs.iter_mut()) {
+            if matches!(p.workload, Workload::Introspect { .. }) {
+                let before = acc.failures.len();
+                acc.failures.retain(|f| !import_failure(f, "introspect"));
+                if acc.failures.len() < before {
+                    acc.not_run = Some(format!(
+                        "it does not import on its own in a fresh interpreter, on one thread either: {error}"
+                    ));
+                }
+            }
         }
     }
     let workloads: Vec<WorkloadResult> = planned
@@ -136,40 +154,49 @@ pub fn stress_module(
     }
 }
 
+/// A generic workload's failure to import the module (`check`: first-import, introspect).
+fn import_failure(f: &StressFailure, workload: &str) -> bool {
+    matches!(f, StressFailure::Generic { check, problem } if check == workload && problem.contains("failed to import"))
+}
+
 /// A failure counts only when the same calls pass on one thread: an import that failed under
 /// threads is tried again alone, in a fresh driver. If it fails there too (a circular import
 /// CPython reports on one thread as well), it is no concurrency problem: a check note says so
-/// and the failures go. Returns the drivers started.
+/// and the failures go. Returns the drivers started, and the error when the import failed alone.
 fn single_thread_control(
     setup: &DriverSetup<'_>,
     base: &DriverRequest,
     acc: &mut Acc,
     sandbox: &mut SandboxTally,
-) -> usize {
-    let failed_import = |f: &StressFailure| matches!(f, StressFailure::Generic { check, problem } if check == "first-import" && problem.contains("failed to import"));
+) -> (usize, Option<String>) {
+    let failed_import = |f: &StressFailure| import_failure(f, "first-import");
     if !acc.failures.iter().any(failed_import) {
-        return 0;
+        return (0, None);
     }
     let mut request = base.clone();
     request.workloads = vec![Workload::FirstImport { threads: 1 }];
     let Ok(run) = run_driver(setup, &request) else {
-        return 1;
+        return (1, None);
     };
     sandbox.add(run.sandbox);
     let alone = run.events.iter().find_map(|e| match e {
         DriverEvent::Generic { problems, .. } => Some(problems.clone()),
         _ => None,
     });
-    if let Some(problem) =
-        alone.and_then(|p| p.into_iter().find(|p| p.contains("failed to import")))
-    {
-        let error = problem.split_once(": ").map(|(_, e)| e).unwrap_or(&problem);
-        acc.failures.retain(|f| !failed_import(f));
-        acc.generic_checks.push(format!(
-            "first-import: fails on one thread too, so not a concurrency problem: {error}"
-        ));
-    }
-    1
+    let Some(problem) = alone.and_then(|p| p.into_iter().find(|p| p.contains("failed to import")))
+    else {
+        return (1, None);
+    };
+    let error = problem
+        .split_once(": ")
+        .map(|(_, e)| e)
+        .unwrap_or(&problem)
+        .to_string();
+    acc.failures.retain(|f| !failed_import(f));
+    acc.generic_checks.push(format!(
+        "first-import: fails on one thread too, so not a concurrency problem: {error}"
+    ));
+    (1, Some(error))
 }
 
 fn record(acc: &mut Acc, event: &DriverEvent) {
