@@ -221,6 +221,24 @@ def run_program(program, ns=None):
     return out
 
 
+def interleaved(program):
+    """Two copies of `program` in fresh namespaces, their calls alternating on this thread."""
+    spaces = []
+    for _ in range(2):
+        ns = namespace(program.imports)
+        for line in program.setup:
+            exec(line, ns)
+        spaces.append(ns)
+    out = [[], []]
+    for call in program.calls:
+        for ns, got in zip(spaces, out):
+            try:
+                got.append(masked(eval(call, ns)))
+            except Exception as exc:
+                got.append(f"!{type(exc).__name__}")
+    return out
+
+
 class Runner:
     """One long-lived helper thread that makes every discovery call, so that thread-local state
     a package keeps (a per-thread tracer, a per-thread cache) carries over from call to call as
@@ -628,6 +646,17 @@ class Discovery:
                 elif program.compare and got != program.expected:
                     program.expected = None
             self.programs = [p for p in self.programs if p.expected is not None]
+        # Two copies of a program, call by call on one thread: one that changes process-wide
+        # state its copy reads (registers a name the copy registers too) fails here as it would
+        # under threads with the GIL. Such a conflict is the test's making, not a race.
+        for program in [p for p in self.programs if len(p.calls) > 1]:
+            self.trying(program.label)
+            status, pair = bounded(lambda: interleaved(program))
+            if status != "ok" or any(
+                    got != program.expected if program.compare else any(r.startswith("!") for r in got)
+                    for got in pair):
+                program.expected = None
+        self.programs = [p for p in self.programs if p.expected is not None]
 
     def coverage(self):
         skipped = [{"reason": r, "count": len(v), "examples": v[:5]} for r, v in sorted(self.skipped.items())]
