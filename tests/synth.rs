@@ -45,14 +45,23 @@ const BUGS: &[(&str, &[SynthFailureKind])] = &[
     ("synth_accum", &[SynthFailureKind::WrongResult]),
 ];
 
-/// A venv of the provisioned interpreter with every synth fixture and its twin compiled into it.
+/// Correct modules whose own examples conflict when two copies interleave (a registry that
+/// refuses a name twice): the tier must see that this is no race.
+const CONTROLS: &[&str] = &["synth_registry"];
+
+/// A venv of the provisioned interpreter with every synth fixture, its twin and the controls
+/// compiled into it.
 fn fixture_venv(dir: &Path) -> PathBuf {
     let python = python();
     let (venv, site) = empty_venv(dir);
     let include = query(&python, "sysconfig.get_path('include')");
     let suffix = query(&python, "sysconfig.get_config_var('EXT_SUFFIX')");
-    for (bug, _) in BUGS {
-        for module in [bug.to_string(), format!("{bug}_locked")] {
+    let modules = BUGS
+        .iter()
+        .flat_map(|(bug, _)| [bug.to_string(), format!("{bug}_locked")])
+        .chain(CONTROLS.iter().map(|c| c.to_string()));
+    {
+        for module in modules {
             let status = Command::new("cc")
                 .args(["-shared", "-fPIC", "-O2", "-pthread", "-I", &include, "-o"])
                 .arg(site.join(format!("{module}{suffix}")))
@@ -209,6 +218,17 @@ fn every_bug_class_is_found_without_a_recipe_and_every_twin_passes() {
                 synth.patterns.iter().any(|p| p.outcome == "passed"),
                 "{twin}: {:?}",
                 synth.patterns
+            );
+        }
+        for control in CONTROLS {
+            let synth = stressed(&report, control)
+                .synthesized
+                .as_ref()
+                .expect("the control was synthesized");
+            assert!(
+                synth.findings.is_empty(),
+                "seed {seed}: {control}'s examples conflict on one thread too, no race: {:?}",
+                synth.findings
             );
         }
     }
