@@ -17,7 +17,11 @@ say() { printf '[bench-publish] %s\n' "$*" >&2; }
 [ -f reports/matrix.json ] || { say "no reports/matrix.json: run scripts/publish-reports.sh first"; exit 1; }
 bin="$(scripts/build.sh --release 2>/dev/null | tail -n 1)"
 scratch="$(mktemp -d)"
-trap 'rm -rf "$scratch"' EXIT
+# Each re-run compares with the matrix before it: the published pages are put back afterwards,
+# so the benchmark leaves "since the previous publication" as it found it.
+mkdir -p "$scratch/kept"
+cp reports/matrix.json reports/matrix.html reports/packages.md "$scratch/kept/"
+trap 'cp "$scratch/kept"/* reports/; rm -rf "$scratch"' EXIT
 
 # measure LABEL CMD...: wall seconds and peak RSS (MB) of one run, appended to $scratch/LABEL.
 measure() {

@@ -245,3 +245,19 @@ fn diff_names_what_changed_and_report_re_renders() {
         }
     }
 }
+
+/// The published lock audit (macOS arm64 and Windows amd64 wheels of the most-downloaded set,
+/// read from PyPI): merged, each target is one column named by the lock's interpreter and the
+/// target's platform, whatever ABI or architectures each binary in the chosen wheels holds
+/// (universal2 wheels serve the arm64 target; a module built for another Python stays in its
+/// wheel's column).
+#[test]
+fn a_lock_audit_gives_one_column_per_target() {
+    let report = repo_root().join("reports/top-cp314t-macos-windows-lock.json");
+    let matrix = merge(&[&report]);
+    assert_eq!(
+        matrix.columns,
+        ["cp314t static, macos arm64", "cp314t static, windows x86_64"]
+    );
+    assert!(matrix.packages.len() > 140, "{}", matrix.packages.len());
+}

@@ -65,6 +65,34 @@ fn platform(file: &NativeFile) -> String {
     format!("{os} {}", arch.join("+"))
 }
 
+/// A lock audit's column: the target the lock was audited for (`cp314t static, macos arm64`),
+/// read from where the file was fetched (`.../targets/cp314t-macosx_15_0_arm64/<wheel>!...`),
+/// whatever ABI or architectures each binary in the chosen wheel holds: a universal2 wheel
+/// serves the arm64 target, and a module built for another Python in it is still that wheel's.
+fn lock_column(report: &Report, file: &NativeFile) -> Option<String> {
+    report.stages.lock.as_ref()?;
+    let (_, rest) = file.location.split_once("/targets/")?;
+    let target = rest.split('/').next()?;
+    let (abi, tag) = target.split_once('-')?;
+    let os = if tag.starts_with("macosx") {
+        "macos"
+    } else if tag.starts_with("win") {
+        "windows"
+    } else if tag.contains("linux") {
+        "linux"
+    } else {
+        tag.split('_').next().unwrap_or(tag)
+    };
+    let arch = match tag.rsplit('_').next().unwrap_or(tag) {
+        "arm64" | "aarch64" => "arm64",
+        "amd64" | "x86_64" | "64" => "x86_64",
+        "win32" | "i686" => "x86",
+        "universal2" => "x86_64+arm64",
+        other => other,
+    };
+    Some(format!("{abi} static, {os} {arch}"))
+}
+
 fn abi_label(file: &NativeFile) -> Option<String> {
     match &file.static_facts.as_ref()?.abi.conclusion {
         ftaudit_model::AbiTarget::FreeThreaded { version } => {
@@ -316,14 +344,19 @@ pub fn merge(reports: &[(String, Report)]) -> Matrix {
                 .module_name
                 .clone()
                 .unwrap_or_else(|| file.path.clone());
-            let interp_label = if report.stages.dynamic.is_some() {
-                interp.clone()
-            } else {
-                abi_label(file)
-                    .map(|a| format!("{a} static"))
-                    .unwrap_or_else(|| interp.clone())
+            let column = match lock_column(report, file) {
+                Some(column) => column,
+                None => {
+                    let interp_label = if report.stages.dynamic.is_some() {
+                        interp.clone()
+                    } else {
+                        abi_label(file)
+                            .map(|a| format!("{a} static"))
+                            .unwrap_or_else(|| interp.clone())
+                    };
+                    format!("{interp_label}, {}", platform(file))
+                }
             };
-            let column = format!("{interp_label}, {}", platform(file));
             let cell = MatrixCell {
                 column: column.clone(),
                 gil: gil(file, standard_build).to_string(),
