@@ -257,7 +257,10 @@ fn a_lock_audit_gives_one_column_per_target() {
     let matrix = merge(&[&report]);
     assert_eq!(
         matrix.columns,
-        ["cp314t static, macos arm64", "cp314t static, windows x86_64"]
+        [
+            "cp314t static, macos arm64",
+            "cp314t static, windows x86_64"
+        ]
     );
     assert!(matrix.packages.len() > 140, "{}", matrix.packages.len());
 }
