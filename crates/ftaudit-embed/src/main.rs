@@ -1,11 +1,11 @@
-//! ftaudit-embed: runs the probe's worker inside the user's own shared libpython.
+//! ftaudit-embed: runs the probe worker inside the shared libpython of the user.
 //!
 //!     ftaudit-embed --libpython <libpythonX.Y[t].so> --worker <ftaudit-worker-X.Y[t].so> -- <worker arguments>
 //!
 //! The worker library links no libpython. This loads the interpreter's library by its absolute
-//! path with RTLD_GLOBAL, so its symbols satisfy the worker's, then the worker, checks that the
+//! path with RTLD_GLOBAL, so its symbols satisfy those of the worker, then the worker, checks that the
 //! two are of the same Python version, and hands over. No `LD_LIBRARY_PATH` is set: nothing the
-//! imported modules start inherits a library path that could pick another interpreter's library,
+//! imported modules start inherits a library path that could pick the library of another interpreter,
 //! and an extension that names libpython itself gets the one already loaded (same soname).
 
 // Every `unsafe` block says why it is sound, in a one-line `// SAFETY:` comment right above it
@@ -30,8 +30,8 @@ mod unix {
 
     const USAGE: &str =
         "usage: ftaudit-embed --libpython <library> --worker <worker library> -- <worker arguments>";
-    /// Exit status for a library that cannot be loaded or does not fit (as the worker's own
-    /// "no interpreter").
+    /// Exit status for a library that cannot be loaded or does not fit (as the no-interpreter
+    /// status of the worker itself).
     const CANNOT_LOAD: i32 = 3;
 
     type Entry = unsafe extern "C" fn(c_int, *const *const c_char) -> c_int;
@@ -73,10 +73,10 @@ mod unix {
         let python_lib = open(libpython, libc::RTLD_NOW | libc::RTLD_GLOBAL)?;
         let worker_lib = open(worker, libc::RTLD_NOW | libc::RTLD_LOCAL)?;
         let python_version = symbol(python_lib, c"Py_Version", libpython)?;
-        // SAFETY: `Py_Version` is CPython's exported `const unsigned long` (3.11+), found just above in the library loaded from `libpython`.
+        // SAFETY: `Py_Version` is a `const unsigned long` exported by CPython 3.11+, found above.
         let hex_version = unsafe { *(python_version as *const std::ffi::c_ulong) };
         let abi_fn = symbol(worker_lib, c"ftaudit_worker_abi", worker)?;
-        // SAFETY: the worker library exports `ftaudit_worker_abi` with exactly this signature (crates/ftaudit-worker/src/lib.rs).
+        // SAFETY: the worker exports `ftaudit_worker_abi` with this exact signature (its lib.rs).
         let abi_fn: AbiTag = unsafe { std::mem::transmute::<*mut c_void, AbiTag>(abi_fn) };
         // SAFETY: the function returns a pointer to a static NUL-terminated string.
         let abi = unsafe { CStr::from_ptr(abi_fn()) }
@@ -95,7 +95,7 @@ mod unix {
             ));
         }
         let entry = symbol(worker_lib, c"ftaudit_worker_embedded", worker)?;
-        // SAFETY: the worker library exports `ftaudit_worker_embedded` with exactly the `Entry` signature.
+        // SAFETY: the worker exports `ftaudit_worker_embedded` with the `Entry` signature.
         let entry: Entry = unsafe { std::mem::transmute::<*mut c_void, Entry>(entry) };
         let owned: Vec<CString> = args
             .into_iter()
@@ -106,7 +106,7 @@ mod unix {
         let mut argv: Vec<*const c_char> = owned.iter().map(|a| a.as_ptr()).collect();
         argv.push(std::ptr::null());
         let argc = c_int::try_from(owned.len()).map_err(|_| "too many arguments".to_string())?;
-        // SAFETY: `argv` holds `argc` pointers to NUL-terminated strings owned by `owned`, alive for the call, then NULL; libpython is loaded and no Python API has been called in this process.
+        // SAFETY: `argv` holds `argc` live C strings then NULL; libpython is loaded, no Python call made.
         Ok(unsafe { entry(argc, argv.as_ptr()) })
     }
 
@@ -122,7 +122,7 @@ mod unix {
     }
 
     fn symbol(handle: *mut c_void, name: &CStr, path: &OsString) -> Result<*mut c_void, String> {
-        // SAFETY: `handle` came from a successful dlopen and is never closed; `name` is NUL-terminated.
+        // SAFETY: `handle` is from a successful dlopen, never closed; `name` is NUL-terminated.
         let found = unsafe { libc::dlsym(handle, name.as_ptr()) };
         if found.is_null() {
             return Err(format!(
@@ -136,12 +136,12 @@ mod unix {
     }
 
     fn last_error() -> String {
-        // SAFETY: dlerror returns NULL or a NUL-terminated message valid until the next dl* call on this thread; it is copied at once.
+        // SAFETY: dlerror gives NULL or a C string valid until the next dl* call; copied at once.
         let message = unsafe { libc::dlerror() };
         if message.is_null() {
             "no detail".into()
         } else {
-            // SAFETY: non-NULL (checked), NUL-terminated (dlerror's contract), copied before any other dl* call.
+            // SAFETY: non-NULL (checked), NUL-terminated (the dlerror contract), copied at once.
             unsafe { CStr::from_ptr(message) }
                 .to_string_lossy()
                 .into_owned()
